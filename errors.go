@@ -119,7 +119,7 @@ func (e *ValidationError) Error() string {
 	if len(parts) == 1 {
 		noun = "problem"
 	}
-	return fmt.Sprintf("dynamo: invalid batch (%d %s): %s", len(parts), noun, strings.Join(parts, "; "))
+	return fmt.Sprintf("dynamo: invalid request (%d %s): %s", len(parts), noun, strings.Join(parts, "; "))
 }
 
 // Is reports whether the batch had more than MaxTasksPerBatch tasks when

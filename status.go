@@ -49,8 +49,8 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 // BatchStatus is the state of a batch. It is available for 24 hours after the
 // batch was posted; later, GetBatchStatus fails with ErrNotFound.
 type BatchStatus struct {
-	PostDateTime      Timestamp     `json:"postDateTime"`
-	CompletedDateTime Timestamp     `json:"completedDateTime"`
+	PostDateTime      Timestamp `json:"postDateTime"`
+	CompletedDateTime Timestamp `json:"completedDateTime"`
 	// Completed is true once every task was processed, with or without errors.
 	Completed bool `json:"completed"`
 	// Errors is true when the batch had a processing error or a task failed.
@@ -119,6 +119,9 @@ type Result struct {
 
 // GetBatchStatus returns the state of the batch batchID.
 func (c *Client) GetBatchStatus(ctx context.Context, batchID string) (*BatchStatus, error) {
+	if err := requireIDs("batchID", batchID); err != nil {
+		return nil, err
+	}
 	var st BatchStatus
 	err := c.doJSON(ctx, &request{
 		method:     http.MethodGet,
@@ -133,6 +136,9 @@ func (c *Client) GetBatchStatus(ctx context.Context, batchID string) (*BatchStat
 
 // GetTaskStatus returns the state of the task taskID of batch batchID.
 func (c *Client) GetTaskStatus(ctx context.Context, batchID, taskID string) (*TaskStatus, error) {
+	if err := requireIDs("batchID", batchID, "taskID", taskID); err != nil {
+		return nil, err
+	}
 	var st TaskStatus
 	err := c.doJSON(ctx, &request{
 		method:     http.MethodGet,
@@ -143,4 +149,15 @@ func (c *Client) GetTaskStatus(ctx context.Context, batchID, taskID string) (*Ta
 		return nil, err
 	}
 	return &st, nil
+}
+
+// requireIDs checks that each named ID (given as name, value pairs) is set.
+func requireIDs(namesAndValues ...string) error {
+	var p problems
+	for i := 0; i+1 < len(namesAndValues); i += 2 {
+		if namesAndValues[i+1] == "" {
+			p.add(namesAndValues[i], "is required")
+		}
+	}
+	return p.err()
 }
