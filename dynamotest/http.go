@@ -1,0 +1,401 @@
+package dynamotest
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	headerTenantID = "X-Dynamo-Tenant-Id"
+	headerAPIKey   = "X-Dynamo-Api-Key"
+)
+
+// exchange is the fake's view of one request in flight.
+type exchange struct {
+	s    *Server
+	rec  *Request
+	body *countingBody
+}
+
+type exchangeKey struct{}
+
+// countingBody counts the body bytes the fake reads.
+type countingBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingBody) Close() error { return c.rc.Close() }
+
+// statusWriter notes the answered status in the request's record before any byte of
+// the answer leaves, so a client that has its answer also finds it recorded.
+type statusWriter struct {
+	http.ResponseWriter
+	x     *exchange
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		w.x.update(func(rec *Request) { rec.Status = code })
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection for hijacking.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// update changes the request's record under the server's lock, refreshing BytesRead.
+func (x *exchange) update(f func(rec *Request)) {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	x.rec.BytesRead = x.body.n.Load()
+	if f != nil {
+		f(x.rec)
+	}
+}
+
+// drop closes the connection without answering.
+func (x *exchange) drop(w http.ResponseWriter) {
+	x.update(nil)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// recorder records every request before handing it to next.
+func (s *Server) recorder(storage bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil {
+			r.Body = http.NoBody
+		}
+		body := &countingBody{rc: r.Body}
+		r.Body = body
+		rec := &Request{
+			Method:        r.Method,
+			Path:          r.URL.Path,
+			Header:        r.Header.Clone(),
+			HasAPIKey:     s.hasAPIKey(r),
+			ContentLength: r.ContentLength,
+			Chunked:       slices.Contains(r.TransferEncoding, "chunked"),
+		}
+		if rec.Header == nil {
+			rec.Header = make(http.Header)
+		}
+		if !storage {
+			rec.Header.Del(headerAPIKey)
+		}
+		s.mu.Lock()
+		if storage {
+			s.storageRequests = append(s.storageRequests, rec)
+		} else {
+			s.requests = append(s.requests, rec)
+		}
+		s.mu.Unlock()
+
+		x := &exchange{s: s, rec: rec, body: body}
+		defer x.update(nil)
+		sw := &statusWriter{ResponseWriter: w, x: x}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+	})
+}
+
+func (s *Server) hasAPIKey(r *http.Request) bool {
+	got := r.Header.Get(headerAPIKey)
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.APIKey)) == 1
+}
+
+// authError returns the refusal for a request without valid credentials, or nil.
+func (s *Server) authError(r *http.Request) *reply {
+	tenant := r.Header.Get(headerTenantID)
+	key := r.Header.Get(headerAPIKey)
+	switch {
+	case tenant == "" && key == "":
+		return errorReply(http.StatusUnauthorized, "missing x-dynamo-tenant-id and x-dynamo-api-key headers")
+	case tenant == "":
+		return errorReply(http.StatusUnauthorized, "missing x-dynamo-tenant-id header")
+	case key == "":
+		return errorReply(http.StatusUnauthorized, "missing x-dynamo-api-key header")
+	case tenant != s.TenantID || !s.hasAPIKey(r):
+		return errorReply(http.StatusUnauthorized, "invalid tenant ID or API key")
+	}
+	return nil
+}
+
+// handlerFunc handles an authorised request that no fault replaced.
+type handlerFunc func(x *exchange, r *http.Request) *reply
+
+// route wraps h with fault injection and, when auth is set, the credentials check.
+func (s *Server) route(route Route, auth bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := r.Context().Value(exchangeKey{}).(*exchange)
+		f := s.takeFault(route)
+		if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
+			x.drop(w)
+			return
+		}
+		if f.DropBeforeRead {
+			x.drop(w)
+			return
+		}
+		if f.Hang {
+			_, _ = io.Copy(io.Discard, r.Body)
+			x.update(nil)
+			select {
+			case <-r.Context().Done():
+			case <-s.done:
+			}
+			x.drop(w)
+			return
+		}
+		var rep *reply
+		switch {
+		case f.Status != 0:
+			rep = faultReply(f)
+		case auth:
+			if rep = s.authError(r); rep == nil {
+				rep = h(x, r)
+			}
+		default:
+			rep = h(x, r)
+		}
+		for k, v := range f.Header {
+			rep.header[k] = append([]string(nil), v...)
+		}
+		if f.DropAfterAccept {
+			x.drop(w)
+			return
+		}
+		rep.write(w)
+	})
+}
+
+// sleep waits for d; false if the client went away or the server closed first.
+func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// reply is an answer not yet written.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (rep *reply) write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range rep.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(rep.body)))
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body)
+}
+
+func jsonReply(status int, v any) *reply {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("dynamotest: encoding a response: %v", err))
+	}
+	return &reply{
+		status: status,
+		header: http.Header{"Content-Type": {"application/json"}},
+		body:   body,
+	}
+}
+
+type messageBody struct {
+	Message string `json:"message"`
+}
+
+func errorReply(status int, format string, args ...any) *reply {
+	return jsonReply(status, messageBody{Message: fmt.Sprintf(format, args...)})
+}
+
+func faultReply(f Fault) *reply {
+	if f.Body == "" {
+		return jsonReply(f.Status, messageBody{Message: http.StatusText(f.Status)})
+	}
+	ct := "text/plain; charset=utf-8"
+	if json.Valid([]byte(f.Body)) {
+		ct = "application/json"
+	}
+	return &reply{
+		status: f.Status,
+		header: http.Header{"Content-Type": {ct}},
+		body:   []byte(f.Body),
+	}
+}
+
+func noRoute(_ *exchange, r *http.Request) *reply {
+	return errorReply(http.StatusNotFound, "no such route: %s %s", r.Method, r.URL.Path)
+}
+
+type batchStatusBody struct {
+	PostDateTime      string            `json:"postDateTime"`
+	Completed         bool              `json:"completed"`
+	CompletedDateTime string            `json:"completedDateTime,omitempty"`
+	Errors            bool              `json:"errors"`
+	StatusMessage     string            `json:"statusMessage"`
+	Tasks             []taskSummaryBody `json:"tasks"`
+}
+
+type taskSummaryBody struct {
+	ID        string `json:"id"`
+	Completed bool   `json:"completed"`
+	Errors    bool   `json:"errors"`
+}
+
+type taskStatusBody struct {
+	StartDateTime string       `json:"startDateTime,omitempty"`
+	EndDateTime   string       `json:"endDateTime,omitempty"`
+	Completed     bool         `json:"completed"`
+	Errors        bool         `json:"errors"`
+	StatusMessage string       `json:"statusMessage"`
+	Log           []string     `json:"log"`
+	Results       []string     `json:"results"`
+	ResultList    []resultBody `json:"resultList"`
+}
+
+type resultBody struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// liveBatch finds a batch the status endpoints still know at now; s.mu is held.
+func (s *Server) liveBatch(id string, now time.Time) (*batchState, *reply) {
+	b, ok := s.batchIndex[id]
+	if !ok {
+		return nil, errorReply(http.StatusNotFound, "batch %s not found", id)
+	}
+	if b.expired(now) {
+		return nil, errorReply(http.StatusNotFound, "batch %s not found (expired)", id)
+	}
+	s.settle(b, now)
+	return b, nil
+}
+
+func (s *Server) batchStatus(_ *exchange, r *http.Request) *reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, rep := s.liveBatch(r.PathValue("batchId"), s.cfg.now())
+	if rep != nil {
+		return rep
+	}
+	completed, errors, message, completedAt := b.summary()
+	body := batchStatusBody{
+		PostDateTime:      formatTime(b.postedAt),
+		Completed:         completed,
+		CompletedDateTime: formatTime(completedAt),
+		Errors:            errors,
+		StatusMessage:     message,
+		Tasks:             make([]taskSummaryBody, len(b.tasks)),
+	}
+	for i, t := range b.tasks {
+		body.Tasks[i] = taskSummaryBody{ID: t.id, Completed: t.completed, Errors: t.errors}
+	}
+	return jsonReply(http.StatusOK, body)
+}
+
+func (s *Server) taskStatus(_ *exchange, r *http.Request) *reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, rep := s.liveBatch(r.PathValue("batchId"), s.cfg.now())
+	if rep != nil {
+		return rep
+	}
+	taskID := r.PathValue("taskId")
+	t, ok := b.task(taskID)
+	if !ok {
+		return errorReply(http.StatusNotFound, "task %s not found in batch %s", taskID, b.id)
+	}
+	message := t.statusMessage
+	if message == "" {
+		message = statusQueued
+	}
+	body := taskStatusBody{
+		StartDateTime: formatTime(t.startedAt),
+		EndDateTime:   formatTime(t.endedAt),
+		Completed:     t.completed,
+		Errors:        t.errors,
+		StatusMessage: message,
+		Log:           append([]string{}, t.log...),
+		Results:       make([]string, len(t.results)),
+		ResultList:    make([]resultBody, len(t.results)),
+	}
+	for i, res := range t.results {
+		body.Results[i] = res.ID
+		body.ResultList[i] = resultBody{ID: res.ID, URL: s.resultURL(b.id, t.id, res.ID)}
+	}
+	return jsonReply(http.StatusOK, body)
+}
+
+func (s *Server) resultURL(batchID, taskID, resultID string) string {
+	return s.StorageURL + "/files/" + url.PathEscape(batchID) + "/" + url.PathEscape(taskID) + "/" + url.PathEscape(resultID)
+}
+
+func (s *Server) download(_ *exchange, r *http.Request) *reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batchID, taskID, resultID := r.PathValue("batchId"), r.PathValue("taskId"), r.PathValue("resultId")
+	b, ok := s.batchIndex[batchID]
+	if !ok {
+		return errorReply(http.StatusNotFound, "no such file")
+	}
+	s.settle(b, s.cfg.now())
+	t, ok := b.task(taskID)
+	if !ok {
+		return errorReply(http.StatusNotFound, "no such file")
+	}
+	for _, res := range t.results {
+		if res.ID == resultID {
+			return &reply{
+				status: http.StatusOK,
+				header: http.Header{"Content-Type": {"application/octet-stream"}},
+				body:   append([]byte(nil), res.Content...),
+			}
+		}
+	}
+	return errorReply(http.StatusNotFound, "no such file")
+}

@@ -1,0 +1,950 @@
+package dynamotest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+var (
+	batchIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	uuidRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+)
+
+// harness talks to a fake server through plain net/http.
+type harness struct {
+	t  *testing.T
+	s  *dynamotest.Server
+	hc *http.Client
+}
+
+func newHarness(t *testing.T, opts ...dynamotest.ServerOption) *harness {
+	t.Helper()
+	s := dynamotest.NewServer(opts...)
+	tr := &http.Transport{}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		s.Close()
+	})
+	return &harness{t: t, s: s, hc: &http.Client{Transport: tr}}
+}
+
+func (h *harness) newRequest(ctx context.Context, method, url string, body io.Reader, contentType string) *http.Request {
+	h.t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	require.NoError(h.t, err)
+	req.Header.Set("x-dynamo-tenant-id", h.s.TenantID)
+	req.Header.Set("x-dynamo-api-key", h.s.APIKey)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+func (h *harness) do(req *http.Request) (*http.Response, []byte) {
+	h.t.Helper()
+	resp, err := h.hc.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return resp, body
+}
+
+func (h *harness) postJSON(body string) (int, []byte) {
+	h.t.Helper()
+	req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(body), "application/json")
+	resp, b := h.do(req)
+	return resp.StatusCode, b
+}
+
+func (h *harness) get(path string) (int, map[string]any) {
+	h.t.Helper()
+	req := h.newRequest(context.Background(), http.MethodGet, h.s.URL+path, nil, "")
+	resp, b := h.do(req)
+	var m map[string]any
+	require.NoError(h.t, json.Unmarshal(b, &m), "body %s", b)
+	return resp.StatusCode, m
+}
+
+type accepted struct {
+	ID           string   `json:"id"`
+	Tasks        []string `json:"tasks"`
+	Message      string   `json:"message"`
+	LicenseUsage int      `json:"licenseUsage"`
+}
+
+// mustPost posts a JSON batch of n tasks and returns the 202 answer.
+func (h *harness) mustPost(n int) accepted {
+	h.t.Helper()
+	status, body := h.postJSON(jsonBatch(n))
+	require.Equal(h.t, http.StatusAccepted, status, "body %s", body)
+	var a accepted
+	require.NoError(h.t, json.Unmarshal(body, &a))
+	return a
+}
+
+func jsonBatch(n int) string {
+	tasks := make([]string, n)
+	for i := range tasks {
+		tasks[i] = fmt.Sprintf(`{"params":{"id":"rec-%d"}}`, i)
+	}
+	return `{"template":"3242374783","tasks":[` + strings.Join(tasks, ",") + `]}`
+}
+
+func message(t *testing.T, body []byte) string {
+	t.Helper()
+	var m struct {
+		Message string `json:"message"`
+	}
+	require.NoError(t, json.Unmarshal(body, &m), "body %s", body)
+	return m.Message
+}
+
+// fakeClock is a settable clock for WithClock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *fakeClock {
+	return &fakeClock{now: time.Date(2022, 2, 10, 11, 3, 30, 100_000_000, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestDefaultCredentials(t *testing.T) {
+	a := dynamotest.NewServer()
+	defer a.Close()
+	b := dynamotest.NewServer()
+	defer b.Close()
+	assert.Equal(t, "00D000000000001AAA", a.TenantID)
+	assert.Regexp(t, batchIDRE, a.APIKey)
+	assert.NotEqual(t, a.APIKey, b.APIKey)
+	assert.NotEqual(t, a.URL, a.StorageURL)
+
+	c := dynamotest.NewServer(dynamotest.WithCredentials("tenant", "key"))
+	defer c.Close()
+	assert.Equal(t, "tenant", c.TenantID)
+	assert.Equal(t, "key", c.APIKey)
+	assert.NotNil(t, c.Client())
+}
+
+func TestCloseIsIdempotent(t *testing.T) {
+	s := dynamotest.NewServer()
+	s.Close()
+	s.Close()
+}
+
+func TestAuth(t *testing.T) {
+	h := newHarness(t)
+	url := h.s.URL + "/v1/batch/0123456789abcdef0123456789abcdef"
+
+	cases := []struct {
+		name        string
+		tenant, key string
+		want        int
+	}{
+		{"no headers", "", "", http.StatusUnauthorized},
+		{"missing key", h.s.TenantID, "", http.StatusUnauthorized},
+		{"wrong key", h.s.TenantID, "not-the-key", http.StatusUnauthorized},
+		{"wrong tenant", "00D000000000002AAA", h.s.APIKey, http.StatusUnauthorized},
+		{"valid", h.s.TenantID, h.s.APIKey, http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		if tc.tenant != "" {
+			req.Header.Set("x-dynamo-tenant-id", tc.tenant)
+		}
+		if tc.key != "" {
+			req.Header.Set("x-dynamo-api-key", tc.key)
+		}
+		resp, body := h.do(req)
+		assert.Equal(t, tc.want, resp.StatusCode, tc.name)
+		assert.NotEmpty(t, message(t, body), tc.name)
+	}
+
+	// A refused post creates nothing.
+	req, err := http.NewRequest(http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(1)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, _ := h.do(req)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Empty(t, h.s.Batches())
+
+	reqs := h.s.Requests()
+	require.Len(t, reqs, len(cases)+1)
+	for i, tc := range cases {
+		assert.Equal(t, tc.want, reqs[i].Status, tc.name)
+		assert.Equal(t, tc.name == "wrong tenant" || tc.name == "valid", reqs[i].HasAPIKey, tc.name)
+	}
+	for _, r := range reqs {
+		assert.Empty(t, r.Header.Values("x-dynamo-api-key"))
+		for name, values := range r.Header {
+			for _, v := range values {
+				assert.NotContains(t, v, h.s.APIKey, "header %s", name)
+			}
+		}
+	}
+}
+
+func TestUnknownRoute(t *testing.T) {
+	h := newHarness(t)
+	status, m := h.get("/v2/nothing")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.NotEmpty(t, m["message"])
+}
+
+func TestPostJSON(t *testing.T) {
+	h := newHarness(t)
+	body := `{"template":"3242374783",
+		"tasks":[{"params":{"id":"1111"}},{"params":{"id":"2222","locale":"fi-FI","n":3}}],
+		"integration":{"type":"Salesforce","sessionID":"sess-secret","serverURL":"xxx.salesforce.com"}}`
+	status, raw := h.postJSON(body)
+	require.Equal(t, http.StatusAccepted, status, "body %s", raw)
+
+	var shape map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &shape))
+	assert.ElementsMatch(t, []string{"id", "tasks", "message", "licenseUsage"}, keys(shape))
+
+	var a accepted
+	require.NoError(t, json.Unmarshal(raw, &a))
+	assert.Regexp(t, batchIDRE, a.ID)
+	require.Len(t, a.Tasks, 2)
+	for _, id := range a.Tasks {
+		assert.Regexp(t, uuidRE, id)
+	}
+	assert.NotEqual(t, a.Tasks[0], a.Tasks[1])
+	assert.Equal(t, "Success", a.Message)
+	assert.Equal(t, 2, a.LicenseUsage)
+
+	batches := h.s.Batches()
+	require.Len(t, batches, 1)
+	b := batches[0]
+	assert.Equal(t, a.ID, b.ID)
+	assert.Equal(t, "3242374783", b.Template)
+	assert.Nil(t, b.EmbeddedTemplate)
+	assert.Equal(t, map[string]any{"type": "Salesforce", "sessionID": "sess-secret", "serverURL": "xxx.salesforce.com"}, b.Integration)
+	assert.WithinDuration(t, time.Now(), b.PostedAt, time.Minute)
+	require.Len(t, b.Tasks, 2)
+	assert.Equal(t, a.Tasks[0], b.Tasks[0].ID)
+	assert.Equal(t, map[string]any{"id": "2222", "locale": "fi-FI", "n": float64(3)}, b.Tasks[1].Params)
+	assert.Equal(t, "Queued", b.Tasks[0].StatusMessage)
+
+	got, ok := h.s.Batch(a.ID)
+	require.True(t, ok)
+	assert.Equal(t, b, got)
+	_, ok = h.s.Batch("nope")
+	assert.False(t, ok)
+
+	// Snapshots are copies.
+	b.Tasks[1].Params["locale"] = "changed"
+	again, _ := h.s.Batch(a.ID)
+	assert.Equal(t, "fi-FI", again.Tasks[1].Params["locale"])
+
+	reqs := h.s.Requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.Equal(t, http.MethodPost, r.Method)
+	assert.Equal(t, "/v1/batch", r.Path)
+	assert.True(t, r.HasAPIKey)
+	assert.JSONEq(t, body, string(r.JSON))
+	assert.Equal(t, int64(len(body)), r.ContentLength)
+	assert.Equal(t, int64(len(body)), r.BytesRead)
+	assert.False(t, r.Chunked)
+	assert.Equal(t, http.StatusAccepted, r.Status)
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestPostJSONTaskCount(t *testing.T) {
+	h := newHarness(t)
+	a := h.mustPost(1000)
+	assert.Len(t, a.Tasks, 1000)
+	assert.Equal(t, 1000, a.LicenseUsage)
+
+	status, body := h.postJSON(jsonBatch(1001))
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, message(t, body), "1000")
+
+	status, body = h.postJSON(`{"template":"t","tasks":[]}`)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, message(t, body), "tasks")
+
+	assert.Len(t, h.s.Batches(), 1)
+}
+
+func TestPostJSONRefused(t *testing.T) {
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		want                    string
+	}{
+		{"missing id", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"}},{"params":{"x":1}}]}`, 400, "tasks[1].params.id is required"},
+		{"empty id", "application/json", `{"template":"t","tasks":[{"params":{"id":""}}]}`, 400, "tasks[0].params.id"},
+		{"numeric id", "application/json", `{"template":"t","tasks":[{"params":{"id":7}}]}`, 400, "tasks[0].params.id must be a string"},
+		{"missing params", "application/json", `{"template":"t","tasks":[{}]}`, 400, "tasks[0].params is required"},
+		{"missing template", "application/json", `{"tasks":[{"params":{"id":"1"}}]}`, 400, "template is required"},
+		{"empty template", "application/json", `{"template":"","tasks":[{"params":{"id":"1"}}]}`, 400, "template"},
+		{"missing tasks", "application/json", `{"template":"t"}`, 400, "tasks is required"},
+		{"unknown field", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"}}],"parts":[]}`, 400, `unknown field "parts"`},
+		{"partParams", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"},"partParams":[{"partName":"a","paramName":"b"}]}]}`, 400, "tasks[0].partParams is not allowed"},
+		{"integration type", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"}}],"integration":{"type":"Other","sessionID":"s","serverURL":"u"}}`, 400, "integration.type"},
+		{"integration session", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"}}],"integration":{"type":"Salesforce","serverURL":"u"}}`, 400, "integration.sessionID"},
+		{"integration null", "application/json", `{"template":"t","tasks":[{"params":{"id":"1"}}],"integration":null}`, 400, "integration must be an object"},
+		{"invalid JSON", "application/json", `{"template":"t",`, 400, "not valid JSON"},
+		{"not an object", "application/json", `[1,2]`, 400, "JSON object"},
+		{"wrong content type", "text/plain", jsonBatch(1), 415, "text/plain"},
+		{"no content type", "", jsonBatch(1), 415, "Content-Type"},
+	}
+	h := newHarness(t)
+	for _, tc := range cases {
+		req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(tc.body), tc.contentType)
+		resp, body := h.do(req)
+		assert.Equal(t, tc.status, resp.StatusCode, tc.name)
+		assert.Equal(t, "application/json", resp.Header.Get("Content-Type"), tc.name)
+		assert.Contains(t, message(t, body), tc.want, tc.name)
+	}
+	assert.Empty(t, h.s.Batches())
+
+	// Every problem is named at once, and no secret is echoed.
+	status, body := h.postJSON(`{"tasks":[{"params":{}},{"params":{"id":"ok"}},{"params":{"id":5}}],
+		"integration":{"type":"Salesforce","sessionID":"sess-secret","serverURL":""}}`)
+	assert.Equal(t, http.StatusBadRequest, status)
+	msg := message(t, body)
+	for _, want := range []string{"template is required", "tasks[0].params.id", "tasks[2].params.id", "integration.serverURL"} {
+		assert.Contains(t, msg, want)
+	}
+	assert.NotContains(t, msg, "sess-secret")
+}
+
+func TestPostJSONTooLarge(t *testing.T) {
+	h := newHarness(t)
+	body := `{"template":"t","tasks":[{"params":{"id":"1","pad":"` + strings.Repeat("x", 32<<20) + `"}}]}`
+	status, raw := h.postJSON(body)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status)
+	assert.NotEmpty(t, message(t, raw))
+	assert.Empty(t, h.s.Batches())
+}
+
+// mpart is one part of a multipart body built by the tests.
+type mpart struct {
+	name, fileName, contentType string
+	body                        []byte
+}
+
+func multipartBody(t *testing.T, parts ...mpart) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		hdr := textproto.MIMEHeader{}
+		disp := fmt.Sprintf(`form-data; name=%q`, p.name)
+		if p.fileName != "" {
+			disp += fmt.Sprintf(`; filename=%q`, p.fileName)
+		}
+		hdr.Set("Content-Disposition", disp)
+		if p.contentType != "" {
+			hdr.Set("Content-Type", p.contentType)
+		}
+		w, err := mw.CreatePart(hdr)
+		require.NoError(t, err)
+		_, err = w.Write(p.body)
+		require.NoError(t, err)
+	}
+	require.NoError(t, mw.Close())
+	return mw.FormDataContentType(), buf.Bytes()
+}
+
+func templatePart(content []byte) mpart {
+	return mpart{name: "template", fileName: "example.dap", contentType: "application/octet-stream", body: content}
+}
+
+func jsonPart(name, body string) mpart {
+	return mpart{name: name, contentType: "application/json", body: []byte(body)}
+}
+
+func (h *harness) postMultipart(contentType string, body io.Reader) (int, []byte) {
+	h.t.Helper()
+	req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", body, contentType)
+	resp, b := h.do(req)
+	return resp.StatusCode, b
+}
+
+func TestPostMultipart(t *testing.T) {
+	h := newHarness(t)
+	template := bytes.Repeat([]byte("DAP-template-bytes\x00\x01"), 10_000)
+	sum := sha256.Sum256(template)
+	data := `{"tasks":[
+		{"params":{"id":"1111","extra":"from params"},
+		 "partParams":[{"partName":"first","paramName":"extra"},{"partName":"second","paramName":"extra"},{"partName":"first","paramName":"one"}]},
+		{"params":{"id":"2222"}}],
+		"integration":{"type":"Salesforce","sessionID":"s","serverURL":"https://x.my.salesforce.com"}}`
+	ct, body := multipartBody(t,
+		templatePart(template),
+		jsonPart("data", data),
+		jsonPart("param.first", `{"a":1}`),
+		jsonPart("param.second", `["b",2]`),
+	)
+	status, raw := h.postMultipart(ct, bytes.NewReader(body))
+	require.Equal(t, http.StatusAccepted, status, "body %s", raw)
+	var a accepted
+	require.NoError(t, json.Unmarshal(raw, &a))
+	assert.Equal(t, 2, a.LicenseUsage)
+
+	b, ok := h.s.Batch(a.ID)
+	require.True(t, ok)
+	assert.Empty(t, b.Template)
+	require.NotNil(t, b.EmbeddedTemplate)
+	assert.Equal(t, dynamotest.TemplateInfo{
+		FileName:    "example.dap",
+		ContentType: "application/octet-stream",
+		Size:        int64(len(template)),
+		SHA256:      hex.EncodeToString(sum[:]),
+	}, *b.EmbeddedTemplate)
+	assert.Equal(t, map[string]any{
+		"id":    "1111",
+		"extra": []any{"b", float64(2)},
+		"one":   map[string]any{"a": float64(1)},
+	}, b.Tasks[0].Params)
+	assert.Equal(t, []dynamotest.PartParam{
+		{PartName: "first", ParamName: "extra"},
+		{PartName: "second", ParamName: "extra"},
+		{PartName: "first", ParamName: "one"},
+	}, b.Tasks[0].PartParams)
+	assert.Equal(t, map[string]any{"id": "2222"}, b.Tasks[1].Params)
+	assert.Equal(t, "Salesforce", b.Integration["type"])
+
+	reqs := h.s.Requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.JSONEq(t, data, string(r.JSON))
+	require.NotNil(t, r.Template)
+	assert.Equal(t, *b.EmbeddedTemplate, *r.Template)
+	assert.Equal(t, map[string]json.RawMessage{"first": json.RawMessage(`{"a":1}`), "second": json.RawMessage(`["b",2]`)}, r.Parts)
+	assert.Equal(t, int64(len(body)), r.ContentLength)
+	assert.False(t, r.Chunked)
+	assert.Equal(t, http.StatusAccepted, r.Status)
+}
+
+func TestPostMultipartChunked(t *testing.T) {
+	h := newHarness(t)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	const size = 3 << 20
+	hash := sha256.New()
+	go func() {
+		hdr := textproto.MIMEHeader{}
+		hdr.Set("Content-Disposition", `form-data; name="template"; filename="big.dap"`)
+		hdr.Set("Content-Type", "application/octet-stream")
+		w, _ := mw.CreatePart(hdr)
+		chunk := bytes.Repeat([]byte{0xAB}, 64<<10)
+		for written := 0; written < size; written += len(chunk) {
+			_, _ = w.Write(chunk)
+			hash.Write(chunk)
+		}
+		hdr = textproto.MIMEHeader{}
+		hdr.Set("Content-Disposition", `form-data; name="data"`)
+		hdr.Set("Content-Type", "application/json")
+		w, _ = mw.CreatePart(hdr)
+		_, _ = io.WriteString(w, `{"tasks":[{"params":{"id":"1"}}]}`)
+		pw.CloseWithError(mw.Close())
+	}()
+	status, raw := h.postMultipart(mw.FormDataContentType(), pr)
+	require.Equal(t, http.StatusAccepted, status, "body %s", raw)
+	r := h.s.Requests()[0]
+	assert.True(t, r.Chunked)
+	assert.Equal(t, int64(-1), r.ContentLength)
+	assert.Greater(t, r.BytesRead, int64(size))
+	require.NotNil(t, r.Template)
+	assert.Equal(t, int64(size), r.Template.Size)
+	assert.Equal(t, hex.EncodeToString(hash.Sum(nil)), r.Template.SHA256)
+}
+
+func TestPostMultipartRefused(t *testing.T) {
+	tmpl := templatePart([]byte("dap"))
+	data := jsonPart("data", `{"tasks":[{"params":{"id":"1"}}]}`)
+	cases := []struct {
+		name  string
+		parts []mpart
+		want  string
+	}{
+		{"no template", []mpart{data}, "template part is missing"},
+		{"no data", []mpart{tmpl}, "data part is missing"},
+		{"missing part", []mpart{tmpl, jsonPart("data", `{"tasks":[{"params":{"id":"1"},"partParams":[{"partName":"absent","paramName":"x"}]}]}`)},
+			`tasks[0].partParams[0].partName "absent" names no attached part`},
+		{"empty paramName", []mpart{tmpl, jsonPart("param.a", `1`), jsonPart("data", `{"tasks":[{"params":{"id":"1"},"partParams":[{"partName":"a","paramName":""}]}]}`)},
+			"tasks[0].partParams[0].paramName is required"},
+		{"template in data", []mpart{tmpl, jsonPart("data", `{"template":"t","tasks":[{"params":{"id":"1"}}]}`)}, "must not contain template"},
+		{"missing id", []mpart{tmpl, jsonPart("data", `{"tasks":[{"params":{"id":"1"}},{"params":{}}]}`)}, "tasks[1].params.id is required"},
+		{"unknown part", []mpart{tmpl, data, jsonPart("extra", `{}`)}, `unexpected part "extra"`},
+		{"bad part name", []mpart{tmpl, data, jsonPart("param.a b", `{}`)}, `part "param.a b"`},
+		{"duplicate part", []mpart{tmpl, data, jsonPart("param.a", `1`), jsonPart("param.a", `2`)}, `more than one part named "param.a"`},
+		{"invalid part JSON", []mpart{tmpl, data, jsonPart("param.a", `{`)}, `part "param.a" is not valid JSON`},
+		{"invalid data JSON", []mpart{tmpl, jsonPart("data", `{"tasks":`)}, "data part is not valid JSON"},
+		{"data without content type", []mpart{tmpl, {name: "data", body: []byte(`{"tasks":[{"params":{"id":"1"}}]}`)}}, "data part must have Content-Type application/json"},
+		{"template without filename", []mpart{{name: "template", body: []byte("dap")}, data}, "filename"},
+		{"empty template", []mpart{templatePart(nil), data}, "template part is empty"},
+	}
+	h := newHarness(t)
+	for _, tc := range cases {
+		ct, body := multipartBody(t, tc.parts...)
+		status, raw := h.postMultipart(ct, bytes.NewReader(body))
+		assert.Equal(t, http.StatusBadRequest, status, tc.name)
+		assert.Contains(t, message(t, raw), tc.want, tc.name)
+	}
+
+	status, raw := h.postMultipart("multipart/form-data", strings.NewReader("x"))
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, message(t, raw), "multipart")
+
+	assert.Empty(t, h.s.Batches())
+}
+
+func TestStatusLifecycle(t *testing.T) {
+	clock := newClock()
+	h := newHarness(t, dynamotest.WithClock(clock.Now))
+	a := h.mustPost(3)
+	posted := clock.Now()
+	batchPath := "/v1/batch/" + a.ID
+	taskPath := func(i int) string { return batchPath + "/" + a.Tasks[i] }
+
+	status, bs := h.get(batchPath)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, posted.Format(time.RFC3339Nano), bs["postDateTime"])
+	assert.Equal(t, false, bs["completed"])
+	assert.Equal(t, false, bs["errors"])
+	assert.Equal(t, "Waiting", bs["statusMessage"])
+	assert.NotContains(t, bs, "completedDateTime")
+	assert.Equal(t, []any{
+		map[string]any{"id": a.Tasks[0], "completed": false, "errors": false},
+		map[string]any{"id": a.Tasks[1], "completed": false, "errors": false},
+		map[string]any{"id": a.Tasks[2], "completed": false, "errors": false},
+	}, bs["tasks"])
+
+	status, ts := h.get(taskPath(0))
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, map[string]any{
+		"completed": false, "errors": false, "statusMessage": "Queued",
+		"log": []any{}, "results": []any{}, "resultList": []any{},
+	}, ts)
+
+	clock.Advance(time.Second)
+	started := clock.Now()
+	h.s.StartTask(a.ID, a.Tasks[0])
+	_, ts = h.get(taskPath(0))
+	assert.Equal(t, "Running", ts["statusMessage"])
+	assert.Equal(t, started.Format(time.RFC3339Nano), ts["startDateTime"])
+	assert.NotContains(t, ts, "endDateTime")
+	_, bs = h.get(batchPath)
+	assert.Equal(t, "Started", bs["statusMessage"])
+
+	clock.Advance(2 * time.Second)
+	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF-1.7 profile")})
+	_, ts = h.get(taskPath(0))
+	assert.Equal(t, true, ts["completed"])
+	assert.Equal(t, "Completed", ts["statusMessage"])
+	assert.Equal(t, started.Format(time.RFC3339Nano), ts["startDateTime"])
+	assert.Equal(t, clock.Now().Format(time.RFC3339Nano), ts["endDateTime"])
+	assert.Equal(t, []any{"Profile"}, ts["results"])
+	wantURL := h.s.StorageURL + "/files/" + a.ID + "/" + a.Tasks[0] + "/Profile"
+	assert.Equal(t, []any{map[string]any{"id": "Profile", "url": wantURL}}, ts["resultList"])
+
+	resp, content := h.do(mustNewRequest(t, http.MethodGet, wantURL))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "%PDF-1.7 profile", string(content))
+
+	clock.Advance(time.Second)
+	h.s.FailTask(a.ID, a.Tasks[1], "template error: boom")
+	_, ts = h.get(taskPath(1))
+	assert.Equal(t, true, ts["completed"])
+	assert.Equal(t, true, ts["errors"])
+	assert.Equal(t, "template error: boom", ts["statusMessage"])
+	require.Len(t, ts["log"], 1)
+	assert.Contains(t, ts["log"].([]any)[0], "SEVERE")
+
+	_, bs = h.get(batchPath)
+	assert.Equal(t, false, bs["completed"])
+	assert.Equal(t, true, bs["errors"])
+
+	clock.Advance(time.Second)
+	h.s.CompleteBatch(a.ID)
+	_, bs = h.get(batchPath)
+	assert.Equal(t, true, bs["completed"])
+	assert.Equal(t, true, bs["errors"])
+	assert.Equal(t, "Completed", bs["statusMessage"])
+	assert.Equal(t, clock.Now().Format(time.RFC3339Nano), bs["completedDateTime"])
+
+	b, _ := h.s.Batch(a.ID)
+	assert.Equal(t, []bool{true, true, true}, []bool{b.Tasks[0].Completed, b.Tasks[1].Completed, b.Tasks[2].Completed})
+	assert.Equal(t, []bool{false, true, false}, []bool{b.Tasks[0].Errors, b.Tasks[1].Errors, b.Tasks[2].Errors})
+	assert.Equal(t, "Profile", b.Tasks[0].Results[0].ID)
+	assert.Equal(t, started, b.Tasks[0].StartedAt)
+
+	status, m := h.get("/v1/batch/" + strings.Repeat("0", 32))
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.NotEmpty(t, m["message"])
+	status, _ = h.get(batchPath + "/not-a-task")
+	assert.Equal(t, http.StatusNotFound, status)
+
+	assert.Panics(t, func() { h.s.StartTask("nope", a.Tasks[0]) })
+	assert.Panics(t, func() { h.s.CompleteTask(a.ID, "nope") })
+	assert.Panics(t, func() { h.s.FailTask("nope", "nope", "x") })
+	assert.Panics(t, func() { h.s.CompleteBatch("nope") })
+}
+
+func mustNewRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	return req
+}
+
+func TestAutoComplete(t *testing.T) {
+	clock := newClock()
+	h := newHarness(t,
+		dynamotest.WithClock(clock.Now),
+		dynamotest.WithAutoComplete(time.Minute),
+		dynamotest.WithResultFiles("Profile", "Summary"),
+	)
+	a := h.mustPost(2)
+	posted := clock.Now()
+	h.s.StartTask(a.ID, a.Tasks[1]) // driven by the test: auto-completion leaves it alone
+
+	clock.Advance(59 * time.Second)
+	_, bs := h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, false, bs["completed"])
+	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	assert.Equal(t, "Queued", ts["statusMessage"])
+
+	clock.Advance(time.Second)
+	_, ts = h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	assert.Equal(t, "Completed", ts["statusMessage"])
+	assert.Equal(t, true, ts["completed"])
+	assert.Equal(t, posted.Format(time.RFC3339Nano), ts["startDateTime"])
+	assert.Equal(t, posted.Add(time.Minute).Format(time.RFC3339Nano), ts["endDateTime"])
+	assert.Equal(t, []any{"Profile", "Summary"}, ts["results"])
+
+	_, ts = h.get("/v1/batch/" + a.ID + "/" + a.Tasks[1])
+	assert.Equal(t, "Running", ts["statusMessage"])
+
+	resp, content := h.do(mustNewRequest(t, http.MethodGet, h.s.StorageURL+"/files/"+a.ID+"/"+a.Tasks[0]+"/Summary"))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "result Summary of task "+a.Tasks[0], string(content))
+
+	// A batch posted later is judged on its own posting time, also through Batches.
+	b := h.mustPost(1)
+	got := h.s.Batches()
+	require.Len(t, got, 2)
+	assert.True(t, got[0].Tasks[0].Completed)
+	assert.False(t, got[1].Tasks[0].Completed)
+	clock.Advance(time.Minute)
+	got2, _ := h.s.Batch(b.ID)
+	assert.True(t, got2.Tasks[0].Completed)
+}
+
+func TestExpiry(t *testing.T) {
+	clock := newClock()
+	h := newHarness(t, dynamotest.WithClock(clock.Now))
+	a := h.mustPost(1)
+
+	clock.Advance(24 * time.Hour)
+	status, _ := h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, http.StatusOK, status)
+
+	clock.Advance(time.Millisecond)
+	status, m := h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.NotEmpty(t, m["message"])
+	status, _ = h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	assert.Equal(t, http.StatusNotFound, status)
+
+	assert.Len(t, h.s.Batches(), 1)
+}
+
+func TestStorage(t *testing.T) {
+	h := newHarness(t)
+	a := h.mustPost(1)
+	content := bytes.Repeat([]byte{0, 1, 2, 3}, 1000)
+	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Doc 1", Content: content})
+
+	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	list := ts["resultList"].([]any)
+	require.Len(t, list, 1)
+	url := list[0].(map[string]any)["url"].(string)
+	assert.True(t, strings.HasPrefix(url, h.s.StorageURL+"/files/"))
+
+	req := mustNewRequest(t, http.MethodGet, url)
+	req.Header.Set("X-Trace", "abc")
+	resp, got := h.do(req)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "application/octet-stream", resp.Header.Get("Content-Type"))
+	assert.Equal(t, int64(len(content)), resp.ContentLength)
+	assert.Equal(t, content, got)
+
+	resp, _ = h.do(mustNewRequest(t, http.MethodGet, h.s.StorageURL+"/files/"+a.ID+"/"+a.Tasks[0]+"/missing"))
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	// A storage request that carries the API key is recorded with it, so a leak shows.
+	req = mustNewRequest(t, http.MethodGet, url)
+	req.Header.Set("x-dynamo-api-key", h.s.APIKey)
+	resp, _ = h.do(req)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	sr := h.s.StorageRequests()
+	require.Len(t, sr, 3)
+	assert.Equal(t, "abc", sr[0].Header.Get("X-Trace"))
+	assert.Empty(t, sr[0].Header.Get("x-dynamo-api-key"))
+	assert.Empty(t, sr[0].Header.Get("x-dynamo-tenant-id"))
+	assert.False(t, sr[0].HasAPIKey)
+	assert.Equal(t, http.StatusOK, sr[0].Status)
+	assert.Equal(t, http.StatusNotFound, sr[1].Status)
+	assert.True(t, sr[2].HasAPIKey)
+	assert.Equal(t, h.s.APIKey, sr[2].Header.Get("x-dynamo-api-key"))
+	assert.Len(t, h.s.Requests(), 2, "downloads do not reach the API host")
+}
+
+func TestFaultStatus(t *testing.T) {
+	h := newHarness(t)
+	h.s.Inject(dynamotest.RoutePostBatch,
+		dynamotest.Fault{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"2"}}},
+		dynamotest.Fault{Status: http.StatusTooManyRequests, Body: "slow down"},
+	)
+	body := jsonBatch(1)
+
+	req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(body), "application/json")
+	resp, raw := h.do(req)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "2", resp.Header.Get("Retry-After"))
+	assert.Equal(t, "Service Unavailable", message(t, raw))
+
+	status, raw := h.postJSON(body)
+	assert.Equal(t, http.StatusTooManyRequests, status)
+	assert.Equal(t, "slow down", string(raw))
+
+	// The queue is empty now; other routes were never affected.
+	h.mustPost(1)
+	reqs := h.s.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, []int{503, 429, 202}, []int{reqs[0].Status, reqs[1].Status, reqs[2].Status})
+	assert.Zero(t, reqs[0].BytesRead, "a faulted request's body is not read")
+	assert.Len(t, h.s.Batches(), 1)
+
+	// Faults on status routes and on the storage host.
+	a := h.mustPost(1)
+	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+	h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Status: http.StatusBadGateway})
+	h.s.Inject(dynamotest.RouteTaskStatus, dynamotest.Fault{Status: http.StatusInternalServerError})
+	h.s.Inject(dynamotest.RouteDownload, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+	status, _ = h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, http.StatusBadGateway, status)
+	status, _ = h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, http.StatusOK, status)
+	status, _ = h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	assert.Equal(t, http.StatusInternalServerError, status)
+	fileURL := h.s.StorageURL + "/files/" + a.ID + "/" + a.Tasks[0] + "/r"
+	resp, _ = h.do(mustNewRequest(t, http.MethodGet, fileURL))
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	resp, _ = h.do(mustNewRequest(t, http.MethodGet, fileURL))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	assert.Panics(t, func() { h.s.Inject("GET /nowhere", dynamotest.Fault{}) })
+}
+
+func TestFaultDropAfterAccept(t *testing.T) {
+	h := newHarness(t)
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})
+	body := jsonBatch(2)
+	req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(body), "application/json")
+	resp, err := h.hc.Do(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err)
+	assert.ErrorIs(t, err, io.EOF)
+
+	assert.Len(t, h.s.Batches(), 1, "the batch was created although no answer came")
+	reqs := h.s.Requests()
+	require.Len(t, reqs, 1)
+	assert.Zero(t, reqs[0].Status)
+	assert.Equal(t, int64(len(body)), reqs[0].BytesRead)
+}
+
+func TestFaultDropBeforeRead(t *testing.T) {
+	h := newHarness(t)
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropBeforeRead: true})
+	req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(1)), "application/json")
+	resp, err := h.hc.Do(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err)
+
+	assert.Empty(t, h.s.Batches())
+	reqs := h.s.Requests()
+	require.Len(t, reqs, 1)
+	assert.Zero(t, reqs[0].Status)
+	assert.Zero(t, reqs[0].BytesRead)
+}
+
+func TestFaultHangEndedByClient(t *testing.T) {
+	h := newHarness(t)
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	body := jsonBatch(1)
+	req := h.newRequest(ctx, http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(body), "application/json")
+	start := time.Now()
+	resp, err := h.hc.Do(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Empty(t, h.s.Batches())
+
+	// The hanging handler lets go once the client is gone.
+	require.Eventually(t, func() bool {
+		r := h.s.Requests()
+		return len(r) == 1 && r[0].BytesRead == int64(len(body))
+	}, 5*time.Second, 10*time.Millisecond)
+
+	// The next request is handled normally.
+	h.mustPost(1)
+}
+
+func TestFaultHangEndedByClose(t *testing.T) {
+	s := dynamotest.NewServer()
+	s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true})
+	s.Inject(dynamotest.RouteTaskStatus, dynamotest.Fault{Delay: time.Hour})
+	errs := make(chan error, 2)
+	for _, path := range []string{"/v1/batch/x", "/v1/batch/x/y"} {
+		req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		require.NoError(t, err)
+		go func() {
+			resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return len(s.Requests()) == 2 }, 5*time.Second, 5*time.Millisecond)
+
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs while a request is held")
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			assert.Error(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("held request not ended by Close")
+		}
+	}
+}
+
+func TestFaultDelay(t *testing.T) {
+	h := newHarness(t)
+	a := h.mustPost(1)
+	const delay = 150 * time.Millisecond
+	h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Delay: delay})
+	start := time.Now()
+	status, m := h.get("/v1/batch/" + a.ID)
+	assert.GreaterOrEqual(t, time.Since(start), delay)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "Waiting", m["statusMessage"])
+
+	// A delay combined with a status, ended early by the client.
+	h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Delay: time.Hour, Status: http.StatusServiceUnavailable})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	resp, err := h.hc.Do(h.newRequest(ctx, http.MethodGet, h.s.URL+"/v1/batch/"+a.ID, nil, ""))
+	if resp != nil {
+		resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestConcurrentPosts(t *testing.T) {
+	h := newHarness(t, dynamotest.WithAutoComplete(time.Millisecond))
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	ids := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				req := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(3)), "application/json")
+				resp, err := h.hc.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				var a accepted
+				assert.NoError(t, json.NewDecoder(resp.Body).Decode(&a))
+				resp.Body.Close()
+				assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+				ids <- a.ID
+				_ = h.s.Requests()
+				_ = h.s.Batches()
+				if _, ok := h.s.Batch(a.ID); assert.True(t, ok) {
+					h.s.CompleteTask(a.ID, a.Tasks[0])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		assert.False(t, seen[id], "duplicate batch ID")
+		seen[id] = true
+	}
+	assert.Len(t, seen, workers*each)
+	assert.Len(t, h.s.Batches(), workers*each)
+	assert.Len(t, h.s.Requests(), workers*each)
+}
