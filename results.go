@@ -2,10 +2,12 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
+	"net/url"
 	"sync"
 )
 
@@ -92,7 +94,7 @@ func (c *Client) TaskStatuses(ctx context.Context, batchID string, opts ...TaskS
 // carries none of the API's credentials. A non-2xx answer is an *APIError.
 // Memory use does not depend on the file's size.
 func (c *Client) DownloadResult(ctx context.Context, r Result, w io.Writer) (int64, error) {
-	if _, err := parseBaseURL(r.URL, c.insecureHTTP); err != nil {
+	if err := checkResultURL(r.URL, c.insecureHTTP); err != nil {
 		return 0, fmt.Errorf("dynamo: result %s: %w", r.ID, err)
 	}
 	resp, err := c.do(ctx, &request{method: http.MethodGet, url: r.URL, wantStatus: http.StatusOK})
@@ -105,4 +107,22 @@ func (c *Client) DownloadResult(ctx context.Context, r Result, w io.Writer) (int
 		return n, fmt.Errorf("dynamo: downloading result %s: %w", r.ID, err)
 	}
 	return n, nil
+}
+
+// checkResultURL accepts an absolute https URL (http only on loopback, unless
+// insecure) without user info; its query, which carries the signature of a
+// temporary URL, is kept.
+func checkResultURL(raw string, insecureHTTP bool) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return err
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return errors.New("not an absolute https URL")
+	case u.User != nil:
+		return errors.New("URL must not contain user info")
+	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
+		return errors.New("plain http URL refused (use https, or WithInsecurePlainHTTP)")
+	}
+	return nil
 }

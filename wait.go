@@ -52,9 +52,6 @@ func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitOpti
 		cfg.interval = DefaultPollInterval
 	}
 	cfg.maxInterval = max(cfg.maxInterval, cfg.interval)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
 	for wait := cfg.interval; ; wait = min(2*wait, cfg.maxInterval) {
 		st, err := c.GetBatchStatus(ctx, batchID)
 		if err != nil {
@@ -66,9 +63,10 @@ func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitOpti
 		if st.Completed {
 			return st, nil
 		}
-		timer.Reset(wait)
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return nil, fmt.Errorf("dynamo: waiting for batch %s: %w", batchID, ctx.Err())
 		case <-timer.C:
 		}

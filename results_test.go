@@ -1,0 +1,210 @@
+package dynamo_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+// postTasks posts a batch of n tasks to srv and returns the answer.
+func postTasks(t *testing.T, srv *dynamotest.Server, n int) *dynamo.BatchResponse {
+	t.Helper()
+	resp, err := srv.Client().PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: tasks(n)})
+	require.NoError(t, err)
+	return resp
+}
+
+func TestWaitBatch(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	resp := postTasks(t, srv, 2)
+	client := srv.Client()
+
+	var seen []string
+	polls := 0
+	st, err := client.WaitBatch(context.Background(), resp.ID,
+		dynamo.WithPollInterval(time.Millisecond), dynamo.WithMaxPollInterval(2*time.Millisecond),
+		dynamo.WithProgress(func(s *dynamo.BatchStatus) {
+			seen = append(seen, s.StatusMessage)
+			polls++
+			switch polls { // the test drives the fake one step per poll
+			case 2:
+				srv.StartTask(resp.ID, resp.TaskIDs[0])
+			case 3:
+				srv.CompleteTask(resp.ID, resp.TaskIDs[0])
+				srv.FailTask(resp.ID, resp.TaskIDs[1], "template error")
+			}
+		}))
+	require.NoError(t, err, "a batch completed with task errors is not an error of WaitBatch")
+	assert.True(t, st.Completed)
+	assert.True(t, st.Errors)
+	assert.Equal(t, []string{"Waiting", "Waiting", "Started", "Completed"}, seen)
+	assert.Len(t, srv.Requests(), 1+len(seen), "one status call per progress report")
+}
+
+func TestWaitBatchUnknownBatch(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	_, err := srv.Client().WaitBatch(context.Background(), "0123456789abcdef0123456789abcdef")
+	assert.ErrorIs(t, err, dynamo.ErrNotFound)
+}
+
+func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
+	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
+	t.Cleanup(srv.Close)
+	resp := postTasks(t, srv, 1)
+	client := srv.Client()
+	_, err := client.GetBatchStatus(context.Background(), resp.ID)
+	require.NoError(t, err)
+	now.Add(int64(24*time.Hour + time.Second))
+	_, err = client.GetBatchStatus(context.Background(), resp.ID)
+	assert.ErrorIs(t, err, dynamo.ErrNotFound)
+}
+
+func TestTaskStatuses(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	resp := postTasks(t, srv, 9)
+	for i, id := range resp.TaskIDs {
+		if i%3 == 0 {
+			srv.CompleteTask(resp.ID, id, dynamotest.ResultFile{ID: fmt.Sprint("r", i), Content: []byte("x")})
+		}
+	}
+	var ids []string
+	for st, err := range srv.Client().TaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(3)) {
+		require.NoError(t, err)
+		ids = append(ids, st.TaskID)
+		i := len(ids) - 1
+		assert.Equal(t, i%3 == 0, st.Completed, "task %d", i)
+		if i%3 == 0 {
+			assert.Equal(t, []string{fmt.Sprint("r", i)}, st.Results)
+		}
+	}
+	assert.Equal(t, resp.TaskIDs, ids, "statuses come in the batch's order")
+}
+
+func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
+	var inFlight, peak, calls atomic.Int32
+	release := make(chan struct{})
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	resp := postTasks(t, srv, 20)
+	target, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	// A proxy in front of the fake counts task status calls in flight.
+	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Count(r.URL.Path, "/") == 4 {
+			calls.Add(1)
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		forward.ServeHTTP(w, r)
+	})
+	client := newProxiedClient(t, srv, proxy)
+	// Hold the first calls long enough for an unbounded fetcher to pile up.
+	time.AfterFunc(100*time.Millisecond, func() { close(release) })
+
+	n := 0
+	for _, err := range client.TaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(2)) {
+		require.NoError(t, err)
+		if n++; n == 5 {
+			break
+		}
+	}
+	assert.LessOrEqual(t, peak.Load(), int32(2))
+	assert.Less(t, calls.Load(), int32(20), "stopping early cancels the rest")
+}
+
+func TestTaskStatusesBatchError(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	n := 0
+	for st, err := range srv.Client().TaskStatuses(context.Background(), "0123456789abcdef0123456789abcdef") {
+		n++
+		assert.ErrorIs(t, err, dynamo.ErrNotFound)
+		assert.Empty(t, st.TaskID)
+	}
+	assert.Equal(t, 1, n)
+}
+
+func TestDownloadResultSendsNoCredentials(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	resp := postTasks(t, srv, 1)
+	content := bytes.Repeat([]byte("%PDF-1.7 "), 100_000)
+	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: content})
+	client := srv.Client()
+	task, err := client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	require.NoError(t, err)
+	require.Len(t, task.ResultList, 1)
+
+	var buf bytes.Buffer
+	n, err := client.DownloadResult(context.Background(), task.ResultList[0], &buf)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(content)), n)
+	assert.Equal(t, content, buf.Bytes())
+
+	storage := srv.StorageRequests()
+	require.Len(t, storage, 1)
+	for name := range storage[0].Header {
+		assert.NotContains(t, strings.ToLower(name), "x-dynamo", "no API header goes to the storage host")
+	}
+	assert.False(t, storage[0].HasAPIKey)
+}
+
+func TestDownloadResultErrors(t *testing.T) {
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: srv.StorageURL + "/files/a/b/c?sig=1"}, &bytes.Buffer{})
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	assert.NotContains(t, err.Error(), "sig=1", "the signature of a temporary URL is not repeated")
+
+	for _, u := range []string{"", "/relative", "ftp://host/x", "http://storage.example.com/x", "https://user:pw@storage.example.com/x"} {
+		_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: u}, &bytes.Buffer{})
+		assert.Error(t, err, u)
+	}
+	assert.Len(t, srv.StorageRequests(), 1)
+}
+
+// newProxiedClient returns a client for srv's credentials whose requests go
+// through handler.
+func newProxiedClient(t *testing.T, srv *dynamotest.Server, handler http.Handler) *dynamo.Client {
+	t.Helper()
+	proxy := httptest.NewServer(handler)
+	t.Cleanup(proxy.Close)
+	client, err := dynamo.NewClient(srv.TenantID, srv.APIKey, dynamo.WithBaseURL(proxy.URL))
+	require.NoError(t, err)
+	t.Cleanup(client.CloseIdleConnections)
+	return client
+}
