@@ -1,0 +1,383 @@
+package dynamo_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+// bulkServer starts a fake API and a client with short retry waits.
+func bulkServer(t *testing.T, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.Client) {
+	t.Helper()
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+	all := append([]dynamo.Option{dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond)}, opts...)
+	client := srv.Client(all...)
+	t.Cleanup(client.CloseIdleConnections)
+	return srv, client
+}
+
+// bulkRecordID is the Salesforce record ID of record i of a test job.
+func bulkRecordID(i int) string { return fmt.Sprintf("a01%07d", i) }
+
+// bulkTasks returns n tasks for the records 0..n-1.
+func bulkTasks(n int) []dynamo.Task {
+	tasks := make([]dynamo.Task, n)
+	for i := range tasks {
+		tasks[i] = dynamo.Task{Params: dynamo.Params{"id": bulkRecordID(i), "row": i}}
+	}
+	return tasks
+}
+
+// bulkPostCounts counts, per record ID, how many tasks the fake holds for it.
+func bulkPostCounts(srv *dynamotest.Server) map[string]int {
+	counts := make(map[string]int)
+	for _, b := range srv.Batches() {
+		for _, task := range b.Tasks {
+			id, _ := task.Params["id"].(string)
+			counts[id]++
+		}
+	}
+	return counts
+}
+
+// requireEachPostedOnce checks that the fake holds exactly one task for each
+// of the records 0..n-1 and none for any other.
+func requireEachPostedOnce(t *testing.T, srv *dynamotest.Server, n int) {
+	t.Helper()
+	counts := bulkPostCounts(srv)
+	require.Len(t, counts, n, "distinct records posted")
+	for i := range n {
+		require.Equal(t, 1, counts[bulkRecordID(i)], "times record %d was posted", i)
+	}
+}
+
+// bulkPosts counts the batch posts that reached the fake, refused or not.
+func bulkPosts(srv *dynamotest.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
+	srv, client := bulkServer(t)
+	b := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: bulkTasks(2500)}
+
+	rep, err := client.PostBulk(context.Background(), b)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 3, rep.Posted)
+	assert.Zero(t, rep.Skipped+rep.Failed+rep.Unknown+rep.NotStarted)
+
+	require.Len(t, rep.Chunks, 3)
+	wantRanges := [][2]int{{0, 1000}, {1000, 2000}, {2000, 2500}}
+	batches := make(map[string]dynamotest.Batch)
+	for _, fb := range srv.Batches() {
+		batches[fb.ID] = fb
+	}
+	require.Len(t, batches, 3)
+	for i, ch := range rep.Chunks {
+		assert.Equal(t, i, ch.Index)
+		assert.Equal(t, wantRanges[i], [2]int{ch.First, ch.End}, "chunk %d range", i)
+		assert.False(t, ch.Skipped)
+		fb, ok := batches[ch.BatchID]
+		require.True(t, ok, "chunk %d's batch %q is on the server", i, ch.BatchID)
+		assert.Equal(t, "0691x000002AbCdQAK", fb.Template)
+		require.Len(t, fb.Tasks, ch.End-ch.First)
+		require.Len(t, ch.TaskIDs, ch.End-ch.First)
+		for k, task := range fb.Tasks {
+			assert.Equal(t, bulkRecordID(ch.First+k), task.Params["id"], "chunk %d holds its records in order", i)
+			assert.Equal(t, task.ID, ch.TaskIDs[k])
+		}
+	}
+	requireEachPostedOnce(t, srv, 2500)
+
+	ids := rep.TaskIDs()
+	require.Len(t, ids, 2500)
+	seen := make(map[string]bool)
+	for i, id := range ids {
+		require.NotEmpty(t, id, "record %d has a task ID", i)
+		require.False(t, seen[id], "task ID %s is unique", id)
+		seen[id] = true
+	}
+}
+
+// bulkInflight counts the requests in flight through it and keeps the peak.
+type bulkInflight struct {
+	base      http.RoundTripper
+	cur, peak atomic.Int32
+}
+
+func (c *bulkInflight) RoundTrip(req *http.Request) (*http.Response, error) {
+	n := c.cur.Add(1)
+	defer c.cur.Add(-1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	return c.base.RoundTrip(req)
+}
+
+// CloseIdleConnections lets the client close the base transport's idle
+// connections.
+func (c *bulkInflight) CloseIdleConnections() {
+	if ci, ok := c.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []dynamo.BulkOption
+		want int32
+	}{
+		{"default", nil, dynamo.DefaultBulkConcurrency},
+		{"three", []dynamo.BulkOption{dynamo.WithBulkConcurrency(3)}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			transport := &bulkInflight{base: http.DefaultTransport.(*http.Transport).Clone()}
+			srv, client := bulkServer(t, dynamo.WithHTTPClient(&http.Client{Transport: transport}))
+			const chunks = 9
+			for range chunks {
+				// Each post waits on the server, so that posts overlap if allowed to.
+				srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Delay: 40 * time.Millisecond})
+			}
+			var inCallback, overlapped atomic.Bool
+			var calls atomic.Int32
+			opts := append([]dynamo.BulkOption{
+				dynamo.WithChunkSize(10),
+				dynamo.WithChunkDone(func(dynamo.ChunkResult) {
+					if inCallback.Swap(true) {
+						overlapped.Store(true)
+					}
+					calls.Add(1)
+					time.Sleep(time.Millisecond)
+					inCallback.Store(false)
+				}),
+			}, tc.opts...)
+
+			rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(chunks * 10)}, opts...)
+			require.NoError(t, err)
+			require.NoError(t, rep.Err())
+			assert.Equal(t, chunks, rep.Posted)
+			assert.LessOrEqual(t, transport.peak.Load(), tc.want, "posts in flight at once")
+			assert.GreaterOrEqual(t, transport.peak.Load(), int32(2), "posts do overlap")
+			assert.Equal(t, int32(chunks), calls.Load(), "one callback per chunk")
+			assert.False(t, overlapped.Load(), "callbacks never run concurrently")
+			requireEachPostedOnce(t, srv, chunks*10)
+		})
+	}
+}
+
+func TestPostBulkValidatesEveryChunkBeforePosting(t *testing.T) {
+	srv, client := bulkServer(t)
+	tasks := bulkTasks(2600)
+	tasks[7].Params["id"] = 42
+	tasks[2503] = dynamo.Task{Params: dynamo.Params{"name": "no id"}}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: tasks, Integration: &dynamo.Integration{Type: "Salesforce"}}
+
+	rep, err := client.PostBulk(context.Background(), b)
+	require.Error(t, err)
+	assert.Nil(t, rep)
+	var verr *dynamo.ValidationError
+	require.ErrorAs(t, err, &verr)
+	fields := make([]string, len(verr.Problems))
+	for i, p := range verr.Problems {
+		fields[i] = p.Field
+	}
+	// Task problems carry the record's index in the whole job; the batch's own
+	// problems, the same for every chunk, are listed once.
+	assert.ElementsMatch(t, []string{"tasks[7].params.id", "tasks[2503].params.id", "integration.sessionID", "integration.serverURL"}, fields)
+	assert.Contains(t, err.Error(), "tasks[2503].params.id: is required")
+	assert.Empty(t, srv.Requests(), "nothing is sent")
+}
+
+func TestPostBulkRefusesInvalidOptionsAndInput(t *testing.T) {
+	srv, client := bulkServer(t)
+	ok := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(3)}
+	for _, tc := range []struct {
+		name string
+		b    *dynamo.Batch
+		opts []dynamo.BulkOption
+		want string
+	}{
+		{"chunk size 0", ok, []dynamo.BulkOption{dynamo.WithChunkSize(0)}, "WithChunkSize: 0"},
+		{"chunk size over the maximum", ok, []dynamo.BulkOption{dynamo.WithChunkSize(dynamo.MaxTasksPerBatch + 1)}, "WithChunkSize: 1001"},
+		{"concurrency 0", ok, []dynamo.BulkOption{dynamo.WithBulkConcurrency(0)}, "WithBulkConcurrency: 0"},
+		{"empty journal path", ok, []dynamo.BulkOption{dynamo.WithJournal("")}, "WithJournal: empty path"},
+		{"nil batch", nil, nil, "batch: is nil"},
+		{"no tasks", &dynamo.Batch{Template: "tmpl"}, nil, "tasks: at least one task is required"},
+		{"no template", &dynamo.Batch{Tasks: bulkTasks(3)}, nil, "template: is required"},
+		{"journal is a directory", ok, []dynamo.BulkOption{dynamo.WithJournal(t.TempDir())}, "opening the journal"},
+		{"single-use template", &dynamo.Batch{Tasks: bulkTasks(3)},
+			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")))},
+			"a template from TemplateFromReader can be read only once"},
+		{"reference and embedded template", ok,
+			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromBytes("t.dap", []byte("DAP")))},
+			"template: must be empty when the template is embedded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := client.PostBulk(context.Background(), tc.b, tc.opts...)
+			require.Error(t, err)
+			assert.Nil(t, rep)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	assert.Empty(t, srv.Requests(), "nothing is sent")
+}
+
+func TestPostBulkEmbedsTheTemplateInEveryChunk(t *testing.T) {
+	srv, client := bulkServer(t)
+	dap := []byte("PK\x03\x04 a month-end template")
+	sum := sha256.Sum256(dap)
+	tasks := bulkTasks(250)
+	for i := range tasks {
+		tasks[i].PartParams = []dynamo.PartParam{{PartName: "period", ParamName: "period"}}
+	}
+	b := &dynamo.Batch{Tasks: tasks, Parts: []dynamo.Part{{Name: "period", Value: map[string]any{"month": "2024-01"}}}}
+
+	rep, err := client.PostBulk(context.Background(), b,
+		dynamo.WithChunkSize(100), dynamo.WithBulkTemplate(dynamo.TemplateFromBytes("month-end.dap", dap)))
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 3, rep.Posted)
+
+	batches := srv.Batches()
+	require.Len(t, batches, 3)
+	for _, fb := range batches {
+		require.NotNil(t, fb.EmbeddedTemplate, "batch %s has an embedded template", fb.ID)
+		assert.Empty(t, fb.Template)
+		assert.Equal(t, "month-end.dap", fb.EmbeddedTemplate.FileName)
+		assert.Equal(t, int64(len(dap)), fb.EmbeddedTemplate.Size)
+		assert.Equal(t, hex.EncodeToString(sum[:]), fb.EmbeddedTemplate.SHA256)
+		for _, task := range fb.Tasks {
+			assert.Equal(t, map[string]any{"month": "2024-01"}, task.Params["period"])
+		}
+	}
+	for _, r := range srv.Requests() {
+		assert.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data;"), "posted as multipart: %s", r.Header.Get("Content-Type"))
+	}
+	requireEachPostedOnce(t, srv, 250)
+}
+
+func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
+	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+	var results []dynamo.ChunkResult
+
+	rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(250)},
+		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
+		dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
+	require.NoError(t, err, "a chunk's failure does not stop the job")
+	assert.Equal(t, 2, rep.Posted)
+	assert.Equal(t, 1, rep.Failed)
+	require.Len(t, results, 3)
+
+	first := rep.Chunks[0]
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, first.Err, &apiErr)
+	assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
+	assert.NotErrorIs(t, first.Err, dynamo.ErrOutcomeUnknown)
+	assert.Empty(t, first.BatchID)
+
+	summary := rep.Err()
+	require.Error(t, summary)
+	assert.ErrorAs(t, summary, &apiErr)
+	assert.True(t, strings.HasPrefix(summary.Error(), "records [0, 100): "), summary.Error())
+	assert.Equal(t, append(make([]string, 100), rep.Chunks[1].TaskIDs...)[:200], rep.TaskIDs()[:200],
+		"records of a failed chunk have no task ID")
+
+	counts := bulkPostCounts(srv)
+	assert.Len(t, counts, 150)
+	assert.Zero(t, counts[bulkRecordID(0)])
+}
+
+func TestPostBulkStopsWhenTheContextEnds(t *testing.T) {
+	srv, client := bulkServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	rep, err := client.PostBulk(ctx, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(500)},
+		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
+		dynamo.WithChunkDone(func(r dynamo.ChunkResult) {
+			if r.Index == 0 {
+				cancel()
+			}
+		}))
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, rep, "the report so far comes with the error")
+	assert.Equal(t, 1, rep.Posted)
+	assert.Equal(t, 4, rep.NotStarted)
+	summary := rep.Err()
+	require.ErrorIs(t, summary, context.Canceled)
+	assert.Contains(t, summary.Error(), "records [100, 500) (4 chunks): dynamo: not posted, the job stopped first")
+	assert.Len(t, srv.Batches(), 1)
+}
+
+// ExampleClient_PostBulk posts a month-end job of 2,500 records, more than
+// one batch holds, with a journal that makes a second run post nothing twice.
+func ExampleClient_PostBulk() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	job := &dynamo.Batch{Template: "0691x000002AbCdQAK"}
+	for i := range 2500 {
+		job.Tasks = append(job.Tasks, dynamo.Task{Params: dynamo.Params{"id": fmt.Sprintf("a01%07d", i)}})
+	}
+	dir, err := os.MkdirTemp("", "month-end")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	journal := dynamo.WithJournal(filepath.Join(dir, "2024-01.journal"))
+
+	report, err := client.PostBulk(ctx, job, journal)
+	if err != nil {
+		fmt.Println("job stopped:", err)
+		return
+	}
+	for _, ch := range report.Chunks {
+		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(ch.TaskIDs), ch.Err)
+	}
+	fmt.Println("posted:", report.Posted, "all accepted:", report.Err() == nil)
+
+	// Run again, as after a crash: the journal says every chunk was accepted.
+	again, err := client.PostBulk(ctx, job, journal)
+	if err != nil {
+		fmt.Println("job stopped:", err)
+		return
+	}
+	fmt.Println("second run posted:", again.Posted, "skipped:", again.Skipped)
+	fmt.Println("batches on the server:", len(srv.Batches()))
+	// Output:
+	// records [0, 1000): 1000 task IDs, error: <nil>
+	// records [1000, 2000): 1000 task IDs, error: <nil>
+	// records [2000, 2500): 500 task IDs, error: <nil>
+	// posted: 3 all accepted: true
+	// second run posted: 0 skipped: 3
+	// batches on the server: 3
+}

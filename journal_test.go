@@ -1,0 +1,378 @@
+package dynamo_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+// journalLines reads a journal, requiring that every line is a complete JSON
+// object.
+func journalLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, len(data) == 0 || data[len(data)-1] == '\n', "the journal ends with a complete line")
+	var lines []map[string]any
+	for i, raw := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(raw, &m), "line %d is JSON: %s", i+1, raw)
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// journalJob runs PostBulk on b in chunks of 100, one at a time, with
+// the journal at path.
+func journalJob(client *dynamo.Client, b *dynamo.Batch, path string, opts ...dynamo.BulkOption) (*dynamo.BulkReport, error) {
+	all := append([]dynamo.BulkOption{dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1), dynamo.WithJournal(path)}, opts...)
+	return client.PostBulk(context.Background(), b, all...)
+}
+
+func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(1000)}
+
+	// The first run stops after its second chunk, as a process killed there would.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := 0
+	rep, err := client.PostBulk(ctx, b, dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1), dynamo.WithJournal(path),
+		dynamo.WithChunkDone(func(dynamo.ChunkResult) {
+			if done++; done == 2 {
+				cancel()
+			}
+		}))
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, rep)
+	assert.Equal(t, 2, rep.Posted)
+	assert.Equal(t, 8, rep.NotStarted)
+	require.Len(t, journalLines(t, path), 2)
+	require.Len(t, srv.Batches(), 2)
+
+	var results []dynamo.ChunkResult
+	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 2, rep.Skipped, "the chunks done before are skipped")
+	assert.Equal(t, 8, rep.Posted)
+	requireEachPostedOnce(t, srv, 1000)
+	require.Len(t, journalLines(t, path), 10)
+
+	require.Len(t, results, 10, "one callback per chunk, skipped ones included")
+	for i, r := range results[:2] {
+		assert.True(t, r.Skipped, "skipped chunks are reported first")
+		assert.Equal(t, i, r.Index)
+		assert.NotEmpty(t, r.BatchID, "the batch ID comes from the journal")
+		assert.Len(t, r.TaskIDs, 100)
+	}
+	onServer := make(map[string]string) // task ID → record ID
+	for _, fb := range srv.Batches() {
+		for _, task := range fb.Tasks {
+			onServer[task.ID] = task.Params["id"].(string)
+		}
+	}
+	for i, id := range rep.TaskIDs() {
+		require.Equal(t, bulkRecordID(i), onServer[id], "record %d's task ID", i)
+	}
+}
+
+func TestJournalLineFormat(t *testing.T) {
+	const session = "00Dxx0000001gPL!AQ4AQFake.Session.Secret"
+	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	// The second post is refused by a server that echoes the request's secrets.
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
+		dynamotest.Fault{Status: http.StatusBadRequest, Body: `{"message":"refused session ` + session + ` key ` + srv.APIKey + `"}`})
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(250), Integration: dynamo.Salesforce(session, "https://example.my.salesforce.com")}
+
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Posted)
+	assert.Equal(t, 1, rep.Failed)
+
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), session)
+	assert.NotContains(t, string(data), srv.APIKey)
+	assert.NotContains(t, string(data), "tmpl", "the template reference is only hashed")
+
+	lines := journalLines(t, path)
+	require.Len(t, lines, 3)
+	accepted, failed := lines[0], lines[1]
+	assert.Equal(t, float64(1), accepted["v"])
+	assert.Equal(t, float64(0), accepted["chunk"])
+	assert.Equal(t, float64(0), accepted["first"])
+	assert.Equal(t, float64(100), accepted["end"])
+	assert.Equal(t, "accepted", accepted["state"])
+	assert.Equal(t, rep.Chunks[0].BatchID, accepted["batchID"])
+	assert.Len(t, accepted["taskIDs"], 100)
+	assert.Len(t, accepted["job"], 64)
+	assert.Len(t, accepted["tasksSHA256"], 64)
+	assert.NotEmpty(t, accepted["time"])
+	assert.NotContains(t, accepted, "error")
+
+	assert.Equal(t, float64(1), failed["chunk"])
+	assert.Equal(t, float64(100), failed["first"])
+	assert.Equal(t, float64(200), failed["end"])
+	assert.Equal(t, "failed", failed["state"])
+	assert.Contains(t, failed["error"], "400 Bad Request")
+	assert.NotContains(t, failed, "batchID")
+	assert.Equal(t, accepted["job"], failed["job"])
+	assert.NotEqual(t, accepted["tasksSHA256"], failed["tasksSHA256"])
+
+	assert.Equal(t, float64(2), lines[2]["chunk"], "lines are written in the order chunks finish")
+	assert.Equal(t, float64(250), lines[2]["end"])
+}
+
+func TestJournalPostsFailedChunksAgain(t *testing.T) {
+	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
+		dynamotest.Fault{Status: http.StatusBadRequest, Body: `{"message":"record a010000150 is locked"}`})
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Failed)
+	require.Len(t, srv.Batches(), 2)
+
+	// A definite failure created nothing, so the chunk is posted again, even
+	// with a record corrected in between.
+	b.Tasks[150].Params["row"] = "corrected"
+	rep, err = journalJob(client, b, path)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 2, rep.Skipped)
+	assert.Equal(t, 1, rep.Posted)
+	assert.Equal(t, 1, rep.Chunks[1].Index)
+	assert.False(t, rep.Chunks[1].Skipped)
+	requireEachPostedOnce(t, srv, 300)
+
+	fb, ok := srv.Batch(rep.Chunks[1].BatchID)
+	require.True(t, ok)
+	assert.Equal(t, "corrected", fb.Tasks[50].Params["row"])
+	assert.Equal(t, "accepted", journalLines(t, path)[3]["state"], "a later line overrides the failed one")
+}
+
+func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
+	srv, client := bulkServer(t)
+	// The second chunk's batch is created, but its answer never arrives.
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{}, dynamotest.Fault{DropAfterAccept: true})
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Posted)
+	assert.Equal(t, 1, rep.Unknown)
+	assert.ErrorIs(t, rep.Chunks[1].Err, dynamo.ErrOutcomeUnknown)
+	assert.ErrorIs(t, rep.Err(), dynamo.ErrOutcomeUnknown)
+	lines := journalLines(t, path)
+	require.Len(t, lines, 3)
+	assert.Equal(t, "unknown", lines[1]["state"])
+	assert.Equal(t, float64(1), lines[1]["chunk"])
+	assert.NotEmpty(t, lines[1]["error"])
+	requireEachPostedOnce(t, srv, 300) // the dropped post did create its batch
+
+	// Run again: the unknown chunk is reported, not posted.
+	posts := bulkPosts(srv)
+	var results []dynamo.ChunkResult
+	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
+	require.NoError(t, err)
+	assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+	assert.Equal(t, 2, rep.Skipped)
+	assert.Equal(t, 1, rep.Unknown)
+	assert.Zero(t, rep.Posted)
+	unknown := rep.Chunks[1]
+	require.ErrorIs(t, unknown.Err, dynamo.ErrOutcomeUnknown)
+	assert.False(t, unknown.Skipped)
+	assert.Contains(t, unknown.Err.Error(), path+", line 2")
+	assert.Contains(t, unknown.Err.Error(), "check the batch list")
+	assert.Contains(t, unknown.Err.Error(), "WithRepostUnknown")
+	assert.Len(t, results, 3, "the unknown chunk is reported to the callback too")
+	assert.Len(t, journalLines(t, path), 3, "nothing new to record")
+	requireEachPostedOnce(t, srv, 300)
+
+	// Told that the batch was not created after all, the caller posts it again.
+	rep, err = journalJob(client, b, path, dynamo.WithRepostUnknown())
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 1, rep.Posted)
+	assert.Equal(t, 2, rep.Skipped)
+	counts := bulkPostCounts(srv)
+	assert.Equal(t, 2, counts[bulkRecordID(100)], "reposted on request")
+	assert.Equal(t, 1, counts[bulkRecordID(99)])
+	assert.Equal(t, 1, counts[bulkRecordID(200)])
+
+	rep, err = journalJob(client, b, path)
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Skipped, "the accepted line overrides the unknown one")
+}
+
+func TestJournalRepairsATruncatedLastLine(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(500)}
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	require.Equal(t, 5, rep.Posted)
+
+	// Cut the last line in half: what a crash during its write leaves. The
+	// chunk's batch was accepted, but the journal cannot know it, so the next
+	// run posts that chunk again: the one re-post a crash between a post and
+	// its journal line can cause, and the only one.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	start := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+	require.NoError(t, os.WriteFile(path, data[:start+(len(data)-start)/2], 0o600))
+
+	rep, err = journalJob(client, b, path)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 4, rep.Skipped)
+	assert.Equal(t, 1, rep.Posted)
+	assert.True(t, rep.Chunks[3].Skipped)
+	assert.False(t, rep.Chunks[4].Skipped)
+
+	counts := bulkPostCounts(srv)
+	for i := range 500 {
+		want := 1
+		if i >= 400 {
+			want = 2
+		}
+		require.Equal(t, want, counts[bulkRecordID(i)], "times record %d was posted", i)
+	}
+	lines := journalLines(t, path) // every line is whole again
+	require.Len(t, lines, 5)
+	assert.Equal(t, float64(4), lines[4]["chunk"])
+	assert.Equal(t, rep.Chunks[4].BatchID, lines[4]["batchID"])
+}
+
+func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(200)}
+	_, err := journalJob(client, b, path)
+	require.NoError(t, err)
+
+	// Only the newline is missing: the line is whole, and its chunk was accepted.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.TrimSuffix(data, []byte("\n")), 0o600))
+
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Skipped)
+	assert.Zero(t, rep.Posted)
+	requireEachPostedOnce(t, srv, 200)
+	require.Len(t, journalLines(t, path), 2)
+}
+
+func TestJournalRefusesACorruptLine(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	_, err := journalJob(client, b, path)
+	require.NoError(t, err)
+
+	for _, tc := range []struct{ name, line, want string }{
+		{"not JSON", `{"v":1,"job":`, "line 2: not a journal line"},
+		{"unknown state", `{"v":1,"job":"` + string(bytes.Repeat([]byte("a"), 64)) + `","chunk":1,"first":100,"end":200,"tasksSHA256":"` + string(bytes.Repeat([]byte("b"), 64)) + `","state":"done"}`, `line 2: not a journal line: unknown state "done"`},
+		{"newer version", `{"v":2}`, "line 2: not a journal line: format version 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			lines := bytes.SplitAfter(data, []byte("\n"))
+			corrupt := bytes.Join([][]byte{lines[0], []byte(tc.line + "\n"), lines[2]}, nil)
+			bad := filepath.Join(t.TempDir(), "corrupt.journal")
+			require.NoError(t, os.WriteFile(bad, corrupt, 0o600))
+			posts := bulkPosts(srv)
+
+			rep, err := journalJob(client, b, bad)
+			require.Error(t, err)
+			assert.Nil(t, rep)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+			after, err := os.ReadFile(bad)
+			require.NoError(t, err)
+			assert.Equal(t, corrupt, after, "the journal is left as it was")
+		})
+	}
+}
+
+func TestJournalOfAnotherJobIsRefused(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	_, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	changed := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	changed.Tasks[150].Params["row"] = "edited after the first run"
+	for _, tc := range []struct {
+		name string
+		b    *dynamo.Batch
+		opts []dynamo.BulkOption
+		want string
+	}{
+		{"a record changed", changed, nil, "line 2 belongs to a different job (records [100, 200) differ"},
+		{"fewer records", &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(150)}, nil, "line 2 belongs to a different job (it records chunk 1 as records [100, 200), the job's chunk 1 is [100, 150))"},
+		{"other template", &dynamo.Batch{Template: "other", Tasks: bulkTasks(300)}, nil, "line 1 belongs to a different job"},
+		{"other chunk size", b, []dynamo.BulkOption{dynamo.WithChunkSize(50)}, "line 1 belongs to a different job"},
+		{"embedded template", &dynamo.Batch{Tasks: bulkTasks(300)},
+			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromBytes("tmpl", []byte("DAP")))}, "line 1 belongs to a different job"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			posts := bulkPosts(srv)
+			rep, err := journalJob(client, tc.b, path, tc.opts...)
+			require.ErrorIs(t, err, dynamo.ErrJournalMismatch)
+			assert.Nil(t, rep)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+		})
+	}
+	t.Run("other tenant", func(t *testing.T) {
+		// The same job against another tenant, such as production after a
+		// sandbox run, must not skip the chunks the sandbox accepted.
+		other := dynamotest.NewServer(dynamotest.WithCredentials("00D000000000002AAA", "another-key"))
+		defer other.Close()
+		otherClient := other.Client()
+		defer otherClient.CloseIdleConnections()
+		rep, err := journalJob(otherClient, b, path)
+		require.ErrorIs(t, err, dynamo.ErrJournalMismatch)
+		assert.Nil(t, rep)
+		assert.Contains(t, err.Error(), "line 1 belongs to a different job (another tenant, template or chunk size)")
+		assert.Empty(t, other.Requests())
+	})
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the journal is left as it was")
+	requireEachPostedOnce(t, srv, 300)
+}
+
+func TestJournalMustBeARegularFile(t *testing.T) {
+	if _, err := os.Stat(os.DevNull); err != nil {
+		t.Skip("no null device")
+	}
+	srv, client := bulkServer(t)
+	rep, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(10)}, os.DevNull)
+	require.Error(t, err)
+	assert.Nil(t, rep)
+	assert.Contains(t, err.Error(), "is not a regular file")
+	assert.Empty(t, srv.Requests())
+}
