@@ -1,0 +1,220 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+// bulkJSON is bulk's --json report.
+type bulkJSON struct {
+	Records    int  `json:"records"`
+	ChunkSize  int  `json:"chunkSize"`
+	Posted     int  `json:"posted"`
+	Skipped    int  `json:"skipped"`
+	Failed     int  `json:"failed"`
+	Unknown    int  `json:"unknown"`
+	NotStarted int  `json:"notStarted"`
+	Waited     bool `json:"waited"`
+	Tasks      struct {
+		Followed, Completed, WithErrors, NotFollowed int
+	} `json:"tasks"`
+	Chunks []struct {
+		Index, First, End int
+		State, BatchID    string
+		Error, WaitError  string
+		Followed          bool
+	} `json:"chunks"`
+}
+
+// posts counts the batch posts that reached the server.
+func posts(srv *dynamotest.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
+}
+
+func TestBulkWithJournal(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t, dynamotest.WithAutoComplete(10*time.Millisecond))
+	csv := writeFile(t, "accounts.csv", records(2500))
+	journal := filepath.Join(t.TempDir(), "run.jsonl")
+
+	r := runWith(t, env, "bulk", "--template", "T", "--csv", csv, "--journal", journal)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "chunks: 3 posted, 0 skipped", "tasks: 2500 completed, 0 with errors, of 2500 records")
+	wantContains(t, "stderr", r.stderr, "2500 records from "+csv+" in 3 chunks", "2500/2500 tasks completed")
+	// Chunks are posted two at a time, so they may arrive in any order.
+	sizes := map[int]int{}
+	ids := map[any]bool{}
+	for _, b := range srv.Batches() {
+		sizes[len(b.Tasks)]++
+		for _, task := range b.Tasks {
+			ids[task.Params["id"]] = true
+			if task.Params["id"] == "001000000002499" && task.Params["name"] != "Account 2499" {
+				t.Errorf("last record posted as %v", task.Params)
+			}
+		}
+	}
+	if sizes[1000] != 2 || sizes[500] != 1 || len(sizes) != 2 || len(ids) != 2500 {
+		t.Fatalf("batch sizes %v, %d distinct records posted", sizes, len(ids))
+	}
+
+	// The same job again: the journal skips every chunk, and the batches,
+	// still known to this server, are followed again.
+	r = runWith(t, env, "--json", "bulk", "--template", "T", "--csv", csv, "--journal", journal)
+	wantCode(t, r, exitOK)
+	var rep bulkJSON
+	decodeJSON(t, r, &rep)
+	if rep.Posted != 0 || rep.Skipped != 3 || rep.Tasks.Completed != 2500 || rep.Tasks.NotFollowed != 0 {
+		t.Errorf("re-run report %+v", rep)
+	}
+	if n := posts(srv); n != 3 {
+		t.Errorf("%d posts in all, want the first run's 3", n)
+	}
+
+	// Another job with the same journal is refused before anything is sent.
+	r = runWith(t, env, "bulk", "--template", "Other", "--csv", csv, "--journal", journal)
+	wantCode(t, r, exitUsage)
+	wantContains(t, "stderr", r.stderr, "belongs to a different job")
+	if n := posts(srv); n != 3 {
+		t.Errorf("%d posts in all, want 3", n)
+	}
+}
+
+func TestBulkFake(t *testing.T) {
+	t.Parallel()
+	csv := writeFile(t, "accounts.csv", records(2500))
+	journal := filepath.Join(t.TempDir(), "run.jsonl")
+	args := []string{"--fake", "--fake-delay=10ms", "bulk", "--template", "T", "--csv", csv, "--journal", journal}
+	r := runWith(t, nil, args...)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "chunks: 3 posted", "tasks: 2500 completed")
+
+	// A new fake server does not know the batches of the first run: they are
+	// skipped and not followed, and that is not a failure.
+	r = runWith(t, nil, append([]string{"--json"}, args...)...)
+	wantCode(t, r, exitOK)
+	var rep bulkJSON
+	decodeJSON(t, r, &rep)
+	if rep.Posted != 0 || rep.Skipped != 3 || rep.Tasks.NotFollowed != 2500 || rep.Tasks.Completed != 0 {
+		t.Errorf("re-run report %+v", rep)
+	}
+	for _, ch := range rep.Chunks {
+		if ch.State != "skipped" || ch.Followed || !strings.Contains(ch.WaitError, "another fake server") {
+			t.Errorf("chunk %+v", ch)
+		}
+	}
+}
+
+func TestBulkTaskErrors(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	csv := writeFile(t, "accounts.csv", records(5))
+	// Drive the server as the job runs: each batch fails its first task and
+	// completes the others.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		seen := make(map[string]bool)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			for _, b := range srv.Batches() {
+				if !seen[b.ID] {
+					seen[b.ID] = true
+					srv.FailTask(b.ID, b.Tasks[0].ID, "boom")
+					srv.CompleteBatch(b.ID)
+				}
+			}
+		}
+	}()
+	r := runWith(t, env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "3")
+	close(stop)
+	<-done
+	wantCode(t, r, exitTaskErrors)
+	var rep bulkJSON
+	decodeJSON(t, r, &rep)
+	if rep.Posted != 3 || rep.Tasks.Completed != 5 || rep.Tasks.WithErrors != 3 || len(rep.Chunks) != 3 {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestBulkChunkFailsThenResumes(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t, dynamotest.WithAutoComplete(time.Millisecond))
+	csv := writeFile(t, "accounts.csv", records(5))
+	journal := filepath.Join(t.TempDir(), "run.jsonl")
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 400, Body: `{"message": "quota"}`})
+	args := []string{"bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1", "--journal", journal}
+	r := runWith(t, env, args...)
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stdout", r.stdout, "chunks: 2 posted, 0 skipped (accepted by an earlier run), 1 failed", "tasks: 3 completed")
+	wantContains(t, "stderr", r.stderr, "records [0, 2)", "quota", "--journal "+journal)
+
+	r = runWith(t, env, args...)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "chunks: 1 posted, 2 skipped", "tasks: 5 completed")
+	if n := len(srv.Batches()); n != 3 {
+		t.Errorf("%d batches, want 3: no record posted twice", n)
+	}
+}
+
+func TestBulkOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t, dynamotest.WithAutoComplete(time.Millisecond))
+	csv := writeFile(t, "accounts.csv", records(3))
+	journal := filepath.Join(t.TempDir(), "run.jsonl")
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})
+	args := []string{"bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1", "--journal", journal}
+	r := runWith(t, env, args...)
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stdout", r.stdout, "1 unknown")
+
+	// Not posted again on its own...
+	r = runWith(t, env, args...)
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stdout", r.stdout, "0 posted, 1 skipped", "1 unknown")
+	if n := posts(srv); n != 2 {
+		t.Errorf("%d posts, want 2", n)
+	}
+	// ...only when told to.
+	r = runWith(t, env, append(args, "--repost-unknown")...)
+	wantCode(t, r, exitOK)
+	if n := posts(srv); n != 3 {
+		t.Errorf("%d posts, want 3", n)
+	}
+}
+
+func TestBulkEmbeddedNoWait(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	csv := writeFile(t, "accounts.csv", records(3))
+	dap := writeFile(t, "t.dap", "DAP")
+	extra := writeFile(t, "extra.json", `[1]`)
+	r := runWith(t, env, "bulk", "--dap", dap, "--csv", csv, "--chunk-size", "2", "--no-wait", "--part", "extra="+extra, "--param", "year=2024")
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "chunks: 2 posted", "not waited for")
+	for _, b := range srv.Batches() {
+		if b.EmbeddedTemplate == nil || b.EmbeddedTemplate.FileName != "t.dap" {
+			t.Errorf("batch %s template %+v", b.ID, b.EmbeddedTemplate)
+		}
+		for _, task := range b.Tasks {
+			if task.Params["year"] != "2024" || task.Params["extra"] == nil {
+				t.Errorf("task params %v", task.Params)
+			}
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// records returns a CSV of n records with an id and a name column.
+func records(n int) string {
+	var b strings.Builder
+	b.WriteString("id,name\n")
+	for i := range n {
+		fmt.Fprintf(&b, "001%012d,Account %d\n", i, i)
+	}
+	return b.String()
+}
+
+func TestCSVErrors(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	emptyIDOnLine7 := "id,name\n1,a\n2,b\n3,c\n4,d\n5,e\n,f\n7,g\n"
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"missing id column", "name,locale\nAcme,fi-FI\n", `accounts.csv:1: no id column in the header (columns: name, locale)`},
+		{"empty id on line 7", emptyIDOnLine7, "accounts.csv:7: empty id"},
+		{"blank id", "id,name\n  ,a\n", "accounts.csv:2: empty id"},
+		{"bad UTF-8 byte", "id,name\n1,a\n2,b\n3,caf\xe9\n", `accounts.csv:4: invalid UTF-8 in column "name"`},
+		{"bad UTF-8 in id", "id\n1\n\xff\n", `accounts.csv:3: invalid UTF-8 in column "id"`},
+		{"bad UTF-8 in header", "id,n\xffme\n1,a\n", "accounts.csv:1: invalid UTF-8 in the header"},
+		{"ragged row", "id,name\n1,a\n2,b,extra\n", "accounts.csv:3: 3 fields, but the header has 2"},
+		{"short row", "id,name,locale\n1,a,fi\n2\n", "accounts.csv:3: 1 fields, but the header has 3"},
+		{"empty file", "", "accounts.csv: empty file"},
+		{"header only", "id,name\n", "accounts.csv: no records after the header"},
+		{"duplicate column", "id,name,name\n1,a,b\n", `accounts.csv:1: column "name" appears twice`},
+		{"two id columns", "id,Id\n1,2\n", "accounts.csv:1: two id columns"},
+		{"unnamed column", "id,,x\n1,2,3\n", "accounts.csv:1: column 2 of the header has no name"},
+		{"bare quote", "id,name\n1,a\n2,b\"c\n", `accounts.csv:3: bare " in non-quoted-field`},
+		{"multi-line field then empty id", "id,note\n1,\"two\nlines\"\n,x\n", "accounts.csv:4: empty id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, "accounts.csv", tc.content)
+			for _, cmd := range [][]string{
+				{"post", "--template", "T", "--csv", path},
+				{"bulk", "--template", "T", "--csv", path},
+			} {
+				r := runWith(t, env, cmd...)
+				wantCode(t, r, exitUsage)
+				wantContains(t, "stderr", r.stderr, tc.want)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := len(srv.Requests()); n != 0 {
+			t.Errorf("bad input sent %d requests", n)
+		}
+	})
+}
+
+func TestCSVMissingFile(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t)
+	r := runWith(t, env, "post", "--template", "T", "--csv", "nope.csv")
+	wantCode(t, r, exitUsage)
+	wantContains(t, "stderr", r.stderr, "nope.csv: no such file or directory")
+}

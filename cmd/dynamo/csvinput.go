@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dynamokit/dynamo"
+)
+
+// inputError is a problem in an input file, at a line when line > 0.
+type inputError struct {
+	file string
+	line int
+	msg  string
+}
+
+func (e *inputError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: %s", e.file, e.msg)
+}
+
+// csvRecords reads tasks from a CSV file: a header row, then one record per
+// task. The column "id" (in any letter case, so that a Salesforce export's
+// "Id" works) is the record ID; every other column becomes a string param
+// named after its header. Records are read one at a time, so a file of any
+// size takes constant memory.
+type csvRecords struct {
+	name   string // the path as given, for messages
+	f      *os.File
+	r      *csv.Reader
+	header []string
+	idCol  int
+	line   int // the line of the record last read
+}
+
+// openCSV opens path and reads its header.
+func openCSV(path string) (*csvRecords, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &inputError{file: path, msg: openProblem(err)}
+	}
+	c := &csvRecords{name: path, f: f, r: csv.NewReader(f)}
+	c.r.FieldsPerRecord = -1 // ragged rows are reported here, with both counts
+	if err := c.readHeader(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// openProblem words a failure to open an input file without repeating its
+// path.
+func openProblem(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (c *csvRecords) Close() error { return c.f.Close() }
+
+func (c *csvRecords) errorf(line int, format string, args ...any) error {
+	return &inputError{file: c.name, line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+// parseError turns an encoding/csv error into one naming the file and line.
+func (c *csvRecords) parseError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return c.errorf(pe.Line, "%v", pe.Err)
+	}
+	return c.errorf(0, "%v", err)
+}
+
+func (c *csvRecords) readHeader() error {
+	header, err := c.r.Read()
+	switch {
+	case err == io.EOF:
+		return c.errorf(0, "empty file: expected a header row with an id column")
+	case err != nil:
+		return c.parseError(err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\uFEFF") // a byte order mark from a spreadsheet
+	}
+	c.idCol = -1
+	seen := make(map[string]bool, len(header))
+	for i, name := range header {
+		line, _ := c.r.FieldPos(i)
+		switch {
+		case !utf8.ValidString(name):
+			return c.errorf(line, "invalid UTF-8 in the header, column %d", i+1)
+		case name == "":
+			return c.errorf(line, "column %d of the header has no name", i+1)
+		case strings.EqualFold(name, "id"):
+			if c.idCol >= 0 {
+				return c.errorf(line, "two id columns in the header (%q and %q)", header[c.idCol], name)
+			}
+			c.idCol = i
+		case seen[name]:
+			return c.errorf(line, "column %q appears twice in the header", name)
+		}
+		seen[name] = true
+	}
+	if c.idCol < 0 {
+		line, _ := c.r.FieldPos(0)
+		return c.errorf(line, "no id column in the header (columns: %s)", strings.Join(header, ", "))
+	}
+	c.header = header
+	return nil
+}
+
+// columns returns the names of the param columns (every one but id).
+func (c *csvRecords) columns() []string {
+	var cols []string
+	for i, name := range c.header {
+		if i != c.idCol {
+			cols = append(cols, name)
+		}
+	}
+	return cols
+}
+
+// next reads the next record as a task's params, with base added to each.
+// It returns io.EOF after the last record.
+func (c *csvRecords) next(base map[string]string) (dynamo.Params, error) {
+	rec, err := c.r.Read()
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, c.parseError(err)
+	}
+	c.line, _ = c.r.FieldPos(0)
+	if len(rec) != len(c.header) {
+		return nil, c.errorf(c.line, "%d fields, but the header has %d", len(rec), len(c.header))
+	}
+	params := make(dynamo.Params, len(rec)+len(base))
+	for k, v := range base {
+		params[k] = v
+	}
+	for i, v := range rec {
+		line, _ := c.r.FieldPos(i)
+		if !utf8.ValidString(v) {
+			return nil, c.errorf(line, "invalid UTF-8 in column %q", c.header[i])
+		}
+		if i == c.idCol {
+			if strings.TrimSpace(v) == "" {
+				return nil, c.errorf(line, "empty id")
+			}
+			params["id"] = v
+			continue
+		}
+		params[c.header[i]] = v
+	}
+	return params, nil
+}
+
+// readAllCSV reads every record of path as a task, each with the params of
+// base and the part mappings of parts. With limit >= 0, a file of more than
+// limit records is refused with a message suggesting bulk.
+func readAllCSV(path string, base map[string]string, parts []PartFlag, limit int) ([]dynamo.Task, error) {
+	c, err := openCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if err := checkColumns(c, base, parts); err != nil {
+		return nil, err
+	}
+	var tasks []dynamo.Task
+	for {
+		params, err := c.next(base)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if limit >= 0 && len(tasks) == limit {
+			return nil, c.errorf(c.line, "more than %d records, the most one batch holds: use 'dynamo bulk' to post them in several batches", limit)
+		}
+		tasks = append(tasks, taskOf(params, parts))
+	}
+	if len(tasks) == 0 {
+		return nil, c.errorf(0, "no records after the header")
+	}
+	return tasks, nil
+}
+
+// checkColumns refuses a CSV column that a --param or a --part would
+// silently overwrite.
+func checkColumns(c *csvRecords, base map[string]string, parts []PartFlag) error {
+	for _, col := range c.columns() {
+		if _, ok := base[col]; ok {
+			return usageErrorf("--param %s: %s also has a column %q", col, c.name, col)
+		}
+		for _, p := range parts {
+			if p.Name == col {
+				return usageErrorf("--part %s: %s also has a column %q", p.Name, c.name, col)
+			}
+		}
+	}
+	return nil
+}
+
+// taskOf makes a task of params that receives every part under the part's
+// own name.
+func taskOf(params dynamo.Params, parts []PartFlag) dynamo.Task {
+	t := dynamo.Task{Params: params}
+	for _, p := range parts {
+		t.PartParams = append(t.PartParams, dynamo.PartParam{PartName: p.Name, ParamName: p.Name})
+	}
+	return t
+}

@@ -1,0 +1,42 @@
+// Command dynamo posts Dynamo batches and follows them from the command line.
+//
+// Credentials come only from the environment, never from flags:
+//
+//	DYNAMO_TENANT_ID      the tenant (with Salesforce, the organization ID)
+//	DYNAMO_API_KEY        the API key
+//	DYNAMO_BASE_URL       another API base URL (optional)
+//	DYNAMO_SF_SESSION_ID  a Salesforce session, with
+//	DYNAMO_SF_SERVER_URL  its server (both optional; post and bulk only)
+//
+// Commands:
+//
+//	dynamo post    --template T | --dap FILE  --id ID... | --csv FILE  [--part name=file.json] [--param k=v] [--wait]
+//	dynamo status  BATCH [TASK]
+//	dynamo wait    BATCH
+//	dynamo results BATCH --out DIR
+//	dynamo bulk    --template T | --dap FILE  --csv FILE [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--no-wait]
+//
+// The global flag --fake runs a command against an in-process fake server
+// (package dynamotest) instead of the API: tasks complete on their own after a
+// moment, each with one result file. Every run starts a new, empty fake, so
+// "post --fake --wait" and "bulk --fake" are the useful demonstrations; status,
+// wait and results with --fake only find batches posted in the same process,
+// which happens in tests.
+//
+// Exit codes: 0 done without errors; 1 a call failed; 2 bad usage or input;
+// 3 the batch completed but some tasks had errors.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynamokit/dynamo/dynamotest"
+)
+
+// batchJSON is the --json output of status and wait.
+type batchJSON struct {
+	ID            string `json:"id"`
+	Completed     bool   `json:"completed"`
+	Errors        bool   `json:"errors"`
+	StatusMessage string `json:"statusMessage"`
+	Tasks         []struct {
+		ID        string `json:"id"`
+		Completed bool   `json:"completed"`
+		Errors    bool   `json:"errors"`
+	} `json:"tasks"`
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	out := post(t, env, "--id", "1", "--id", "2")
+
+	r := runWith(t, env, "status", out.ID)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, out.ID, "Waiting", "0/2 tasks completed", out.Tasks[0], out.Tasks[1])
+
+	srv.CompleteTask(out.ID, out.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	srv.FailTask(out.ID, out.Tasks[1], "template error\x1b[31m: no field Name")
+	r = runWith(t, env, "--json", "status", out.ID)
+	wantCode(t, r, exitTaskErrors)
+	var st batchJSON
+	decodeJSON(t, r, &st)
+	if st.ID != out.ID || !st.Completed || !st.Errors || len(st.Tasks) != 2 || !st.Tasks[1].Errors {
+		t.Errorf("status %+v", st)
+	}
+
+	r = runWith(t, env, "status", out.ID, out.Tasks[0])
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "Completed", "result     Profile")
+
+	r = runWith(t, env, "status", out.ID, out.Tasks[1])
+	wantCode(t, r, exitTaskErrors)
+	wantContains(t, "stdout", r.stdout, "SEVERE template error?[31m: no field Name")
+	if strings.Contains(r.stdout, "\x1b") {
+		t.Error("a control character from the server reached the terminal")
+	}
+
+	r = runWith(t, env, "--json", "status", out.ID, out.Tasks[0])
+	wantCode(t, r, exitOK)
+	var task struct {
+		BatchID    string `json:"batchId"`
+		ID         string `json:"id"`
+		Completed  bool   `json:"completed"`
+		ResultList []struct {
+			ID, URL string
+		} `json:"resultList"`
+	}
+	decodeJSON(t, r, &task)
+	if task.BatchID != out.ID || task.ID != out.Tasks[0] || !task.Completed || len(task.ResultList) != 1 {
+		t.Errorf("task %+v", task)
+	}
+}
+
+func TestStatusUnknownBatch(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t)
+	r := runWith(t, env, "status", "nope")
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stderr", r.stderr, "batch nope: GET /v1/batch/nope: 404", "posted more than 24 hours ago")
+	if strings.Contains(r.stderr, "dynamo: batch nope: dynamo:") {
+		t.Errorf("the message repeats its prefix: %s", r.stderr)
+	}
+	r = runWith(t, env, "status", "nope", "task")
+	wantCode(t, r, exitFailed)
+}
+
+func TestStatusFakeKnowsNoBatch(t *testing.T) {
+	t.Parallel()
+	r := runWith(t, nil, "--fake", "status", "b1")
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stderr", r.stderr, "404")
+}
+
+func TestWait(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t, dynamotest.WithAutoComplete(300*time.Millisecond))
+	out := post(t, env, "--id", "1", "--id", "2", "--id", "3")
+	r := runWith(t, env, "wait", out.ID)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "batch "+out.ID+": Completed (3/3 tasks completed)")
+	// Not a terminal: plain lines, one per change, no bar.
+	wantContains(t, "stderr", r.stderr, "batch "+out.ID+": 0/3 tasks completed", "batch "+out.ID+": 3/3 tasks completed")
+	if strings.ContainsAny(r.stderr, "\r\x1b") || strings.Contains(r.stderr, "%") {
+		t.Errorf("progress is not plain lines:\n%q", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "0/3 tasks completed"); n != 1 {
+		t.Errorf("an unchanged count was printed %d times:\n%s", n, r.stderr)
+	}
+}
+
+func TestWaitTaskErrors(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	out := post(t, env, "--id", "1", "--id", "2")
+	srv.FailTask(out.ID, out.Tasks[0], "boom")
+	srv.CompleteBatch(out.ID)
+	r := runWith(t, env, "wait", out.ID)
+	wantCode(t, r, exitTaskErrors)
+	wantContains(t, "stdout", r.stdout, "2/2 tasks completed, 1 with errors", "task "+out.Tasks[0]+" had errors")
+
+	r = runWith(t, env, "--json", "wait", out.ID)
+	wantCode(t, r, exitTaskErrors)
+	var st batchJSON
+	decodeJSON(t, r, &st)
+	if !st.Completed || !st.Errors || !st.Tasks[0].Errors || st.Tasks[1].Errors {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestWaitProgressBar(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t, dynamotest.WithAutoComplete(20*time.Millisecond))
+	out := post(t, env, "--id", "1", "--id", "2")
+	r := runWith(t, env, "--progress", "bar", "wait", out.ID)
+	wantCode(t, r, exitOK)
+	wantContains(t, "stderr", r.stderr, "100%", "(2/2")
+}
+
+func TestWaitUnknownBatch(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t)
+	r := runWith(t, env, "wait", "nope")
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stderr", r.stderr, "waiting for batch nope", "404")
+}
+
+func TestWaitInterrupted(t *testing.T) {
+	t.Parallel()
+	_, env := newServer(t) // tasks never complete
+	out := post(t, env, "--id", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"--poll-interval=5ms", "wait", out.ID}, nil, &stdout, &stderr, func(k string) string { return env[k] })
+	if code != exitFailed {
+		t.Fatalf("exit code %d, want %d\n%s", code, exitFailed, stderr.String())
+	}
+	wantContains(t, "stderr", stderr.String(), "waiting for batch "+out.ID)
+}
