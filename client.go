@@ -266,6 +266,9 @@ type call struct {
 	// Set by the retry policy.
 	retryReason   string
 	notReplayable bool
+	// retrying is set between an attempt that will be retried and the next
+	// one: the last attempt's outcome is known (for a post, not taken).
+	retrying bool
 }
 
 // openBody produces the body of one attempt. A single-use body that was
@@ -320,6 +323,7 @@ func (cl *call) retryClient() *retryablehttp.Client {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
 			cl.attempts = attempt + 1
+			cl.retrying = false
 			c.logger.LogAttrs(req.Context(), slog.LevelDebug, "dynamo: request",
 				slog.String("method", cl.req.method), slog.String("path", cl.logPath()), slog.Int("attempt", cl.attempts))
 		},
@@ -355,7 +359,7 @@ func (cl *call) transportError(ctx context.Context, err error) error {
 		return fmt.Errorf("dynamo: %s %s%s: %w: a template from TemplateFromReader is read once; use TemplateFromFile or TemplateFromOpener to allow retries", r.method, r.path, where, ErrNotReplayable)
 	case errors.As(err, &srcErr):
 		return fmt.Errorf("dynamo: %s %s: %w", r.method, r.path, srcErr)
-	case r.isPost() && cl.bodySent.Load() && !connNotMade(err):
+	case r.isPost() && !cl.retrying && cl.bodySent.Load() && !connNotMade(err):
 		return &outcomeError{method: r.method, path: r.path, where: where, msg: msg, err: ctxOr(ctx, err)}
 	}
 	return &transportErr{method: r.method, path: r.path, where: where, msg: msg, err: ctxOr(ctx, err)}

@@ -57,6 +57,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, nil
 	}
 	cl.retryReason = reason
+	cl.retrying = true
 	return true, nil
 }
 
@@ -129,7 +130,9 @@ func (cl *call) backoff(min, max time.Duration, attempt int, resp *http.Response
 func jitteredBackoff(min, max time.Duration, attempt int) time.Duration {
 	ceiling := max
 	if attempt < 62 {
-		if d := min << attempt; d > 0 && d < max {
+		// A shift that overflows loses bits and keeps the cap; a zero
+		// minimum means no wait.
+		if d := min << attempt; d>>attempt == min && d < max {
 			ceiling = d
 		}
 	}
