@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -346,6 +347,10 @@ func (cl *call) logPath() string {
 // transportError turns a failure without an answer into a typed error.
 func (cl *call) transportError(ctx context.Context, err error) error {
 	r := cl.req
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = cl.redact(ue.URL) // a redirect's target, chosen by the server
+	}
 	var where string
 	if cl.attempts > 1 {
 		where = fmt.Sprintf(" (after %d attempts)", cl.attempts)
@@ -383,7 +388,11 @@ func unwrapURLError(err error) string {
 }
 
 func (cl *call) redact(s string) string {
-	return append(redactor{cl.client.apiKey}, cl.req.secrets...).apply(s)
+	return cl.secrets().apply(s)
+}
+
+func (cl *call) secrets() redactor {
+	return append(redactor{cl.client.apiKey}, cl.req.secrets...)
 }
 
 // transportErr is a failure without an answer from the server.
@@ -411,12 +420,16 @@ func (e *outcomeError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.er
 // apiError reads a bounded part of an unsuccessful answer.
 func (cl *call) apiError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	body = []byte(cl.redact(string(body)))
+	text := string(body)
+	if len(body) == maxErrorBody { // perhaps cut, and inside an echoed secret
+		text = cl.secrets().trimCut(text)
+	}
+	body = []byte(cl.redact(text))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Method:     cl.req.method,
 		Path:       cl.req.path,
-		Message:    errorMessage(body),
+		Message:    errorMessage(body, cl.redact),
 		Body:       body,
 		Attempts:   cl.attempts,
 	}
@@ -436,15 +449,24 @@ func (cl *call) apiError(resp *http.Response) error {
 }
 
 // errorMessage is the server's "message" when the body is JSON with one,
-// otherwise the start of the body on one line.
-func errorMessage(body []byte) string {
+// otherwise the start of the body, on one line without control characters.
+// redact is applied to the decoded message, in which JSON escapes may have
+// spelled out a secret that the body did not show.
+func errorMessage(body []byte, redact func(string) string) string {
+	s := string(body)
 	var m struct {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		return m.Message
+		s = redact(m.Message)
 	}
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "?")), " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	s = strings.Join(strings.Fields(s), " ")
 	const max = 200
 	if len(s) > max {
 		s = strings.ToValidUTF8(s[:max], "") + "…"

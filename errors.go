@@ -49,7 +49,8 @@ type APIError struct {
 	Method     string // request method
 	Path       string // request path, without the host
 	// Message is the server's "message" when the body was JSON with one,
-	// otherwise the start of the body as text.
+	// otherwise the start of the body as text; either way on one line,
+	// without control characters, and at most about 200 bytes.
 	Message string
 	// Body is the start of the body as received (at most 64 KiB).
 	Body []byte

@@ -21,6 +21,23 @@ func (r redactor) apply(s string) string {
 	return s
 }
 
+// trimCut drops the end of s when it is the start of a secret: text cut at a
+// length bound may end in part of one, which apply does not recognize.
+func (r redactor) trimCut(s string) string {
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for _, secret := range r {
+			for n := min(len(secret)-1, len(s)); n > 0; n-- {
+				if strings.HasSuffix(s, secret[:n]) {
+					s, trimmed = s[:len(s)-n], true
+					break
+				}
+			}
+		}
+	}
+	return s
+}
+
 // hasControl reports whether s contains a control character (which could end
 // a header line early and inject another).
 func hasControl(s string) bool {
