@@ -1,0 +1,154 @@
+// Command uploadbench measures what posting a batch with a large embedded
+// template costs through the SDK (PostBatchWithTemplate with
+// TemplateFromFile), next to a hand-written net/http client that sends the
+// same multipart body as an io.MultiReader with an exact Content-Length.
+//
+//	go run ./internal/cmd/uploadbench -size 1GiB -compare-size 64MiB -rounds 5
+//
+// It writes a template file of the given size, starts a sink server in a
+// child process of its own, and then runs every client trial in a child
+// process of its own too, so that each trial's CPU time and peak RSS are
+// those of the client alone. Rounds alternate the order of the two clients
+// (A then B, then B then A, …). The sink parses every body as
+// multipart/form-data while it streams in, checks it (headers, declared
+// length against bytes read, the template's size and CRC-32, the one task)
+// and answers as the API does.
+//
+// It prints per client the median wall time, the median CPU time, the
+// largest peak RSS, the median first-byte latency (the sink's first body
+// byte minus the client's start) and the throughput, the ratios of the SDK
+// to the baseline, and a PASS or FAIL line per target. The exit code is 0
+// whatever the targets give, 1 when a trial could not be measured and 2 for
+// bad flags.
+//
+// With -profile-dir DIR every client trial also writes a CPU profile and a
+// heap profile there, to read with go tool pprof.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed flags, of the benchmark and of the child modes.
+type options struct {
+	size        int64
+	sizeSet     bool // -size was given
+	compareSize int64
+	rounds      int
+	warmup      int
+	file        string
+	keepFile    bool
+	timeout     time.Duration
+	profileDir  string
+
+	// Child modes, started by the benchmark itself.
+	sink       bool
+	spawner    bool
+	client     string // "A" or "B"
+	url        string
+	tag        string
+	cpuProfile string
+	memProfile string
+}
+
+// hiddenFlags are the flags of the child modes, left out of the usage text.
+var hiddenFlags = map[string]bool{
+	"sink": true, "spawner": true, "client": true, "url": true, "tag": true, "cpuprofile": true, "memprofile": true,
+}
+
+// isChildArgs reports whether args start a child mode (the sink or a client).
+func isChildArgs(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	a := strings.TrimLeft(args[0], "-")
+	return a == "sink" || a == "spawner" || strings.HasPrefix(a, "client")
+}
+
+// run is the whole program; it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	o := options{size: 1 << 30}
+	fs := flag.NewFlagSet("uploadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var((*sizeValue)(&o.size), "size", "template `size`: plain bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
+	fs.Var((*sizeValue)(&o.compareSize), "compare-size", "also run the SDK with a template of this `size`, and check that its peak RSS does not depend on the size")
+	fs.IntVar(&o.rounds, "rounds", 5, "measured rounds; each runs both clients, in alternating order")
+	fs.IntVar(&o.warmup, "warmup", 1, "unmeasured rounds before the measured ones")
+	fs.StringVar(&o.file, "file", "", "use the template file at `path`; it is created with -size if missing, and never removed")
+	fs.BoolVar(&o.keepFile, "keep-file", false, "keep the generated template files and print their paths")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of each client trial")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial into `dir`")
+	fs.BoolVar(&o.sink, "sink", false, "run as the sink server")
+	fs.BoolVar(&o.spawner, "spawner", false, "run as the launcher of client trials")
+	fs.StringVar(&o.client, "client", "", "run one client trial: A (net/http) or B (SDK)")
+	fs.StringVar(&o.url, "url", "", "the sink's base URL, for a client trial")
+	fs.StringVar(&o.tag, "tag", "", "the trial's tag, sent in the User-Agent, for a client trial")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the CPU profile of a client trial to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of a client trial to this file")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: uploadbench [-size 1GiB] [-compare-size 64MiB] [-rounds 5] [flags]\n\n")
+		fmt.Fprintf(fs.Output(), "Compares posting a batch with an embedded template through the SDK with a\nhand-written net/http client, each trial in a process of its own.\n\nflags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if hiddenFlags[f.Name] {
+				return
+			}
+			name, usage := flag.UnquoteUsage(f)
+			if name != "" {
+				name = " " + name
+			}
+			fmt.Fprintf(fs.Output(), "  -%s%s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+				fmt.Fprintf(fs.Output(), " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(fs.Output())
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "uploadbench: unexpected arguments: %q\n", fs.Args())
+		return 2
+	}
+	fs.Visit(func(f *flag.Flag) { o.sizeSet = o.sizeSet || f.Name == "size" })
+
+	switch {
+	case o.sink:
+		return runSink(stdout, stderr)
+	case o.spawner:
+		return runSpawner(os.Stdin, stdout, stderr)
+	case o.client != "":
+		return runClient(&o, stdout, stderr)
+	}
+	switch {
+	case o.size <= 0:
+		fmt.Fprintln(stderr, "uploadbench: -size must be positive")
+		return 2
+	case o.compareSize < 0:
+		fmt.Fprintln(stderr, "uploadbench: -compare-size must not be negative")
+		return 2
+	case o.rounds < 1:
+		fmt.Fprintln(stderr, "uploadbench: -rounds must be at least 1")
+		return 2
+	case o.warmup < 0:
+		fmt.Fprintln(stderr, "uploadbench: -warmup must not be negative")
+		return 2
+	case o.timeout <= 0:
+		fmt.Fprintln(stderr, "uploadbench: -timeout must be positive")
+		return 2
+	}
+	return runBench(&o, stdout, stderr)
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The credential headers of the API, and the environment variables through
+// which the benchmark hands the credentials to its children (not on their
+// command lines).
+const (
+	headerTenantID = "x-dynamo-tenant-id"
+	headerAPIKey   = "x-dynamo-api-key"
+	envTenantID    = "UPLOADBENCH_TENANT_ID"
+	envAPIKey      = "UPLOADBENCH_API_KEY"
+	// userAgentPrefix starts the User-Agent of a client trial, followed by
+	// the trial's tag, so that the sink's record can be told apart from
+	// one of an earlier trial that failed.
+	userAgentPrefix = "uploadbench/"
+)
+
+// sinkRecord is what the sink saw of one request.
+type sinkRecord struct {
+	Tag           string `json:"tag"`           // the trial's tag, from the User-Agent
+	FirstByte     int64  `json:"firstByte"`     // UnixNano when the first body byte was read; 0 if none
+	LastByte      int64  `json:"lastByte"`      // UnixNano when the body had been read whole
+	Bytes         int64  `json:"bytes"`         // body bytes read
+	ContentLength int64  `json:"contentLength"` // declared; -1 when not declared
+	Chunked       bool   `json:"chunked"`
+	Parts         int    `json:"parts"`
+	TemplateName  string `json:"templateName"`
+	TemplateType  string `json:"templateType"`
+	TemplateBytes int64  `json:"templateBytes"`
+	TemplateCRC   uint32 `json:"templateCRC"`
+	Tasks         int    `json:"tasks"`
+	Status        int    `json:"status"`
+	Error         string `json:"error,omitempty"`
+}
+
+// sink is the server that receives the posts.
+type sink struct {
+	tenantID, apiKey string
+
+	mu      sync.Mutex
+	records []sinkRecord
+}
+
+// runSink serves until its standard input is closed (or the process is
+// killed). It prints its listen address on stdout as "listen=HOST:PORT".
+func runSink(stdout, stderr io.Writer) int {
+	s := &sink{tenantID: os.Getenv(envTenantID), apiKey: os.Getenv(envAPIKey)}
+	if s.tenantID == "" || s.apiKey == "" {
+		fmt.Fprintf(stderr, "uploadbench sink: %s and %s must be set\n", envTenantID, envAPIKey)
+		return 2
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/batch", s.batch)
+	mux.HandleFunc("GET /stats", s.stats)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		// The parent closes our standard input to stop us, or dies.
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	fmt.Fprintf(stdout, "listen=%s\n", ln.Addr())
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// stats answers the records of the requests since the last call, and
+// forgets them.
+func (s *sink) stats(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	recs := s.records
+	s.records = nil
+	s.mu.Unlock()
+	if recs == nil {
+		recs = []sinkRecord{}
+	}
+	writeJSON(w, http.StatusOK, recs)
+}
+
+// countingReader counts the bytes read through it and notes when the first
+// one came.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	first int64 // UnixNano
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && c.first == 0 {
+		c.first = time.Now().UnixNano()
+	}
+	c.n += int64(n)
+	return n, err
+}
+
+// batch handles POST /v1/batch: it reads the multipart body as it streams
+// in, checks it, and answers 202 as the API does.
+func (s *sink) batch(w http.ResponseWriter, r *http.Request) {
+	rec := sinkRecord{
+		ContentLength: r.ContentLength,
+		Chunked:       slices.Contains(r.TransferEncoding, "chunked"),
+	}
+	if ua := strings.Fields(r.UserAgent()); len(ua) > 0 {
+		rec.Tag, _ = strings.CutPrefix(ua[0], userAgentPrefix)
+	}
+	cr := &countingReader{r: r.Body}
+	// answer records the request, then answers it: the record is there
+	// before the client can see the answer.
+	answer := func(status int, body any) {
+		rec.Status = status
+		rec.FirstByte, rec.Bytes = cr.first, cr.n
+		s.mu.Lock()
+		s.records = append(s.records, rec)
+		s.mu.Unlock()
+		writeJSON(w, status, body)
+	}
+	fail := func(status int, format string, args ...any) {
+		rec.Error = fmt.Sprintf(format, args...)
+		answer(status, map[string]string{"message": rec.Error})
+	}
+	if r.Method != http.MethodPost {
+		fail(http.StatusMethodNotAllowed, "method %s not allowed", r.Method)
+		return
+	}
+	if r.Header.Get(headerTenantID) != s.tenantID || r.Header.Get(headerAPIKey) != s.apiKey {
+		fail(http.StatusUnauthorized, "missing or wrong %s / %s header", headerTenantID, headerAPIKey)
+		return
+	}
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		fail(http.StatusUnsupportedMediaType, "want multipart/form-data with a boundary, got %q", r.Header.Get("Content-Type"))
+		return
+	}
+
+	// The large buffer lets the sink read the socket in big pieces, so
+	// that it keeps up with the client; multipart's own buffer is small.
+	br := bufio.NewReaderSize(cr, 1<<20)
+	mr := multipart.NewReader(br, params["boundary"])
+	buf := make([]byte, 256<<10)
+	sawTemplate, sawData := false, false
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fail(http.StatusBadRequest, "multipart body: %v", err)
+			return
+		}
+		rec.Parts++
+		switch name := p.FormName(); name {
+		case "template":
+			sawTemplate = true
+			rec.TemplateName = p.FileName()
+			rec.TemplateType = p.Header.Get("Content-Type")
+			h := crc32.NewIEEE()
+			n, err := io.CopyBuffer(h, p, buf)
+			rec.TemplateBytes = n
+			rec.TemplateCRC = h.Sum32()
+			if err != nil {
+				fail(http.StatusBadRequest, "template part: %v", err)
+				return
+			}
+		case "data":
+			sawData = true
+			if ct := p.Header.Get("Content-Type"); ct != "application/json" {
+				fail(http.StatusBadRequest, "data part: content type %q, want application/json", ct)
+				return
+			}
+			n, err := countTasks(p)
+			if err != nil {
+				fail(http.StatusBadRequest, "data part: %v", err)
+				return
+			}
+			rec.Tasks = n
+		default:
+			if _, err := io.CopyBuffer(io.Discard, p, buf); err != nil {
+				fail(http.StatusBadRequest, "part %q: %v", name, err)
+				return
+			}
+		}
+	}
+	// Whatever follows the closing delimiter is read too, so that Bytes
+	// is the whole body.
+	if _, err := io.CopyBuffer(io.Discard, br, buf); err != nil {
+		fail(http.StatusBadRequest, "after the closing delimiter: %v", err)
+		return
+	}
+	rec.LastByte = time.Now().UnixNano()
+	switch {
+	case !sawTemplate:
+		fail(http.StatusBadRequest, "no template part")
+		return
+	case !sawData:
+		fail(http.StatusBadRequest, "no data part")
+		return
+	case rec.Tasks < 1 || rec.Tasks > 1000:
+		fail(http.StatusBadRequest, "%d tasks, want 1 to 1000", rec.Tasks)
+		return
+	}
+	tasks := make([]string, rec.Tasks)
+	for i := range tasks {
+		tasks[i] = newUUID()
+	}
+	answer(http.StatusAccepted, map[string]any{
+		"id":           randomHex(16),
+		"tasks":        tasks,
+		"message":      "Success",
+		"licenseUsage": rec.Tasks,
+	})
+}
+
+// countTasks decodes the data part and counts its tasks, each of which must
+// have a string id in its params.
+func countTasks(r io.Reader) (int, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 16<<20+1))
+	if err != nil {
+		return 0, err
+	}
+	if len(data) > 16<<20 {
+		return 0, fmt.Errorf("larger than 16 MiB")
+	}
+	var d struct {
+		Template *string `json:"template"`
+		Tasks    []struct {
+			Params map[string]any `json:"params"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return 0, err
+	}
+	if d.Template != nil {
+		return 0, fmt.Errorf("has a template field, which belongs to the JSON form only")
+	}
+	for i, t := range d.Tasks {
+		if id, ok := t.Params["id"].(string); !ok || id == "" {
+			return 0, fmt.Errorf("tasks[%d] has no string params.id", i)
+		}
+	}
+	return len(d.Tasks), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// randomHex returns n random bytes in hexadecimal.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
