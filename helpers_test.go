@@ -53,16 +53,7 @@ func setup(t *testing.T, opts ...dynamo.Option) (*dynamo.Client, *http.ServeMux,
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	logs := newLogCapture()
-	all := append([]dynamo.Option{
-		dynamo.WithBaseURL(srv.URL + baseURLPath),
-		dynamo.WithLogger(logs.Logger()),
-		fastRetries,
-	}, opts...)
-	client, err := dynamo.NewClient(testTenantID, testAPIKey, all...)
-	require.NoError(t, err)
-	t.Cleanup(client.CloseIdleConnections)
-	t.Cleanup(func() { assertNoSecrets(t, "log", logs.Text()) })
+	client, logs := newTestClient(t, srv.URL+baseURLPath, opts...)
 	return client, mux, logs
 }
 
@@ -73,9 +64,18 @@ func newFake(t *testing.T, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.C
 	t.Helper()
 	srv := dynamotest.NewServer(dynamotest.WithCredentials(testTenantID, testAPIKey))
 	t.Cleanup(srv.Close)
+	client, logs := newTestClient(t, srv.URL, opts...)
+	return srv, client, logs
+}
+
+// newTestClient returns a client with the test credentials for baseURL that
+// logs at debug level into a capture, retries fast, and fails the test if a
+// secret reached its log.
+func newTestClient(t *testing.T, baseURL string, opts ...dynamo.Option) (*dynamo.Client, *logCapture) {
+	t.Helper()
 	logs := newLogCapture()
 	all := append([]dynamo.Option{
-		dynamo.WithBaseURL(srv.URL),
+		dynamo.WithBaseURL(baseURL),
 		dynamo.WithLogger(logs.Logger()),
 		fastRetries,
 	}, opts...)
@@ -83,7 +83,7 @@ func newFake(t *testing.T, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.C
 	require.NoError(t, err)
 	t.Cleanup(client.CloseIdleConnections)
 	t.Cleanup(func() { assertNoSecrets(t, "log", logs.Text()) })
-	return srv, client, logs
+	return client, logs
 }
 
 // testMethod fails the test unless r was sent with method want.
