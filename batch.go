@@ -4,31 +4,58 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"regexp"
-	"sort"
 )
 
 // MaxTasksPerBatch is the most tasks one batch may hold.
 const MaxTasksPerBatch = 1000
 
-const tooManyTasksPrefix = "too many tasks"
-
 // Batch is a set of tasks that run the same template. It can be written as a
 // literal or with NewBatch's builder; either way it is validated before
 // anything is sent.
+//
+// A Batch without an Integration encodes to JSON and back unchanged, so that
+// it can be stored (in a job queue, say) and posted later. One with an
+// Integration, or with a part streamed from a JSONStream, fails to encode
+// rather than lose something or store a session (see Integration). Printing
+// or logging a Batch never shows the session.
 type Batch struct {
 	// Template is the template's ID when the template is referenced
 	// (PostBatch); it must be empty when the template is embedded
 	// (PostBatchWithTemplate).
-	Template string
+	Template string `json:"template,omitempty"`
 	// Tasks run the template once each, 1 to MaxTasksPerBatch of them.
-	Tasks []Task
+	Tasks []Task `json:"tasks"`
 	// Integration is the Salesforce session, or nil without Salesforce.
-	Integration *Integration
+	Integration *Integration `json:"integration,omitempty"`
 	// Parts are extra JSON parts, sent as "param.<Name>" with an embedded
 	// template only; a task receives one through its PartParams.
-	Parts []Part
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// LogValue implements slog.LogValuer: the batch's template, task count,
+// integration (session redacted) and part names. Without it, a JSON log
+// handler would encode the batch, session included.
+func (b Batch) LogValue() slog.Value {
+	return requestLogValue(b.Template, slog.Int("tasks", len(b.Tasks)), b.Integration, b.Parts)
+}
+
+// requestLogValue is how a batch or task request is logged: never with its
+// session, nor its params' values.
+func requestLogValue(template string, count slog.Attr, in *Integration, parts []Part) slog.Value {
+	attrs := []slog.Attr{slog.String("template", template), count}
+	if in != nil {
+		attrs = append(attrs, slog.Any("integration", in.LogValue()))
+	}
+	if len(parts) > 0 {
+		names := make([]string, len(parts))
+		for i, p := range parts {
+			names[i] = p.Name
+		}
+		attrs = append(attrs, slog.Any("parts", names))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Task is one run of the template, with its own parameters.
@@ -52,11 +79,11 @@ type PartParam struct {
 // Part is an extra JSON part of a post with an embedded template.
 type Part struct {
 	// Name is the part's name without the "param." prefix; it matches
-	// [A-Za-z0-9._-]+ and is unique within the batch.
-	Name string
+	// [A-Za-z0-9._-]+ and is unique within the request.
+	Name string `json:"name"`
 	// Value is encoded as JSON before the request starts. A *JSONStream
 	// value is streamed from its source instead.
-	Value any
+	Value any `json:"value"`
 }
 
 // BatchResponse is the API's answer to an accepted batch.
@@ -67,70 +94,40 @@ type BatchResponse struct {
 	LicenseUsage int      `json:"licenseUsage"` // batch tasks consumed from the licence
 }
 
-// wireBatch is the JSON the API receives: the whole body of a post by
-// reference, or the "data" part of a post with an embedded template.
-type wireBatch struct {
-	Template    string           `json:"template,omitempty"`
-	Tasks       []Task           `json:"tasks"`
-	Integration *wireIntegration `json:"integration,omitempty"`
-}
-
-func (b *Batch) wire() wireBatch {
-	return wireBatch{Template: b.Template, Tasks: b.Tasks, Integration: b.Integration.wire()}
-}
-
 // secrets returns what must never appear in what the SDK prints about b.
 func (b *Batch) secrets() redactor {
-	if b == nil || b.Integration == nil {
+	if b == nil {
 		return nil
 	}
-	return redactor{b.Integration.SessionID}
+	return b.Integration.secrets()
 }
-
-// form is how a batch is posted.
-type form int
-
-const (
-	formAny       form = iota // as the batch's Template implies
-	formReference             // JSON body, template by reference
-	formEmbedded              // multipart body, template embedded
-)
-
-var partNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // Validate reports every problem that would make the API refuse the batch, as
 // a *ValidationError, or nil. It never touches the network. A batch with a
 // Template is checked as a post by reference (PostBatch); one without, as a
 // post with an embedded template (PostBatchWithTemplate).
 func (b *Batch) Validate() error {
-	return b.validate(formAny).err()
+	p := b.validate(formAny)
+	b.encodingProblems(&p)
+	return p.err()
 }
 
+// validate checks everything but whether the values encode as JSON.
 func (b *Batch) validate(f form) problems {
 	var p problems
 	if b == nil {
 		p.add("batch", "is nil")
 		return p
 	}
-	if f == formAny {
-		f = formEmbedded
-		if b.Template != "" {
-			f = formReference
-		}
-	}
-	switch {
-	case f == formReference && b.Template == "":
-		p.add("template", "is required when the template is not embedded")
-	case f == formEmbedded && b.Template != "":
-		p.add("template", "must be empty when the template is embedded")
-	}
+	f = f.resolve(b.Template)
+	validateTemplateRef(f, b.Template, "PostBatchWithTemplate", &p)
 	switch n := len(b.Tasks); {
 	case n == 0:
 		p.add("tasks", "at least one task is required")
 	case n > MaxTasksPerBatch:
-		p.add("tasks", fmt.Sprintf("%s: %d, at most %d per batch", tooManyTasksPrefix, n, MaxTasksPerBatch))
+		p = append(p, Problem{Field: "tasks", Message: fmt.Sprintf("too many tasks: %d, at most %d per batch", n, MaxTasksPerBatch), Err: ErrTooManyTasks})
 	}
-	parts := b.validateParts(f, &p)
+	parts := validateParts(b.Parts, f, "PostBatchWithTemplate", &p)
 	for i, t := range b.Tasks {
 		t.validate(fmt.Sprintf("tasks[%d]", i), f, parts, &p)
 	}
@@ -138,55 +135,19 @@ func (b *Batch) validate(f form) problems {
 	return p
 }
 
-// validateParts checks the extra parts and returns the set of valid names.
-func (b *Batch) validateParts(f form, p *problems) map[string]bool {
-	if f == formReference {
-		if len(b.Parts) > 0 {
-			p.add("parts", "extra parts need an embedded template (PostBatchWithTemplate)")
-		}
-		return nil
+// encodingProblems names every value of b that cannot be encoded as JSON.
+func (b *Batch) encodingProblems(p *problems) {
+	if b == nil {
+		return
 	}
-	names := make(map[string]bool, len(b.Parts))
-	for i, part := range b.Parts {
-		field := fmt.Sprintf("parts[%d]", i)
-		switch {
-		case !partNamePattern.MatchString(part.Name):
-			p.add(field+".name", fmt.Sprintf("%q must match [A-Za-z0-9._-]+", part.Name))
-		case names[part.Name]:
-			p.add(field+".name", fmt.Sprintf("%q is used by an earlier part", part.Name))
-		default:
-			names[part.Name] = true
-		}
-		if _, ok := part.Value.(*JSONStream); !ok {
-			if _, err := json.Marshal(part.Value); err != nil {
-				p.add(field+".value", "cannot be encoded as JSON: "+err.Error())
-			}
-		}
+	for i, t := range b.Tasks {
+		paramsEncodingProblems(fmt.Sprintf("tasks[%d].params", i), t.Params, p)
 	}
-	return names
+	partsEncodingProblems(b.Parts, p)
 }
 
 func (t Task) validate(field string, f form, parts map[string]bool, p *problems) {
-	switch id, ok := t.Params["id"]; {
-	case !ok:
-		p.add(field+".params.id", "is required")
-	case id == "":
-		p.add(field+".params.id", "must not be empty")
-	default:
-		if _, isString := id.(string); !isString {
-			p.add(field+".params.id", fmt.Sprintf("must be a string, not %T", id))
-		}
-	}
-	keys := make([]string, 0, len(t.Params))
-	for k := range t.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // problems in a stable order
-	for _, k := range keys {
-		if _, err := json.Marshal(t.Params[k]); err != nil {
-			p.add(field+".params."+k, "cannot be encoded as JSON: "+err.Error())
-		}
-	}
+	validateID(field+".params", t.Params, true, p)
 	if len(t.PartParams) > 0 && f == formReference {
 		p.add(field+".partParams", "partParams need an embedded template (PostBatchWithTemplate)")
 		return
@@ -199,10 +160,61 @@ func (t Task) validate(field string, f form, parts map[string]bool, p *problems)
 		case !parts[pp.PartName]:
 			p.add(ppField+".partName", fmt.Sprintf("no part named %q is attached", pp.PartName))
 		}
-		if pp.ParamName == "" {
+		switch pp.ParamName {
+		case "":
 			p.add(ppField+".paramName", "is required")
+		case "id":
+			p.add(ppField+".paramName", `must not be "id": the part would replace the task's record ID`)
 		}
 	}
+}
+
+// encodeTasks encodes tasks as the JSON array the API receives. When a value
+// cannot be encoded, the error is a *ValidationError naming every such value,
+// its fields numbered from first.
+func encodeTasks(tasks []Task, first int) ([]byte, error) {
+	data, err := json.Marshal(tasks)
+	if err == nil {
+		return data, nil
+	}
+	var p problems
+	for i, t := range tasks {
+		paramsEncodingProblems(fmt.Sprintf("tasks[%d].params", first+i), t.Params, &p)
+	}
+	if len(p) == 0 { // not expected: every value encodes on its own
+		return nil, fmt.Errorf("dynamo: encoding tasks: %w", err)
+	}
+	return nil, p.err()
+}
+
+// batchJSON is the JSON the API receives for a batch: the whole body of a
+// post by reference, or the "data" part of a post with an embedded
+// template (then without a template). tasks is the tasks' encoding, so that
+// they are encoded once.
+func batchJSON(template string, tasks []byte, in *Integration) []byte {
+	buf := make([]byte, 0, len(tasks)+len(template)+256)
+	buf = append(buf, '{')
+	if template != "" {
+		buf = append(buf, `"template":`...)
+		buf = appendJSON(buf, template)
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"tasks":`...)
+	buf = append(buf, tasks...)
+	if in != nil {
+		buf = append(buf, `,"integration":`...)
+		buf = appendJSON(buf, in.wire())
+	}
+	return append(buf, '}')
+}
+
+// appendJSON appends the encoding of v, a value that always encodes.
+func appendJSON(buf []byte, v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic("dynamo: encoding " + fmt.Sprintf("%T", v) + ": " + err.Error())
+	}
+	return append(buf, data...)
 }
 
 // PostBatch posts a batch whose template is given by reference (b.Template),
@@ -210,17 +222,31 @@ func (t Task) validate(field string, f form, parts map[string]bool, p *problems)
 //
 // The post is sent again only when the server provably did not take it (the
 // connection could not be made, 429 or 503). When the outcome is unknown the
-// error matches ErrOutcomeUnknown and the batch may exist. When the API
-// accepts the batch but lists a different number of task IDs, PostBatch
-// returns the response together with a *TaskCountError.
+// error matches ErrOutcomeUnknown and the batch may exist. Any 2xx answer
+// that gives the batch ID is a success. When the API accepts the batch but
+// lists a different number of task IDs, PostBatch returns the response
+// together with a *TaskCountError.
 func (c *Client) PostBatch(ctx context.Context, b *Batch) (*BatchResponse, error) {
-	if err := b.validate(formReference).err(); err != nil {
+	tasks, err := b.checkAndEncode(formReference, 0)
+	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(b.wire())
-	if err != nil { // validation encodes every value, so this is not expected
-		return nil, fmt.Errorf("dynamo: encoding batch: %w", err)
+	return c.postReference(ctx, b, tasks)
+}
+
+// checkAndEncode validates b and encodes its tasks, numbering the fields of
+// problems in its tasks from first.
+func (b *Batch) checkAndEncode(f form, first int) ([]byte, error) {
+	if err := refuse(b.validate(f), b.encodingProblems); err != nil {
+		return nil, err
 	}
+	return encodeTasks(b.Tasks, first)
+}
+
+// postReference posts a valid batch by reference whose tasks encode as
+// tasks.
+func (c *Client) postReference(ctx context.Context, b *Batch, tasks []byte) (*BatchResponse, error) {
+	body := batchJSON(b.Template, tasks, b.Integration)
 	return c.postBatch(ctx, b, &request{
 		contentType: "application/json",
 		body:        bytesOpener(body),
@@ -231,12 +257,13 @@ func (c *Client) PostBatch(ctx context.Context, b *Batch) (*BatchResponse, error
 // postBatch sends a prepared post through the request path and checks the
 // answer against what was posted.
 func (c *Client) postBatch(ctx context.Context, b *Batch, r *request) (*BatchResponse, error) {
+	var resp BatchResponse
 	r.method = http.MethodPost
 	r.path = "/v1/batch"
 	r.secrets = b.secrets()
-	r.wantStatus = http.StatusAccepted
-	var resp BatchResponse
-	if err := c.doJSON(ctx, r, &resp); err != nil {
+	r.out = &resp
+	r.ok = func() bool { return resp.ID != "" }
+	if _, err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
 	if len(resp.TaskIDs) != len(b.Tasks) {

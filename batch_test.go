@@ -205,7 +205,7 @@ func TestBuilderCopies(t *testing.T) {
 	bb := dynamo.NewBatch("t").AddTask(dynamo.NewTask("1"))
 	b1, err := bb.Build()
 	require.NoError(t, err)
-	bb.AddTasks(dynamo.Task{Params: dynamo.Params{"id": "2"}})
+	bb.AddTask(dynamo.NewTask("2"))
 	b2, err := bb.Build()
 	require.NoError(t, err)
 	assert.Len(t, b1.Tasks, 1)

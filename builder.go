@@ -18,17 +18,14 @@ func (bb *BatchBuilder) WithIntegration(in *Integration) *BatchBuilder {
 	return bb
 }
 
-// AddTask appends tasks built with NewTask.
+// AddTask appends tasks built with NewTask; a nil builder is skipped. (Tasks
+// already held as Task values go straight into Batch.Tasks.)
 func (bb *BatchBuilder) AddTask(tasks ...*TaskBuilder) *BatchBuilder {
 	for _, t := range tasks {
-		bb.b.Tasks = append(bb.b.Tasks, t.Task())
+		if t != nil {
+			bb.b.Tasks = append(bb.b.Tasks, t.Task())
+		}
 	}
-	return bb
-}
-
-// AddTasks appends tasks given as values.
-func (bb *BatchBuilder) AddTasks(tasks ...Task) *BatchBuilder {
-	bb.b.Tasks = append(bb.b.Tasks, tasks...)
 	return bb
 }
 

@@ -7,15 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dynamokit/dynamo/internal/formdata"
 )
 
 // DefaultBulkConcurrency is how many chunks PostBulk posts at once unless
 // WithBulkConcurrency says otherwise.
 const DefaultBulkConcurrency = 2
 
+// ErrBulkStopped matches PostBulk's error when the channel given to WithStop
+// stopped the job before every chunk was posted.
+var ErrBulkStopped = errors.New("dynamo: bulk post stopped before every chunk was posted")
+
 // BulkOption configures PostBulk. An option given an invalid value makes
-// PostBulk fail before anything is posted.
-type BulkOption func(*bulkConfig)
+// PostBulk fail before anything is posted, with an error that names the
+// option; a nil BulkOption is skipped.
+type BulkOption func(*bulkConfig) error
 
 type bulkConfig struct {
 	chunkSize     int
@@ -24,31 +31,31 @@ type bulkConfig struct {
 	journalPath   string
 	repostUnknown bool
 	chunkDone     func(ChunkResult)
-	errs          []error
+	stop          <-chan struct{}
 }
 
 // WithChunkSize sets how many records go into each batch, from 1 to
 // MaxTasksPerBatch (the default). It also fixes every chunk's record range,
 // so a job resumed from its journal must use the same size.
 func WithChunkSize(n int) BulkOption {
-	return func(c *bulkConfig) {
+	return func(c *bulkConfig) error {
 		if n < 1 || n > MaxTasksPerBatch {
-			c.errs = append(c.errs, fmt.Errorf("WithChunkSize: %d is not between 1 and %d", n, MaxTasksPerBatch))
-			return
+			return fmt.Errorf("WithChunkSize: %d is not between 1 and %d", n, MaxTasksPerBatch)
 		}
 		c.chunkSize = n
+		return nil
 	}
 }
 
 // WithBulkConcurrency sets how many chunks are posted at once (default
 // DefaultBulkConcurrency); n must be at least 1.
 func WithBulkConcurrency(n int) BulkOption {
-	return func(c *bulkConfig) {
+	return func(c *bulkConfig) error {
 		if n < 1 {
-			c.errs = append(c.errs, fmt.Errorf("WithBulkConcurrency: %d is less than 1", n))
-			return
+			return fmt.Errorf("WithBulkConcurrency: %d is less than 1", n)
 		}
 		c.concurrency = n
+		return nil
 	}
 }
 
@@ -57,43 +64,80 @@ func WithBulkConcurrency(n int) BulkOption {
 // opened once per chunk and attempt, possibly by several chunks at once, so
 // it must be re-openable: a template from TemplateFromReader is refused.
 func WithBulkTemplate(t Template) BulkOption {
-	return func(c *bulkConfig) { c.template = &t }
+	return func(c *bulkConfig) error {
+		c.template = &t
+		return nil
+	}
 }
 
-// WithJournal makes PostBulk record each chunk's outcome in the file at path
-// as soon as it is known, and resume from it: a job run again with the same
-// journal skips the chunks it records as accepted, so that no record is
-// posted twice across a crash or a cancelled run. The file is created if
-// need be; it holds no secret. Only one run may use a journal at a time.
+// WithJournal makes PostBulk write ahead to the file at path what it is
+// about to do and what came of it, and resume from it, so that no record is
+// posted twice across a crash, a kill, a signal, a full disk or a second run
+// started at the same time. The file is created if need be; it holds no
+// secret.
 //
-// The file has one JSON object per line, one line per finished chunk, the
-// last line for a chunk in force:
+// # Writing ahead
 //
-//	{"v":1,"job":"<sha256>","chunk":2,"first":2000,"end":2500,"tasksSHA256":"<sha256>",
-//	 "state":"accepted","batchID":"…","taskIDs":["…"],"time":"2024-01-31T18:02:03.5Z"}
+// Before a chunk is sent, a "posting" line is appended to the file and
+// synced to disk; when the chunk's outcome is known, a line with the outcome
+// follows, synced too. A chunk whose "posting" line cannot be written is not
+// sent. When any write fails, no further chunk is started, and PostBulk
+// returns a *JournalWriteError that lists every chunk whose outcome the
+// journal does not hold, with its batch ID when it was accepted.
 //
-// "job" is a fingerprint of the tenant, the template (its reference, or the
-// embedded file's name and size) and the chunk size; "tasksSHA256" is a hash
-// of the chunk's tasks as JSON. "state" is "accepted" (with the batch and
-// task IDs), "unknown" (the post may have created the batch; "error" says why
-// it is not known) or "failed" (nothing was created; "error" says why).
+// # One run at a time
 //
-// On a run with a journal, a chunk recorded as accepted, with the same
-// records, is not posted again (ChunkResult.Skipped). A chunk recorded as
-// unknown is not posted again either, unless WithRepostUnknown is given: its
-// result carries an error that matches ErrOutcomeUnknown. A chunk recorded as
-// failed is posted again, even if its records changed since. A journal that
-// records an accepted or unknown chunk with other records, or lines of
-// another job, makes PostBulk fail with ErrJournalMismatch before posting
-// anything. A last line cut short by a crash
-// is removed; any other unreadable line is an error that names it.
+// A run holds an exclusive lock on the file (flock on Unix, LockFileEx on
+// Windows) until PostBulk returns; the system releases it when the process
+// ends, however it ends. A second run on the same journal fails at once
+// with an error matching ErrJournalInUse, and posts nothing.
+//
+// # Resuming
+//
+// A run with the same journal reads it first. The last line of a chunk says
+// what is known of it:
+//   - "accepted": the chunk is not posted again (ChunkSkipped), its IDs come
+//     from the journal.
+//   - "unknown", or "posting" without an outcome (the run that posted it
+//     died or was cut off before the answer): the batch may exist. The chunk
+//     is not posted again, unless WithRepostUnknown is given; its result is
+//     ChunkUnknown with an error matching ErrOutcomeUnknown that says when it
+//     was posted. The API cannot list batches: the vendor's console shows
+//     what was posted.
+//   - "failed": nothing was created; the chunk is posted again, even if its
+//     records changed since.
+//
+// A journal written for another job (another tenant, template or chunk
+// size), or that records an accepted, unknown or posting chunk with other
+// records, makes PostBulk fail with ErrJournalMismatch before posting
+// anything. A last line cut short by a crash is removed; any other
+// unreadable line is an error that names it.
+//
+// # The file
+//
+// One JSON object per line, readable as it is:
+//
+//	{"v":2,"job":"<sha256>","chunk":2,"first":2000,"end":2500,"tasksSHA256":"<sha256>",
+//	 "firstID":"a0B000002000","lastID":"a0B000002499","state":"posting","time":"2026-01-31T18:02:03.5Z"}
+//	{"v":2,"job":"<sha256>","chunk":2,"first":2000,"end":2500,"tasksSHA256":"<sha256>",
+//	 "firstID":"a0B000002000","lastID":"a0B000002499","state":"accepted","batchID":"…","taskIDs":["…"],
+//	 "time":"2026-01-31T18:02:06.1Z"}
+//
+// "v" is the format's version: this SDK writes 2 and reads 1 and 2; a line
+// of another version is refused rather than misread. "job" is a fingerprint
+// of the tenant, the template (its reference, or the embedded file's name
+// and size) and the chunk size; "tasksSHA256" is a hash of the chunk's tasks
+// as JSON; "first" and "end" delimit the chunk's records (b.Tasks[first:end])
+// and "firstID" and "lastID" are their first and last record IDs. "state" is
+// "posting", "accepted" (with the batch and task IDs), "unknown" or "failed"
+// ("error" says why); "time" is when the line was written, in UTC.
 func WithJournal(path string) BulkOption {
-	return func(c *bulkConfig) {
+	return func(c *bulkConfig) error {
 		if path == "" {
-			c.errs = append(c.errs, errors.New("WithJournal: empty path"))
-			return
+			return errors.New("WithJournal: empty path")
 		}
 		c.journalPath = path
+		return nil
 	}
 }
 
@@ -101,16 +145,97 @@ func WithJournal(path string) BulkOption {
 // unknown outcome. Use it only once you know that their batches were not
 // created: otherwise their records are processed, and licensed, twice.
 func WithRepostUnknown() BulkOption {
-	return func(c *bulkConfig) { c.repostUnknown = true }
+	return func(c *bulkConfig) error {
+		c.repostUnknown = true
+		return nil
+	}
 }
 
 // WithChunkDone calls fn once for every chunk that is posted, fails, or is
 // left alone because of the journal, as soon as its outcome is known (and
 // recorded in the journal). Calls are never concurrent; they are made on the
-// goroutine that called PostBulk, so fn may cancel PostBulk's context to stop
-// the job: no chunk starts after that. While fn runs, no new chunk starts.
+// goroutine that called PostBulk, so fn may cancel PostBulk's context or
+// close the WithStop channel: no chunk starts after that. While fn runs, no
+// new chunk starts.
 func WithChunkDone(fn func(ChunkResult)) BulkOption {
-	return func(c *bulkConfig) { c.chunkDone = fn }
+	return func(c *bulkConfig) error {
+		if fn == nil {
+			return errors.New("WithChunkDone: nil function")
+		}
+		c.chunkDone = fn
+		return nil
+	}
+}
+
+// WithStop gives PostBulk a graceful stop: once stop is closed, no further
+// chunk starts, while the posts already in flight go on until their outcome
+// is known (PostBulk's context still bounds them) and is recorded. PostBulk
+// then returns the report, the chunks it did not start reported as
+// ChunkNotStarted, and an error matching ErrBulkStopped (nil if every chunk
+// was accepted anyway).
+//
+// Cancelling PostBulk's context instead aborts the posts in flight: each of
+// them whose request was sent ends ChunkUnknown. A program that stops on a
+// signal closes stop on the first one, and cancels the context on a second
+// one or after a grace period.
+func WithStop(stop <-chan struct{}) BulkOption {
+	return func(c *bulkConfig) error {
+		if stop == nil {
+			return errors.New("WithStop: nil channel")
+		}
+		c.stop = stop
+		return nil
+	}
+}
+
+// ChunkState is what became of a chunk of a bulk post.
+type ChunkState int
+
+// The states of a chunk.
+const (
+	// ChunkNotStarted: not posted, because the job stopped first.
+	ChunkNotStarted ChunkState = iota
+	// ChunkAccepted: posted by this run and accepted; BatchID is set.
+	ChunkAccepted
+	// ChunkSkipped: accepted by an earlier run, per the journal; not posted
+	// again, BatchID comes from the journal.
+	ChunkSkipped
+	// ChunkFailed: the post failed in a way that created nothing; posting it
+	// again is safe.
+	ChunkFailed
+	// ChunkUnknown: the batch may or may not exist: posted by this run
+	// without an answer, or so recorded by the journal.
+	ChunkUnknown
+)
+
+var chunkStateNames = [...]string{"not-started", "accepted", "skipped", "failed", "unknown"}
+
+// String returns the state's name: "not-started", "accepted", "skipped",
+// "failed" or "unknown".
+func (s ChunkState) String() string {
+	if s >= 0 && int(s) < len(chunkStateNames) {
+		return chunkStateNames[s]
+	}
+	return "ChunkState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText encodes the state as its name.
+func (s ChunkState) MarshalText() ([]byte, error) {
+	if s < 0 || int(s) >= len(chunkStateNames) {
+		return nil, fmt.Errorf("dynamo: invalid ChunkState %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes a state's name.
+func (s *ChunkState) UnmarshalText(text []byte) error {
+	for i, name := range chunkStateNames {
+		if string(text) == name {
+			*s = ChunkState(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("dynamo: unknown chunk state %q", text)
 }
 
 // ChunkResult is the outcome of one chunk of a bulk post.
@@ -119,36 +244,39 @@ type ChunkResult struct {
 	Index int
 	// First and End delimit the chunk's records: b.Tasks[First:End].
 	First, End int
+	// State is what became of the chunk.
+	State ChunkState
 	// BatchID and TaskIDs are the accepted batch's IDs, one task ID per
-	// record, in record order; empty when the chunk was not accepted.
+	// record, in record order; empty unless State is ChunkAccepted or
+	// ChunkSkipped.
 	BatchID string
 	TaskIDs []string
-	// Skipped reports a chunk that the journal records as accepted by an
-	// earlier run: it was not posted again, and its IDs come from the journal.
-	Skipped bool
+	// PostedAt is when the chunk's post started, by this run or (per the
+	// journal) an earlier one; zero when it was not posted.
+	PostedAt time.Time
 	// Err is nil when the chunk was accepted. It matches ErrOutcomeUnknown
-	// when the batch may or may not have been created, and is a
-	// *TaskCountError (with BatchID set) when the batch was accepted with an
-	// unexpected number of task IDs.
+	// for ChunkUnknown, is a *TaskCountError (with BatchID set) when the
+	// batch was accepted with an unexpected number of task IDs, and says why
+	// the job stopped for ChunkNotStarted.
 	Err error
 }
 
 // BulkReport is what PostBulk did, chunk by chunk.
 type BulkReport struct {
 	// Chunks holds every chunk of the job, in index order, including those
-	// not started because the job stopped (their Err says so).
+	// not started because the job stopped.
 	Chunks []ChunkResult
-	// Posted counts the chunks that this run posted and the API accepted.
-	Posted int
-	// Skipped counts the chunks accepted by an earlier run, per the journal.
-	Skipped int
-	// Failed counts the chunks whose post failed in a way that created nothing.
-	Failed int
-	// Unknown counts the chunks whose batch may or may not exist: posted by
-	// this run without an answer, or recorded so by the journal.
-	Unknown int
-	// NotStarted counts the chunks not posted because the job stopped first.
-	NotStarted int
+}
+
+// Count returns how many chunks are in state s.
+func (r *BulkReport) Count(s ChunkState) int {
+	n := 0
+	for _, ch := range r.Chunks {
+		if ch.State == s {
+			n++
+		}
+	}
+	return n
 }
 
 // Err returns nil when every chunk was accepted (by this run or, per the
@@ -158,30 +286,25 @@ type BulkReport struct {
 // together.
 func (r *BulkReport) Err() error {
 	var errs []error
-	var run []ChunkResult // consecutive chunks not started
-	flush := func() {
-		switch len(run) {
-		case 0:
-			return
-		case 1:
-			errs = append(errs, fmt.Errorf("records [%d, %d): %w", run[0].First, run[0].End, run[0].Err))
-		default:
-			errs = append(errs, fmt.Errorf("records [%d, %d) (%d chunks): %w", run[0].First, run[len(run)-1].End, len(run), run[0].Err))
-		}
-		run = nil
-	}
-	for _, ch := range r.Chunks {
-		var ns *notStartedError
-		if errors.As(ch.Err, &ns) {
-			run = append(run, ch)
+	for i := 0; i < len(r.Chunks); i++ {
+		ch := r.Chunks[i]
+		if ch.State != ChunkNotStarted {
+			if ch.Err != nil {
+				errs = append(errs, fmt.Errorf("records [%d, %d): %w", ch.First, ch.End, ch.Err))
+			}
 			continue
 		}
-		flush()
-		if ch.Err != nil {
-			errs = append(errs, fmt.Errorf("records [%d, %d): %w", ch.First, ch.End, ch.Err))
+		j := i
+		for j+1 < len(r.Chunks) && r.Chunks[j+1].State == ChunkNotStarted {
+			j++
 		}
+		if j == i {
+			errs = append(errs, fmt.Errorf("records [%d, %d): %w", ch.First, ch.End, ch.Err))
+		} else {
+			errs = append(errs, fmt.Errorf("records [%d, %d) (%d chunks): %w", ch.First, r.Chunks[j].End, j-i+1, ch.Err))
+		}
+		i = j
 	}
-	flush()
 	return errors.Join(errs...)
 }
 
@@ -207,75 +330,83 @@ func (r *BulkReport) TaskIDs() []string {
 type notStartedError struct{ cause error }
 
 func (e *notStartedError) Error() string {
-	return "dynamo: not posted, the job stopped first: " + e.cause.Error()
+	return "dynamo: not posted, the job stopped first: " + strings.TrimPrefix(e.cause.Error(), "dynamo: ")
 }
 
 func (e *notStartedError) Unwrap() error { return e.cause }
 
 // PostBulk posts any number of tasks as consecutive batches ("chunks") of
 // at most MaxTasksPerBatch tasks (or the WithChunkSize value) each. Every
-// chunk has b's Template, Integration and Parts, and is posted with PostBatch
-// (or PostBatchWithTemplate with WithBulkTemplate), so each one follows their
-// validation, retry and outcome rules. Up to DefaultBulkConcurrency chunks
-// (or the WithBulkConcurrency value) are in flight at once, started in index
-// order.
+// chunk has b's Template, Integration and Parts, and follows the validation,
+// retry and outcome rules of PostBatch (or of PostBatchWithTemplate with
+// WithBulkTemplate). Up to DefaultBulkConcurrency chunks (or the
+// WithBulkConcurrency value) are in flight at once, started in index order.
 //
-// Every chunk is validated before any is posted: an invalid job fails with a
-// *ValidationError whose fields number records across the whole job, like
-// "tasks[2503].params.id", and nothing is sent.
+// Every chunk is validated, and encoded, before any is posted: an invalid
+// job fails with a *ValidationError whose fields number records across the
+// whole job, like "tasks[2503].params.id", and nothing is sent.
 //
-// A chunk that fails does not stop the others: the report says which chunks
-// were accepted and why the others were not (see BulkReport.Err). PostBulk's
-// own error is for what stops the whole job: invalid options or input, a
-// journal that cannot be read or written or belongs to another job (see
-// WithJournal), or ctx being done. When ctx ends the job, no other chunk
-// starts, and the report so far is returned along with an error matching
-// ctx's. Posts in flight end with ctx, and one whose request was already
-// sent has an unknown outcome; to stop between chunks instead, cancel ctx
-// from the WithChunkDone callback.
+// A chunk that fails does not stop the others: the report says what became
+// of each chunk (see ChunkResult.State and BulkReport.Err). PostBulk's own
+// error is for what stops the whole job: invalid options or input, a journal
+// that cannot be read, is in use, cannot be written or belongs to another
+// job (see WithJournal), the WithStop channel, or ctx being done. When ctx
+// ends the job, no other chunk starts, posts in flight end with ctx (one
+// whose request was already sent has an unknown outcome), and the report so
+// far is returned along with an error matching ctx's. To stop without
+// cutting off the posts in flight, use WithStop.
 //
-// A crash or a cancelled run can be resumed without posting any record
-// twice by running the same job with the same WithJournal file.
+// With WithJournal, a job stopped by a crash, a kill or a signal can be run
+// again with the same journal without posting any record twice.
 func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*BulkReport, error) {
 	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: DefaultBulkConcurrency}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("dynamo: PostBulk: %w", err)
 		}
 	}
-	if err := errors.Join(cfg.errs...); err != nil {
-		return nil, fmt.Errorf("dynamo: PostBulk: %w", err)
-	}
-	chunks, err := planChunks(b, &cfg)
+	job, err := planJob(b, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	run := &bulkRun{client: c, cfg: &cfg, batch: b, chunks: chunks}
+	run := &bulkRun{client: c, cfg: &cfg, job: job}
 	if cfg.journalPath != "" {
-		job := jobFingerprint(c.tenantID, b.Template, cfg.template, cfg.chunkSize)
-		j, err := openJournal(cfg.journalPath, job)
+		fp := jobFingerprint(c.tenantID, b.Template, cfg.template, cfg.chunkSize)
+		j, err := openJournal(cfg.journalPath, fp)
 		if err != nil {
 			return nil, err
 		}
 		defer j.close()
-		if err := j.check(chunks); err != nil {
+		if err := j.check(job.chunks); err != nil {
 			return nil, err
 		}
-		run.journal, run.job = j, job
+		run.journal = j
 	}
 	return run.run(ctx)
+}
+
+// bulkJob is a planned bulk post: its chunks, validated and encoded.
+type bulkJob struct {
+	batch  *Batch
+	chunks []bulkChunk
+	parts  []formdata.Part // the encoded extra parts, with an embedded template
 }
 
 // bulkChunk is one batch of a bulk job.
 type bulkChunk struct {
 	index, first, end int
 	batch             *Batch
-	hash              string // tasksHash of batch.Tasks
+	tasks             []byte // the tasks' JSON, posted as it is
+	hash              string // SHA-256 of tasks
+	firstID, lastID   string // the first and last record IDs
 }
 
-// planChunks splits b into chunks and validates every one of them, with the
-// problems' fields numbered by record in the whole job.
-func planChunks(b *Batch, cfg *bulkConfig) ([]bulkChunk, error) {
+// planJob splits b into chunks, validates every one of them, with the
+// problems' fields numbered by record in the whole job, and encodes them.
+func planJob(b *Batch, cfg *bulkConfig) (*bulkJob, error) {
 	if b == nil {
 		return nil, (problems{{Field: "batch", Message: "is nil"}}).err()
 	}
@@ -292,10 +423,10 @@ func planChunks(b *Batch, cfg *bulkConfig) ([]bulkChunk, error) {
 		p = append(p, b.validate(f)...)
 		return nil, p.err()
 	}
-	var chunks []bulkChunk
+	job := &bulkJob{batch: b}
 	for first := 0; first < len(b.Tasks); first += cfg.chunkSize {
 		end := min(first+cfg.chunkSize, len(b.Tasks))
-		ch := bulkChunk{index: len(chunks), first: first, end: end, batch: &Batch{
+		ch := bulkChunk{index: len(job.chunks), first: first, end: end, batch: &Batch{
 			Template:    b.Template,
 			Tasks:       b.Tasks[first:end:end],
 			Integration: b.Integration,
@@ -303,24 +434,35 @@ func planChunks(b *Batch, cfg *bulkConfig) ([]bulkChunk, error) {
 		}}
 		for _, prob := range ch.batch.validate(f) {
 			if field, ok := renumberTaskField(prob.Field, first); ok {
-				p.add(field, prob.Message)
+				prob.Field = field
+				p = append(p, prob)
 			} else if ch.index == 0 { // the same for every chunk: report it once
-				p.add(prob.Field, prob.Message)
+				p = append(p, prob)
 			}
 		}
-		chunks = append(chunks, ch)
+		job.chunks = append(job.chunks, ch)
 	}
-	if err := p.err(); err != nil {
+	var encErrs []error
+	for i := range job.chunks {
+		ch := &job.chunks[i]
+		tasks, err := encodeTasks(ch.batch.Tasks, ch.first)
+		if err != nil {
+			encErrs = append(encErrs, err)
+			continue
+		}
+		ch.tasks, ch.hash = tasks, sha256Hex(tasks)
+		ch.firstID, _ = ch.batch.Tasks[0].Params["id"].(string)
+		ch.lastID, _ = ch.batch.Tasks[len(ch.batch.Tasks)-1].Params["id"].(string)
+	}
+	if f == formEmbedded {
+		parts, err := encodeParts(b.Parts)
+		encErrs = append(encErrs, err)
+		job.parts = parts
+	}
+	if err := joinProblems(append([]error{p.err()}, encErrs...)...); err != nil {
 		return nil, err
 	}
-	for i := range chunks {
-		h, err := tasksHash(chunks[i].batch.Tasks)
-		if err != nil { // validation encodes every value, so this is not expected
-			return nil, fmt.Errorf("dynamo: encoding tasks: %w", err)
-		}
-		chunks[i].hash = h
-	}
-	return chunks, nil
+	return job, nil
 }
 
 // renumberTaskField turns a chunk's "tasks[i]…" field into the job's
@@ -342,11 +484,12 @@ func renumberTaskField(field string, offset int) (string, bool) {
 type bulkRun struct {
 	client  *Client
 	cfg     *bulkConfig
-	batch   *Batch
-	chunks  []bulkChunk
+	job     *bulkJob
 	journal *journal // nil without WithJournal
-	job     string   // the job's fingerprint, with a journal
 	report  BulkReport
+	// unrecorded lists the chunks posted by this run whose outcome the
+	// journal does not hold.
+	unrecorded []int
 }
 
 // posted is the outcome of one chunk's post.
@@ -357,22 +500,29 @@ type posted struct {
 }
 
 func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
+	chunks := r.job.chunks
 	rep := &r.report
-	rep.Chunks = make([]ChunkResult, len(r.chunks))
-	for i, ch := range r.chunks {
+	rep.Chunks = make([]ChunkResult, len(chunks))
+	for i, ch := range chunks {
 		rep.Chunks[i] = ChunkResult{Index: i, First: ch.first, End: ch.end}
 	}
 	todo := r.settleFromJournal()
 
 	// A chunk's slot is freed only once its outcome is journaled and
-	// reported, so that a callback that cancels ctx stops the job before
-	// another chunk starts.
+	// reported, so that a callback that cancels ctx or closes the stop
+	// channel stops the job before another chunk starts.
 	results := make(chan posted, r.cfg.concurrency)
 	next, inflight := 0, 0
-	var stop error // a journal write failed: start nothing more
+	var stop error // why no further chunk starts
 	for {
-		for stop == nil && ctx.Err() == nil && inflight < r.cfg.concurrency && next < len(todo) {
-			ch := r.chunks[todo[next]]
+		for stop == nil && inflight < r.cfg.concurrency && next < len(todo) {
+			if stop = r.stopCause(ctx); stop != nil {
+				break
+			}
+			ch := chunks[todo[next]]
+			if stop = r.start(ch); stop != nil {
+				break
+			}
 			next++
 			inflight++
 			go func() {
@@ -390,28 +540,75 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		}
 	}
 
-	cause := stop
-	if cause == nil {
-		cause = ctx.Err()
+	if stop == nil {
+		stop = r.stopCause(ctx)
 	}
 	for _, i := range todo[next:] {
-		rep.Chunks[i].Err = &notStartedError{cause: cause}
-		rep.NotStarted++
+		rep.Chunks[i].Err = &notStartedError{cause: stop}
 	}
-	switch {
-	case stop != nil:
-		return rep, stop
-	case ctx.Err() != nil && rep.Err() != nil:
-		return rep, fmt.Errorf("dynamo: bulk post stopped: %w", ctx.Err())
+	if r.journal != nil && r.journal.failure != nil {
+		return rep, r.journalWriteError()
+	}
+	if next < len(todo) || (stop != nil && rep.Err() != nil) {
+		if errors.Is(stop, ErrBulkStopped) {
+			return rep, stop
+		}
+		return rep, fmt.Errorf("dynamo: bulk post stopped: %w", stop)
 	}
 	return rep, nil
+}
+
+// stopCause says why no further chunk may start, or nil.
+func (r *bulkRun) stopCause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-r.cfg.stop: // a nil channel never receives
+		return ErrBulkStopped
+	default:
+		return nil
+	}
+}
+
+// start records that ch is about to be posted. An error means the journal
+// could not say so: ch is not sent.
+func (r *bulkRun) start(ch bulkChunk) error {
+	res := &r.report.Chunks[ch.index]
+	res.PostedAt = r.client.now().UTC()
+	if r.journal == nil {
+		return nil
+	}
+	rec := r.record(ch, journalPosting)
+	rec.Time = res.PostedAt
+	if err := r.journal.append(rec); err != nil {
+		res.PostedAt = time.Time{}
+		return err
+	}
+	return nil
+}
+
+// record is a journal line about ch, without its state's details.
+func (r *bulkRun) record(ch bulkChunk, state string) journalRecord {
+	return journalRecord{
+		Version:   journalVersion,
+		Job:       r.journal.job,
+		Chunk:     ch.index,
+		First:     ch.first,
+		End:       ch.end,
+		TasksHash: ch.hash,
+		FirstID:   ch.firstID,
+		LastID:    ch.lastID,
+		State:     state,
+		Time:      r.client.now().UTC(),
+	}
 }
 
 // settleFromJournal reports the chunks that the journal says not to post
 // and returns the indexes of the others, in order.
 func (r *bulkRun) settleFromJournal() []int {
-	todo := make([]int, 0, len(r.chunks))
-	for i := range r.chunks {
+	todo := make([]int, 0, len(r.job.chunks))
+	for i := range r.job.chunks {
 		var e journalEntry
 		var ok bool
 		if r.journal != nil {
@@ -420,16 +617,17 @@ func (r *bulkRun) settleFromJournal() []int {
 		res := &r.report.Chunks[i]
 		switch {
 		case ok && e.rec.State == journalAccepted:
-			res.Skipped = true
+			res.State = ChunkSkipped
 			res.BatchID = e.rec.BatchID
 			res.TaskIDs = e.rec.TaskIDs
+			res.PostedAt = e.postedAt
 			if n := len(e.rec.TaskIDs); n != res.End-res.First {
 				res.Err = &TaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
 			}
-			r.report.Skipped++
-		case ok && e.rec.State == journalUnknown && !r.cfg.repostUnknown:
+		case ok && e.uncertain() && !r.cfg.repostUnknown:
+			res.State = ChunkUnknown
+			res.PostedAt = e.postedAt
 			res.Err = &journalUnknownError{path: r.journal.path, entry: e}
-			r.report.Unknown++
 		default:
 			todo = append(todo, i)
 			continue
@@ -442,43 +640,35 @@ func (r *bulkRun) settleFromJournal() []int {
 // post sends one chunk through the ordinary post path.
 func (r *bulkRun) post(ctx context.Context, ch bulkChunk) (*BatchResponse, error) {
 	if t := r.cfg.template; t != nil {
-		return r.client.PostBatchWithTemplate(ctx, *t, ch.batch)
+		return r.client.postEmbedded(ctx, *t, ch.batch, ch.tasks, r.job.parts)
 	}
-	return r.client.PostBatch(ctx, ch.batch)
+	return r.client.postReference(ctx, ch.batch, ch.tasks)
 }
 
 // finish records a chunk's outcome in the report and the journal, then
 // reports it to the callback. The error is the journal's.
 func (r *bulkRun) finish(o posted) error {
-	rep := &r.report
-	res := &rep.Chunks[o.index]
-	ch := r.chunks[o.index]
-	rec := journalRecord{
-		Version:   journalVersion,
-		Job:       r.job,
-		Chunk:     ch.index,
-		First:     ch.first,
-		End:       ch.end,
-		TasksHash: ch.hash,
-		Time:      time.Now().UTC(),
-	}
+	res := &r.report.Chunks[o.index]
 	res.Err = o.err
+	var state string
 	switch {
 	case o.resp != nil: // accepted, perhaps with a *TaskCountError
+		res.State, state = ChunkAccepted, journalAccepted
 		res.BatchID, res.TaskIDs = o.resp.ID, o.resp.TaskIDs
-		rep.Posted++
-		rec.State, rec.BatchID, rec.TaskIDs = journalAccepted, o.resp.ID, o.resp.TaskIDs
-	case errors.Is(o.err, ErrOutcomeUnknown):
-		rep.Unknown++
-		rec.State, rec.Error = journalUnknown, r.errorText(o.err)
+	case outcomeOf(o.err) == verdictUnknown:
+		res.State, state = ChunkUnknown, journalUnknown
 	default:
-		rep.Failed++
-		rec.State, rec.Error = journalFailed, r.errorText(o.err)
+		res.State, state = ChunkFailed, journalFailed
 	}
 	var jerr error
 	if r.journal != nil {
-		if err := r.journal.append(rec); err != nil {
-			jerr = fmt.Errorf("%w; the job was stopped, and chunk %d (records [%d, %d)) ended %s but is not recorded", err, ch.index, ch.first, ch.end, rec.State)
+		rec := r.record(r.job.chunks[o.index], state)
+		rec.BatchID, rec.TaskIDs = res.BatchID, res.TaskIDs
+		if state != journalAccepted {
+			rec.Error = r.errorText(o.err)
+		}
+		if jerr = r.journal.append(rec); jerr != nil {
+			r.unrecorded = append(r.unrecorded, o.index)
 		}
 	}
 	r.done(*res)
@@ -491,11 +681,20 @@ func (r *bulkRun) errorText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return append(redactor{r.client.apiKey}, r.batch.secrets()...).apply(err.Error())
+	return append(redactor{r.client.apiKey}, r.job.batch.secrets()...).apply(err.Error())
 }
 
 func (r *bulkRun) done(res ChunkResult) {
 	if r.cfg.chunkDone != nil {
 		r.cfg.chunkDone(res)
 	}
+}
+
+// journalWriteError lists the chunks whose outcome the journal missed.
+func (r *bulkRun) journalWriteError() error {
+	e := &JournalWriteError{Path: r.journal.path, Err: r.journal.failure}
+	for _, i := range r.unrecorded {
+		e.Unrecorded = append(e.Unrecorded, r.report.Chunks[i])
+	}
+	return e
 }

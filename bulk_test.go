@@ -84,8 +84,8 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 	rep, err := client.PostBulk(context.Background(), b)
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
-	assert.Equal(t, 3, rep.Posted)
-	assert.Zero(t, rep.Skipped+rep.Failed+rep.Unknown+rep.NotStarted)
+	assert.Equal(t, 3, rep.Count(dynamo.ChunkAccepted))
+	assert.Zero(t, rep.Count(dynamo.ChunkSkipped)+rep.Count(dynamo.ChunkFailed)+rep.Count(dynamo.ChunkUnknown)+rep.Count(dynamo.ChunkNotStarted))
 
 	require.Len(t, rep.Chunks, 3)
 	wantRanges := [][2]int{{0, 1000}, {1000, 2000}, {2000, 2500}}
@@ -97,7 +97,7 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 	for i, ch := range rep.Chunks {
 		assert.Equal(t, i, ch.Index)
 		assert.Equal(t, wantRanges[i], [2]int{ch.First, ch.End}, "chunk %d range", i)
-		assert.False(t, ch.Skipped)
+		assert.False(t, (ch.State == dynamo.ChunkSkipped))
 		fb, ok := batches[ch.BatchID]
 		require.True(t, ok, "chunk %d's batch %q is on the server", i, ch.BatchID)
 		assert.Equal(t, "0691x000002AbCdQAK", fb.Template)
@@ -180,7 +180,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 			rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(chunks * 10)}, opts...)
 			require.NoError(t, err)
 			require.NoError(t, rep.Err())
-			assert.Equal(t, chunks, rep.Posted)
+			assert.Equal(t, chunks, rep.Count(dynamo.ChunkAccepted))
 			assert.LessOrEqual(t, transport.peak.Load(), tc.want, "posts in flight at once")
 			assert.GreaterOrEqual(t, transport.peak.Load(), int32(2), "posts do overlap")
 			assert.Equal(t, int32(chunks), calls.Load(), "one callback per chunk")
@@ -261,7 +261,7 @@ func TestPostBulkEmbedsTheTemplateInEveryChunk(t *testing.T) {
 		dynamo.WithChunkSize(100), dynamo.WithBulkTemplate(dynamo.TemplateFromBytes("month-end.dap", dap)))
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
-	assert.Equal(t, 3, rep.Posted)
+	assert.Equal(t, 3, rep.Count(dynamo.ChunkAccepted))
 
 	batches := srv.Batches()
 	require.Len(t, batches, 3)
@@ -290,8 +290,8 @@ func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
 		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
 		dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
 	require.NoError(t, err, "a chunk's failure does not stop the job")
-	assert.Equal(t, 2, rep.Posted)
-	assert.Equal(t, 1, rep.Failed)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 	require.Len(t, results, 3)
 
 	first := rep.Chunks[0]
@@ -327,8 +327,8 @@ func TestPostBulkStopsWhenTheContextEnds(t *testing.T) {
 		}))
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotNil(t, rep, "the report so far comes with the error")
-	assert.Equal(t, 1, rep.Posted)
-	assert.Equal(t, 4, rep.NotStarted)
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 4, rep.Count(dynamo.ChunkNotStarted))
 	summary := rep.Err()
 	require.ErrorIs(t, summary, context.Canceled)
 	assert.Contains(t, summary.Error(), "records [100, 500) (4 chunks): dynamo: not posted, the job stopped first")
@@ -363,7 +363,7 @@ func ExampleClient_PostBulk() {
 	for _, ch := range report.Chunks {
 		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(ch.TaskIDs), ch.Err)
 	}
-	fmt.Println("posted:", report.Posted, "all accepted:", report.Err() == nil)
+	fmt.Println("posted:", report.Count(dynamo.ChunkAccepted), "all accepted:", report.Err() == nil)
 
 	// Run again, as after a crash: the journal says every chunk was accepted.
 	again, err := client.PostBulk(ctx, job, journal)
@@ -371,7 +371,7 @@ func ExampleClient_PostBulk() {
 		fmt.Println("job stopped:", err)
 		return
 	}
-	fmt.Println("second run posted:", again.Posted, "skipped:", again.Skipped)
+	fmt.Println("second run posted:", again.Count(dynamo.ChunkAccepted), "skipped:", again.Count(dynamo.ChunkSkipped))
 	fmt.Println("batches on the server:", len(srv.Batches()))
 	// Output:
 	// records [0, 1000): 1000 task IDs, error: <nil>

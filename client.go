@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -31,31 +29,35 @@ const (
 	headerAPIKey   = "x-dynamo-api-key"
 )
 
-// Bounds on what is read of a response body.
-const maxResponseBody = 16 << 20
-
-// Client talks to the Dynamo batch API. It is safe for concurrent use; create
-// one per tenant and reuse it. Formatting a Client with fmt never shows its
-// API key.
+// Client talks to the Dynamo batch API and Task API. It is safe for
+// concurrent use; create one per tenant and reuse it. Formatting a Client
+// with fmt never shows its API key.
 type Client struct {
 	tenantID     string
 	apiKey       string
 	baseURL      *url.URL
+	base         string // baseURL as text, the prefix of every API request
 	httpClient   *http.Client
+	retry        *retryablehttp.Client // shared by every call; a call's state travels in its context
 	logger       *slog.Logger
 	userAgent    string
-	maxRetries   int
 	retryWaitMin time.Duration
 	retryWaitMax time.Duration
 	insecureHTTP bool
+	sleep        func(context.Context, time.Duration) error
+	now          func() time.Time
 }
 
 // NewClient returns a client for the tenant tenantID (with Salesforce, the
 // organization ID) that authenticates with apiKey. It fails when either is
-// empty or holds a control character, or when an option is invalid.
+// empty or holds a space or a control character, or when an option is
+// invalid. Nil options are skipped.
 func NewClient(tenantID, apiKey string, opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
 		if err := opt(&cfg); err != nil {
 			return nil, fmt.Errorf("dynamo: %w", err)
 		}
@@ -74,7 +76,7 @@ func NewClient(tenantID, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := cfg.httpClient
+	hc := cfg.httpClient // already a copy of the caller's
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
@@ -87,18 +89,35 @@ func NewClient(tenantID, apiKey string, opts ...Option) (*Client, error) {
 	if cfg.userAgent != "" {
 		ua = cfg.userAgent + " " + ua
 	}
-	return &Client{
+	c := &Client{
 		tenantID:     tenantID,
 		apiKey:       apiKey,
 		baseURL:      base,
+		base:         base.String(),
 		httpClient:   hc,
 		logger:       logger,
 		userAgent:    ua,
-		maxRetries:   cfg.maxRetries,
 		retryWaitMin: cfg.retryWaitMin,
 		retryWaitMax: cfg.retryWaitMax,
 		insecureHTTP: cfg.insecureHTTP,
-	}, nil
+		sleep:        cfg.sleep,
+		now:          cfg.now,
+	}
+	c.retry = &retryablehttp.Client{
+		HTTPClient:   hc,
+		Logger:       nil, // the SDK logs through its own slog logger, without secrets
+		RetryWaitMin: cfg.retryWaitMin,
+		RetryWaitMax: cfg.retryWaitMax,
+		RetryMax:     cfg.maxRetries,
+		CheckRetry:   c.checkRetry,
+		// The wait is slept in PrepareRetry instead, where the call's
+		// context, clock and reason are at hand.
+		Backoff:        func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
+		PrepareRetry:   c.prepareRetry,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: c.attemptStarts,
+	}
+	return c, nil
 }
 
 // Environment variables read by NewClientFromEnv.
@@ -112,10 +131,14 @@ const (
 // base URL taken from DYNAMO_TENANT_ID, DYNAMO_API_KEY and DYNAMO_BASE_URL.
 // Options given override the environment.
 func NewClientFromEnv(opts ...Option) (*Client, error) {
-	if u := os.Getenv(EnvBaseURL); u != "" {
+	return newClientFromLookup(os.Getenv, opts...)
+}
+
+func newClientFromLookup(env func(string) string, opts ...Option) (*Client, error) {
+	if u := env(EnvBaseURL); u != "" {
 		opts = append([]Option{WithBaseURL(u)}, opts...)
 	}
-	tenant, key := os.Getenv(EnvTenantID), os.Getenv(EnvAPIKey)
+	tenant, key := env(EnvTenantID), env(EnvAPIKey)
 	if tenant == "" || key == "" {
 		return nil, fmt.Errorf("dynamo: %s and %s must both be set", EnvTenantID, EnvAPIKey)
 	}
@@ -163,7 +186,7 @@ func (c *Client) Format(f fmt.State, verb rune) {
 }
 
 // BaseURL returns the API base URL the client sends requests to.
-func (c *Client) BaseURL() string { return c.baseURL.String() }
+func (c *Client) BaseURL() string { return c.base }
 
 // CloseIdleConnections closes the client's idle keep-alive connections.
 func (c *Client) CloseIdleConnections() { c.httpClient.CloseIdleConnections() }
@@ -172,104 +195,106 @@ func (c *Client) CloseIdleConnections() { c.httpClient.CloseIdleConnections() }
 type request struct {
 	method string
 	path   string // escaped path below the base URL
-	// url, when set, is an absolute URL off the API host (a result file):
-	// the request then carries no credentials.
-	url         string
+	// resultURL, when set, is a result file's URL on a storage host: the
+	// request then carries no credentials, and its query (a signature) is
+	// kept out of every log line and error.
+	resultURL   *url.URL
 	contentType string
 	body        func() (io.ReadCloser, error) // a fresh body per attempt; nil for none
 	size        int64                         // exact body size, or -1 when unknown
 	singleUse   bool                          // the body cannot be produced twice once read
-	wantStatus  int                           // the success status
 	secrets     redactor                      // request secrets besides the API key
+	// out receives the decoded JSON of a 2xx answer; ok reports whether it
+	// holds the call's result (for a post, the ID). With a nil out, the
+	// answer's body is left open for the caller.
+	out any
+	ok  func() bool
 }
 
 func (r *request) isPost() bool { return r.method == http.MethodPost }
 
-// do sends r through the retry policy and returns the response when its status
-// is r.wantStatus, its body open for the caller to read and close. Any other
+// display is the request's path as logs and errors show it: for a result
+// file, its host and path without the query.
+func (r *request) display() string {
+	if r.resultURL != nil {
+		return r.resultURL.Host + r.resultURL.EscapedPath()
+	}
+	return r.path
+}
+
+// callKey carries a request's *call in the context of its attempts, so that
+// the retrying client, shared by every call, reaches the call's state.
+type callKey struct{}
+
+func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
+
+// do sends r through the retry policy. On success it decodes the answer into
+// r.out and returns a nil response, or, with a nil r.out, returns the
+// response with its body open for the caller to read and close. Any other
 // outcome is a typed error.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
-	target := r.url
-	if target == "" {
-		target = c.baseURL.String() + r.path
-	}
 	cl := &call{client: c, req: r}
+	var target string
+	if r.resultURL != nil {
+		target = r.resultURL.String()
+		cl.secrets = append(redactor{c.apiKey, r.resultURL.RawQuery}, r.secrets...)
+	} else {
+		target = c.base + r.path
+		cl.secrets = append(redactor{c.apiKey}, r.secrets...)
+	}
+	ctx = context.WithValue(ctx, callKey{}, cl)
 	var body any // nil, or a ReaderFunc: never a plain reader, which retryablehttp would buffer
 	if r.body != nil {
 		body = retryablehttp.ReaderFunc(cl.openBody)
 	}
 	hreq, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
-		return nil, fmt.Errorf("dynamo: %s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("dynamo: %s %s: %w", r.method, r.display(), err)
 	}
+	h := hreq.Header
 	if r.body != nil {
-		hreq.ContentLength = r.size
-		if r.size < 0 {
-			hreq.ContentLength = 0 // unknown: sent chunked
-		}
-		hreq.Header.Set("Content-Type", r.contentType)
+		hreq.ContentLength = max(r.size, 0) // 0 with a body: unknown, sent chunked
+		h["Content-Type"] = []string{r.contentType}
 	}
-	if r.url == "" {
-		hreq.Header.Set(headerTenantID, c.tenantID)
-		hreq.Header.Set(headerAPIKey, c.apiKey)
-		hreq.Header.Set("Accept", "application/json")
+	if r.resultURL == nil {
+		h[http.CanonicalHeaderKey(headerTenantID)] = []string{c.tenantID}
+		h[http.CanonicalHeaderKey(headerAPIKey)] = []string{c.apiKey}
+		h["Accept"] = []string{"application/json"}
 	}
-	hreq.Header.Set("User-Agent", c.userAgent)
+	h["User-Agent"] = []string{c.userAgent}
 
-	resp, err := cl.retryClient().Do(hreq)
+	resp, err := c.retry.Do(hreq)
 	if err != nil {
-		return nil, cl.transportError(ctx, err)
+		if resp != nil { // after a retry's wait was cut short: already drained
+			resp.Body.Close()
+		}
+		return nil, cl.noAnswer(ctx, err)
 	}
-	if resp.StatusCode != r.wantStatus {
-		defer resp.Body.Close()
-		return nil, cl.apiError(resp)
-	}
-	return resp, nil
+	return cl.answer(ctx, resp)
 }
 
-// doJSON is do followed by decoding the JSON answer into out.
-func (c *Client) doJSON(ctx context.Context, r *request, out any) error {
-	resp, err := c.do(ctx, r)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
-	switch {
-	case err != nil:
-		err = fmt.Errorf("reading the answer: %w", err)
-	case len(data) > maxResponseBody:
-		err = fmt.Errorf("the answer exceeds %d bytes", maxResponseBody)
-	default:
-		if err = json.Unmarshal(data, out); err != nil {
-			err = fmt.Errorf("decoding the answer: %w", err)
-		}
-	}
-	if err == nil {
-		return nil
-	}
-	if r.isPost() {
-		return fmt.Errorf("dynamo: %s %s: %w: %w; the batch was accepted (%d) but its ID is unknown: %w",
-			r.method, r.path, ErrUnexpectedResponse, err, resp.StatusCode, ErrOutcomeUnknown)
-	}
-	return fmt.Errorf("dynamo: %s %s: %w: %w", r.method, r.path, ErrUnexpectedResponse, err)
+// getJSON reads the resource at path into out.
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	_, err := c.do(ctx, &request{method: http.MethodGet, path: path, out: out})
+	return err
 }
 
 // call is the state of one logical request across its attempts.
 type call struct {
 	client   *Client
 	req      *request
+	secrets  redactor
 	attempts int
-	// Set by the body of the current attempt, read after it ends.
+	// Set by the body of the current attempt, read once it ends.
 	bodyStarted atomic.Bool  // some byte of a body was read, in any attempt
 	bodySent    atomic.Bool  // the whole body of the current attempt was read
 	bodyBytes   atomic.Int64 // bytes of the current attempt's body read
-	// Set by the retry policy.
-	retryReason   string
-	notReplayable bool
+	// last is the decision on the attempt that ended last.
+	last decision
 	// retrying is set between an attempt that will be retried and the next
 	// one: the last attempt's outcome is known (for a post, not taken).
-	retrying bool
+	retrying      bool
+	notReplayable bool
 }
 
 // openBody produces the body of one attempt. A single-use body that was
@@ -311,75 +336,204 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 
 func (b *trackedBody) Close() error { return b.rc.Close() }
 
-func (cl *call) retryClient() *retryablehttp.Client {
-	c := cl.client
-	return &retryablehttp.Client{
-		HTTPClient:   c.httpClient,
-		Logger:       nil, // the SDK logs through its own slog logger, without secrets
-		RetryWaitMin: c.retryWaitMin,
-		RetryWaitMax: c.retryWaitMax,
-		RetryMax:     c.maxRetries,
-		CheckRetry:   cl.checkRetry,
-		Backoff:      cl.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			cl.attempts = attempt + 1
-			cl.retrying = false
-			c.logger.LogAttrs(req.Context(), slog.LevelDebug, "dynamo: request",
-				slog.String("method", cl.req.method), slog.String("path", cl.logPath()), slog.Int("attempt", cl.attempts))
-		},
+// attempt describes the attempt that just ended.
+func (cl *call) attempt(ctx context.Context, resp *http.Response, err error) attempt {
+	a := attempt{method: cl.req.method, bodySent: cl.bodySent.Load(), err: err, ctxDone: ctx.Err() != nil}
+	if resp != nil && err == nil {
+		a.status = resp.StatusCode
+		a.retryAfter = resp.Header.Get("Retry-After")
+	}
+	return a
+}
+
+func (c *Client) policy() retryPolicy {
+	return retryPolicy{maxWait: c.retryWaitMax, now: c.now()}
+}
+
+// attemptStarts runs before every attempt.
+func (c *Client) attemptStarts(_ retryablehttp.Logger, req *http.Request, i int) {
+	cl := callOf(req.Context())
+	cl.attempts = i + 1
+	cl.retrying = false
+	if c.logger.Enabled(req.Context(), slog.LevelDebug) {
+		c.logger.LogAttrs(req.Context(), slog.LevelDebug, "dynamo: request",
+			slog.String("method", cl.req.method), slog.String("path", cl.req.display()), slog.Int("attempt", cl.attempts))
 	}
 }
 
-// logPath is the path to log: result URLs carry signatures in their query,
-// which is left out.
-func (cl *call) logPath() string {
-	if cl.req.url == "" {
-		return cl.req.path
+// checkRetry classifies the attempt that just ended and reports whether it is
+// sent again.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	cl := callOf(ctx)
+	cl.last = classify(cl.attempt(ctx, resp, err), c.policy())
+	if cl.last.verdict != verdictRetry {
+		return false, nil
 	}
-	u, err := url.Parse(cl.req.url)
-	if err != nil {
-		return "(result URL)"
+	if err != nil { // the log line says what went wrong, not only its kind
+		cl.last.reason = cl.secrets.apply(noAnswerText(err))
 	}
-	return u.Host + u.Path
+	if cl.req.singleUse && cl.bodyStarted.Load() {
+		cl.notReplayable = true
+		return false, nil
+	}
+	cl.retrying = true
+	return true, nil
 }
 
-// transportError turns a failure without an answer into a typed error.
-func (cl *call) transportError(ctx context.Context, err error) error {
+// prepareRetry waits before the next attempt: what the server asked for in
+// Retry-After, or else the jittered backoff. A done context ends the wait,
+// and the call, at once.
+func (c *Client) prepareRetry(req *http.Request) error {
+	ctx := req.Context()
+	cl := callOf(ctx)
+	wait := jitteredBackoff(c.retryWaitMin, c.retryWaitMax, cl.attempts-1)
+	if cl.last.hasRetryAfter {
+		wait = cl.last.retryAfter
+	}
+	if c.logger.Enabled(ctx, slog.LevelDebug) {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "dynamo: retrying",
+			slog.String("method", cl.req.method), slog.String("path", cl.req.display()),
+			slog.Int("retry", cl.attempts), slog.String("reason", cl.last.reason), slog.Duration("wait", wait))
+	}
+	return c.sleep(ctx, wait)
+}
+
+// answer turns the final answer into the call's result.
+func (cl *call) answer(ctx context.Context, resp *http.Response) (*http.Response, error) {
+	d := cl.last
+	if d.verdict == verdictRetry { // no retry left
+		d.verdict = verdictFailed
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		return nil, cl.replayNote(cl.apiError(ctx, resp, d, readErrorBody(resp.Body), ""))
+	}
+	if cl.req.out == nil {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	a := cl.attempt(ctx, resp, nil)
+	data, err := readAnswer(resp)
+	var cause error // what cut the answer short
+	if tooLarge := (*answerTooLargeError)(nil); err != nil && !errors.As(err, &tooLarge) {
+		cause = err
+		if ctx.Err() != nil {
+			cause = ctx.Err()
+		}
+	}
+	if err == nil {
+		err = decodeJSON(data, cl.req.out)
+	}
+	if err == nil && cl.req.ok != nil && !cl.req.ok() {
+		err = errors.New("the answer has no ID")
+	}
+	a.decoded = err == nil
+	if d = classify(a, retryPolicy{}); d.verdict == verdictSuccess {
+		return nil, nil
+	}
+	if len(data) > maxErrorBody {
+		data = data[:maxErrorBody]
+	}
+	e := cl.apiError(ctx, resp, d, data, err.Error())
+	e.Err = cause
+	return nil, cl.replayNote(e)
+}
+
+// noAnswer turns a call that ended without a usable answer into a typed
+// error.
+func (cl *call) noAnswer(ctx context.Context, err error) error {
 	r := cl.req
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		ue.URL = cl.redact(ue.URL) // a redirect's target, chosen by the server
+		ue.URL = r.display() // a result URL's query, or a redirect's target chosen by the server
 	}
-	var where string
-	if cl.attempts > 1 {
-		where = fmt.Sprintf(" (after %d attempts)", cl.attempts)
+	d := classify(cl.attempt(ctx, nil, err), cl.client.policy())
+	if cl.retrying { // stopped between two attempts: the last one was not taken
+		d = decision{verdict: verdictFailed, reason: "stopped before retrying after " + cl.last.reason}
 	}
-	msg := cl.redact(unwrapURLError(err))
-	cl.client.logger.LogAttrs(ctx, slog.LevelWarn, "dynamo: request failed",
-		slog.String("method", r.method), slog.String("path", cl.logPath()), slog.Int("attempts", cl.attempts), slog.String("error", msg))
-	var srcErr *formdata.SourceError
-	switch {
-	case errors.Is(err, ErrNotReplayable) || cl.notReplayable:
-		return fmt.Errorf("dynamo: %s %s%s: %w: a template from TemplateFromReader is read once; use TemplateFromFile or TemplateFromOpener to allow retries", r.method, r.path, where, ErrNotReplayable)
-	case errors.As(err, &srcErr):
-		return fmt.Errorf("dynamo: %s %s: %w", r.method, r.path, srcErr)
-	case r.isPost() && !cl.retrying && cl.bodySent.Load() && !connNotMade(err):
-		return &outcomeError{method: r.method, path: r.path, where: where, msg: msg, err: ctxOr(ctx, err)}
-	}
-	return &transportErr{method: r.method, path: r.path, where: where, msg: msg, err: ctxOr(ctx, err)}
+	return cl.transportError(ctx, err, d)
 }
 
-// ctxOr returns the context's error when the context is done (so that
-// errors.Is(err, context.Canceled) holds), else err.
-func ctxOr(ctx context.Context, err error) error {
+// transportError is the error of a call whose last attempt got no usable
+// answer, decided d.
+func (cl *call) transportError(ctx context.Context, err error, d decision) error {
+	r := cl.req
+	if d.verdict == verdictRetry { // no retry left
+		d.verdict = verdictFailed
+	}
+	cause := err
 	if ctx.Err() != nil {
-		return ctx.Err()
+		cause = ctx.Err() // so that errors.Is(err, context.Canceled) holds
 	}
-	return err
+	e := &TransportError{
+		Method:         r.method,
+		Path:           r.display(),
+		Attempts:       cl.attempts,
+		OutcomeUnknown: d.verdict == verdictUnknown,
+		Err:            cause,
+		msg:            cl.secrets.apply(noAnswerText(err)),
+	}
+	cl.logFailure(ctx, d, slog.String("error", e.msg))
+	if errors.Is(err, ErrNotReplayable) || cl.notReplayable {
+		return fmt.Errorf("%w: %w: a template from TemplateFromReader is read once; use TemplateFromFile or TemplateFromOpener to allow retries", e, ErrNotReplayable)
+	}
+	return e
 }
 
-func unwrapURLError(err error) string {
+// apiError describes an answer that is not the call's result; detail says
+// why a 2xx answer could not be used.
+func (cl *call) apiError(ctx context.Context, resp *http.Response, d decision, body []byte, detail string) *APIError {
+	text := string(body)
+	if len(body) == maxErrorBody { // perhaps cut, and inside an echoed secret
+		text = cl.secrets.trimCut(text)
+	}
+	body = []byte(cl.secrets.apply(text))
+	e := &APIError{
+		StatusCode:     resp.StatusCode,
+		Method:         cl.req.method,
+		Path:           cl.req.display(),
+		Message:        errorMessage(body, cl.secrets.apply),
+		Body:           body,
+		RequestID:      requestID(resp.Header),
+		Attempts:       cl.attempts,
+		OutcomeUnknown: d.verdict == verdictUnknown,
+	}
+	if detail != "" {
+		e.Message = cl.secrets.apply(detail)
+	}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), cl.client.now()); ok {
+		e.RetryAfter = ra
+	}
+	cl.logFailure(ctx, d, slog.Int("status", e.StatusCode))
+	return e
+}
+
+// replayNote adds to an answer that would have been retried that its body
+// could not be sent again.
+func (cl *call) replayNote(e *APIError) error {
+	if cl.notReplayable {
+		return fmt.Errorf("%w; not retried: %w (a template from TemplateFromReader is read once)", e, ErrNotReplayable)
+	}
+	return e
+}
+
+func (cl *call) logFailure(ctx context.Context, d decision, detail slog.Attr) {
+	logger := cl.client.logger
+	if !logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	logger.LogAttrs(ctx, slog.LevelWarn, "dynamo: request failed",
+		slog.String("method", cl.req.method), slog.String("path", cl.req.display()), slog.Int("attempts", cl.attempts),
+		detail, slog.String("outcome", d.verdict.String()))
+}
+
+// noAnswerText says why no answer came; a body source's failure is told
+// without the transport's wrapping.
+func noAnswerText(err error) string {
+	var srcErr *formdata.SourceError
+	if errors.As(err, &srcErr) {
+		return srcErr.Error()
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Op + " " + ue.URL + ": " + ue.Err.Error()
@@ -387,96 +541,13 @@ func unwrapURLError(err error) string {
 	return err.Error()
 }
 
-func (cl *call) redact(s string) string {
-	return cl.secrets().apply(s)
+// redirectError is a redirect the client refused: it would send the
+// credentials to another host, or repeat a post.
+type redirectError struct{ status int }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("redirect (status %d) refused: it would send the credentials to another host or repeat a post", e.status)
 }
-
-func (cl *call) secrets() redactor {
-	return append(redactor{cl.client.apiKey}, cl.req.secrets...)
-}
-
-// transportErr is a failure without an answer from the server.
-type transportErr struct {
-	method, path, where, msg string
-	err                      error
-}
-
-func (e *transportErr) Error() string {
-	return fmt.Sprintf("dynamo: %s %s%s: %s", e.method, e.path, e.where, e.msg)
-}
-
-func (e *transportErr) Unwrap() error { return e.err }
-
-// outcomeError is a post that may have reached the server whole but whose
-// answer was lost.
-type outcomeError transportErr
-
-func (e *outcomeError) Error() string {
-	return fmt.Sprintf("dynamo: %s %s%s: %s; the request was sent but no answer came back: the batch may have been created, check before posting again", e.method, e.path, e.where, e.msg)
-}
-
-func (e *outcomeError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.err} }
-
-// apiError reads a bounded part of an unsuccessful answer.
-func (cl *call) apiError(resp *http.Response) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	text := string(body)
-	if len(body) == maxErrorBody { // perhaps cut, and inside an echoed secret
-		text = cl.secrets().trimCut(text)
-	}
-	body = []byte(cl.redact(text))
-	e := &APIError{
-		StatusCode: resp.StatusCode,
-		Method:     cl.req.method,
-		Path:       cl.req.path,
-		Message:    errorMessage(body, cl.redact),
-		Body:       body,
-		Attempts:   cl.attempts,
-	}
-	if cl.req.url != "" {
-		e.Path = cl.logPath()
-	}
-	if d, ok := retryAfter(resp.Header.Get("Retry-After"), timeNow()); ok {
-		e.RetryAfter = d
-	}
-	e.OutcomeUnknown = cl.req.isPost() && outcomeUnknownStatus(resp.StatusCode)
-	cl.client.logger.LogAttrs(resp.Request.Context(), slog.LevelWarn, "dynamo: request failed",
-		slog.String("method", e.Method), slog.String("path", e.Path), slog.Int("attempts", e.Attempts), slog.Int("status", e.StatusCode))
-	if cl.notReplayable {
-		return fmt.Errorf("%w; not retried: %w (a template from TemplateFromReader is read once)", e, ErrNotReplayable)
-	}
-	return e
-}
-
-// errorMessage is the server's "message" when the body is JSON with one,
-// otherwise the start of the body, on one line without control characters.
-// redact is applied to the decoded message, in which JSON escapes may have
-// spelled out a secret that the body did not show.
-func errorMessage(body []byte, redact func(string) string) string {
-	s := string(body)
-	var m struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		s = redact(m.Message)
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	s = strings.Join(strings.Fields(s), " ")
-	const max = 200
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "…"
-	}
-	return s
-}
-
-// errRedirect is returned for a redirect that would carry the credentials
-// elsewhere, or replay a post.
-var errRedirect = errors.New("redirect refused: it would send the credentials to another host or repeat a post")
 
 // refuseCredentialRedirects wraps a CheckRedirect so that a request carrying
 // the API key is never redirected to another scheme or host, and a post is
@@ -485,10 +556,13 @@ var errRedirect = errors.New("redirect refused: it would send the credentials to
 func refuseCredentialRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		first := via[0]
-		if first.Header.Get(headerAPIKey) != "" {
-			if first.Method != http.MethodGet || req.URL.Scheme != first.URL.Scheme || req.URL.Host != first.URL.Host {
-				return errRedirect
+		if first.Method == http.MethodPost || (first.Header.Get(headerAPIKey) != "" &&
+			(req.URL.Scheme != first.URL.Scheme || req.URL.Host != first.URL.Host)) {
+			status := 0
+			if req.Response != nil {
+				status = req.Response.StatusCode
 			}
+			return &redirectError{status: status}
 		}
 		if next != nil {
 			return next(req, via)

@@ -11,7 +11,7 @@ import (
 // Errors that callers test for with errors.Is.
 var (
 	// ErrNotFound matches an *APIError with status 404: an unknown batch or
-	// task, or one posted more than 24 hours ago.
+	// task, or one whose status is no longer kept.
 	ErrNotFound = errors.New("dynamo: not found")
 	// ErrUnauthorized matches an *APIError with status 401 or 403: the tenant
 	// ID or API key was refused.
@@ -22,15 +22,17 @@ var (
 	// ErrTooManyTasks matches a *ValidationError of a batch with more than
 	// MaxTasksPerBatch tasks.
 	ErrTooManyTasks = errors.New("dynamo: too many tasks in one batch")
-	// ErrOutcomeUnknown matches the error of a post whose request may have
-	// reached the server but whose answer was lost (the connection broke after
-	// the body was sent, a timeout, 500, 502 or 504). The batch may have been
-	// created: check before posting it again.
-	ErrOutcomeUnknown = errors.New("dynamo: outcome unknown, the batch may have been created")
-	// ErrUnexpectedResponse matches an answer whose status was success but
-	// whose body could not be understood: malformed or truncated JSON, a field
-	// of the wrong type, a body over the size limit, or a task count that
-	// differs from what was posted.
+	// ErrOutcomeUnknown matches the error of a post that the server may have
+	// taken although the SDK did not learn the batch or task ID: the
+	// connection broke after the whole body was sent, a 500, 502 or 504, or
+	// a success whose body does not give the ID. The batch (or task) may
+	// exist: posting it again may run it twice. The API cannot list batches:
+	// look for it in the vendor's console before posting again.
+	ErrOutcomeUnknown = errors.New("dynamo: outcome unknown, the batch or task may have been created")
+	// ErrUnexpectedResponse matches an *APIError whose status was success but
+	// whose body could not be used: malformed or truncated JSON, a field of
+	// the wrong type, no ID, a body over the size limit; and a
+	// *TaskCountError.
 	ErrUnexpectedResponse = errors.New("dynamo: unexpected response")
 	// ErrNotReplayable matches the error of a request that needed another
 	// attempt but whose template came from TemplateFromReader and had already
@@ -38,30 +40,47 @@ var (
 	ErrNotReplayable = errors.New("dynamo: request body cannot be sent again")
 )
 
-// maxErrorBody bounds how much of any error body is read.
-const maxErrorBody = 64 << 10
+// Bounds on what is read of a response body.
+const (
+	maxErrorBody    = 64 << 10 // of an answer that is not a success
+	maxResponseBody = 16 << 20 // of a success; a 1000-task status is about 75 KB
+)
 
-// APIError is an answer from the API other than the documented success. Its
-// Error method never includes the API key or a session ID, even when the
+// APIError is an answer from the API that is not the call's result: a status
+// other than success, or a success whose body could not be used (it then
+// matches ErrUnexpectedResponse). Its Error method and fields never include
+// the API key, a session ID or a result URL's signed query, even when the
 // server echoed them.
 type APIError struct {
 	StatusCode int    // HTTP status code
 	Method     string // request method
-	Path       string // request path, without the host
+	// Path is the request's path below the base URL, like "/v1/batch". For
+	// DownloadResult it is the storage host and path of the result URL,
+	// like "bucket.example.com/files/a.pdf", without the query, which is a
+	// credential.
+	Path string
 	// Message is the server's "message" when the body was JSON with one,
 	// otherwise the start of the body as text; either way on one line,
-	// without control characters, and at most about 200 bytes.
+	// without control characters, and at most about 200 bytes. For a success
+	// whose body could not be used, it says why.
 	Message string
 	// Body is the start of the body as received (at most 64 KiB).
 	Body []byte
 	// RetryAfter is the wait the server asked for in Retry-After, if any.
 	RetryAfter time.Duration
+	// RequestID is the request ID the server sent in one of the usual
+	// headers (X-Request-Id, Request-Id, X-Amzn-RequestId, X-Amz-Request-Id,
+	// X-Correlation-Id), if any: quote it to the vendor's support.
+	RequestID string
 	// Attempts is how many times the request was sent.
 	Attempts int
-	// OutcomeUnknown is set for a post answered with a status that does not
-	// tell whether the batch was created (500, 502, 504); the error then
+	// OutcomeUnknown is set for a post that the server may have taken (a
+	// 500, 502 or 504, or a success without a usable ID); the error then
 	// matches ErrOutcomeUnknown.
 	OutcomeUnknown bool
+	// Err is what cut a success's body short (the context's error when the
+	// context ended), or nil.
+	Err error
 }
 
 // Error describes the failure: method, path, status and message.
@@ -71,16 +90,24 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		fmt.Fprintf(&b, ": %s", e.Message)
 	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request ID %s)", e.RequestID)
+	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	if e.OutcomeUnknown {
-		b.WriteString("; the batch may have been created, check before posting again")
+		b.WriteString(mayExist(e.Path))
 	}
 	return b.String()
 }
 
-// Is reports whether the error matches one of the sentinel errors by status.
+// Unwrap returns Err.
+func (e *APIError) Unwrap() error { return e.Err }
+
+// Is matches the sentinel errors: ErrNotFound, ErrUnauthorized and
+// ErrRateLimited by status code, ErrUnexpectedResponse for a success status,
+// ErrOutcomeUnknown when OutcomeUnknown is set.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
@@ -89,22 +116,83 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
+	case ErrUnexpectedResponse:
+		return e.StatusCode >= 200 && e.StatusCode <= 299
 	case ErrOutcomeUnknown:
 		return e.OutcomeUnknown
 	}
 	return false
 }
 
-// Problem is one reason why a batch is invalid.
+// TransportError is a request that got no usable answer: the connection
+// could not be made or broke, a timeout, the context ended, a refused
+// redirect or certificate, or a template that could not be read. Its Error
+// method never includes a secret.
+type TransportError struct {
+	Method   string // request method
+	Path     string // as in APIError.Path
+	Attempts int    // how many times the request was sent
+	// OutcomeUnknown is set for a post whose whole body was sent before the
+	// connection failed: the server may have taken it. The error then
+	// matches ErrOutcomeUnknown.
+	OutcomeUnknown bool
+	// Err is the cause: the context's error when the context ended (so that
+	// errors.Is(err, context.Canceled) holds), else the transport's.
+	Err error
+
+	msg string // the cause's text, secrets removed
+}
+
+// Error describes the failure.
+func (e *TransportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dynamo: %s %s", e.Method, e.Path)
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	msg := e.msg
+	if msg == "" && e.Err != nil {
+		msg = e.Err.Error()
+	}
+	fmt.Fprintf(&b, ": %s", msg)
+	if e.OutcomeUnknown {
+		b.WriteString("; the request was sent but no answer came back")
+		b.WriteString(mayExist(e.Path))
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Is matches ErrOutcomeUnknown when OutcomeUnknown is set.
+func (e *TransportError) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.OutcomeUnknown
+}
+
+// mayExist is the warning of an unknown outcome.
+func mayExist(path string) string {
+	what := "batch"
+	if strings.HasPrefix(path, "/v1/task") {
+		what = "task"
+	}
+	return "; the " + what + " may have been created: look for it in the Dynamo console before posting again"
+}
+
+// Problem is one reason why a request is invalid.
 type Problem struct {
 	Field   string // the path of the offending value, like "tasks[3].params.id"
 	Message string // what is wrong with it
+	// Err is a sentinel error the problem matches, like ErrTooManyTasks, or
+	// nil. A *ValidationError matches, with errors.Is, the Err of each of
+	// its problems.
+	Err error
 }
 
 // String returns "field: message".
 func (p Problem) String() string { return p.Field + ": " + p.Message }
 
-// ValidationError lists every problem found in a batch before anything was
+// ValidationError lists every problem found in a request before anything was
 // sent.
 type ValidationError struct {
 	Problems []Problem
@@ -123,18 +211,15 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("dynamo: invalid request (%d %s): %s", len(parts), noun, strings.Join(parts, "; "))
 }
 
-// Is reports whether the batch had more than MaxTasksPerBatch tasks when
-// target is ErrTooManyTasks.
-func (e *ValidationError) Is(target error) bool {
-	if target != ErrTooManyTasks {
-		return false
-	}
+// Unwrap returns the problems' sentinel errors, so that errors.Is finds them.
+func (e *ValidationError) Unwrap() []error {
+	var errs []error
 	for _, p := range e.Problems {
-		if p.Field == "tasks" && strings.HasPrefix(p.Message, tooManyTasksPrefix) {
-			return true
+		if p.Err != nil {
+			errs = append(errs, p.Err)
 		}
 	}
-	return false
+	return errs
 }
 
 // TaskCountError is returned by the post calls, together with the response,
@@ -153,6 +238,21 @@ func (e *TaskCountError) Error() string {
 // Is matches ErrUnexpectedResponse.
 func (e *TaskCountError) Is(target error) bool { return target == ErrUnexpectedResponse }
 
+// TaskStatusError is a failure to read the status of one task of a batch,
+// as TaskStatuses yields it.
+type TaskStatusError struct {
+	TaskID string
+	Err    error
+}
+
+// Error names the task.
+func (e *TaskStatusError) Error() string {
+	return fmt.Sprintf("dynamo: task %s: %s", e.TaskID, strings.TrimPrefix(e.Err.Error(), "dynamo: "))
+}
+
+// Unwrap returns Err.
+func (e *TaskStatusError) Unwrap() error { return e.Err }
+
 // problems collects validation problems.
 type problems []Problem
 
@@ -163,4 +263,22 @@ func (p problems) err() error {
 		return nil
 	}
 	return &ValidationError{Problems: p}
+}
+
+// requestIDHeaders are the headers in which servers commonly send a request
+// ID, in the order they are looked for.
+var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id", "X-Correlation-Id"}
+
+// requestID returns the first request ID header's value, if it looks like
+// one: short and printable.
+func requestID(h http.Header) string {
+	for _, name := range requestIDHeaders {
+		if v := h.Get(name); v != "" {
+			if len(v) > 128 || hasControl(v) {
+				return ""
+			}
+			return v
+		}
+	}
+	return ""
 }

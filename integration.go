@@ -1,7 +1,7 @@
 package dynamo
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 )
@@ -10,16 +10,43 @@ import (
 const IntegrationSalesforce = "Salesforce"
 
 // Integration tells Dynamo which Salesforce session its tasks run in. A batch
-// without Salesforce has a nil Integration.
+// or task without Salesforce has a nil Integration.
 //
-// SessionID is a live user session and so a secret: formatting an Integration
-// with any fmt verb, logging it through log/slog or encoding it with
-// encoding/json shows "[REDACTED]" in its place. Only the request body sent to
-// the API carries it.
+// SessionID is a live user session and so a secret. Formatting an
+// Integration with any fmt verb, or logging it (or a Batch or TaskRequest
+// holding it) through log/slog, shows "[REDACTED]" in its place; so do the
+// SDK's errors. Encoding it with encoding/json fails, loudly, rather than
+// write the session where a log or a queue would keep it, or silently drop
+// it: a Batch or TaskRequest stored as JSON must leave its Integration out,
+// and be given a current session when it is posted (a Salesforce session
+// expires with the user's, so a stored one would soon be refused anyway).
+// Decoding an Integration from JSON reads the fields of the API's form:
+// "type", "sessionID" and "serverURL".
 type Integration struct {
-	Type      string // "Salesforce"
-	SessionID string // the current Salesforce session ID
-	ServerURL string // the Salesforce server, a host name or an https:// URL
+	Type      string `json:"type"`      // "Salesforce"
+	SessionID string `json:"sessionID"` // the current Salesforce session ID
+	ServerURL string `json:"serverURL"` // the Salesforce server, a host name or an https:// URL
+}
+
+// ErrSessionNotEncoded is the error of encoding an Integration as JSON.
+var ErrSessionNotEncoded = errors.New("dynamo: an Integration holds a live Salesforce session and is not encoded as JSON: leave it out of what you store, and set it when posting")
+
+// MarshalJSON fails with ErrSessionNotEncoded; see Integration.
+func (in Integration) MarshalJSON() ([]byte, error) { return nil, ErrSessionNotEncoded }
+
+// wireIntegration is the integration as the API receives it, session
+// included: the only place the session is encoded.
+type wireIntegration struct {
+	Type      string `json:"type"`
+	SessionID string `json:"sessionID"`
+	ServerURL string `json:"serverURL"`
+}
+
+func (in *Integration) wire() *wireIntegration {
+	if in == nil {
+		return nil
+	}
+	return &wireIntegration{Type: in.Type, SessionID: in.SessionID, ServerURL: in.ServerURL}
 }
 
 // Salesforce returns the integration for a Salesforce session on serverURL.
@@ -58,24 +85,13 @@ func (in Integration) LogValue() slog.Value {
 	)
 }
 
-// MarshalJSON encodes the integration with its session ID redacted, so that a
-// Batch written to a log or a file does not carry the session.
-func (in Integration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(wireIntegration{Type: in.Type, SessionID: in.redactedSession(), ServerURL: in.ServerURL})
-}
-
-// wireIntegration is the integration as the API receives it, session included.
-type wireIntegration struct {
-	Type      string `json:"type"`
-	SessionID string `json:"sessionID"`
-	ServerURL string `json:"serverURL"`
-}
-
-func (in *Integration) wire() *wireIntegration {
+// secrets returns the session, which must never appear in what the SDK
+// prints; nil for a nil integration.
+func (in *Integration) secrets() redactor {
 	if in == nil {
 		return nil
 	}
-	return &wireIntegration{Type: in.Type, SessionID: in.SessionID, ServerURL: in.ServerURL}
+	return redactor{in.SessionID}
 }
 
 func (in *Integration) validate(p *problems) {

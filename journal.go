@@ -12,8 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,12 +23,21 @@ import (
 // set of records. Nothing is posted then; a new job needs a new journal file.
 var ErrJournalMismatch = errors.New("dynamo: the journal belongs to a different job")
 
-// journalVersion is the format of the lines PostBulk writes; a line of
-// another version is refused rather than misread.
-const journalVersion = 1
+// ErrJournalInUse matches the error of PostBulk when another run, in this
+// process or another, holds the lock of its journal (see WithJournal).
+// Nothing is posted then.
+var ErrJournalInUse = errors.New("dynamo: the journal is in use by another run")
+
+// journalVersion is the format of the lines PostBulk writes. Version 1 had
+// outcome lines only; version 2 adds the "posting" line written ahead. A
+// line of another version is refused rather than misread.
+const journalVersion = 2
 
 // The state of a chunk in the journal.
 const (
+	// journalPosting: the chunk is about to be sent; its outcome follows on
+	// a later line, unless the run died first.
+	journalPosting = "posting"
 	// journalAccepted: the API accepted the chunk's batch.
 	journalAccepted = "accepted"
 	// journalUnknown: the post may have created the batch, or not.
@@ -36,28 +46,30 @@ const (
 	journalFailed = "failed"
 )
 
-// journalRecord is one line of the journal: the outcome of one chunk.
+// journalRecord is one line of the journal.
 type journalRecord struct {
 	Version   int    `json:"v"`           // journalVersion
 	Job       string `json:"job"`         // the job's fingerprint (jobFingerprint)
 	Chunk     int    `json:"chunk"`       // the chunk's index
 	First     int    `json:"first"`       // the chunk's first record
 	End       int    `json:"end"`         // one past the chunk's last record
-	TasksHash string `json:"tasksSHA256"` // tasksHash of the chunk's tasks
-	State     string `json:"state"`       // journalAccepted, journalUnknown or journalFailed
+	TasksHash string `json:"tasksSHA256"` // SHA-256 of the chunk's tasks as JSON
+	FirstID   string `json:"firstID,omitempty"`
+	LastID    string `json:"lastID,omitempty"`
+	State     string `json:"state"`
 	// BatchID and TaskIDs are the accepted batch's.
 	BatchID string   `json:"batchID,omitempty"`
 	TaskIDs []string `json:"taskIDs,omitempty"`
 	// Error says why the post failed or why its outcome is unknown.
 	Error string    `json:"error,omitempty"`
-	Time  time.Time `json:"time"` // when the outcome was known, in UTC
+	Time  time.Time `json:"time"` // when the line was written, in UTC
 }
 
 // check reports what makes r unusable as a journal line.
 func (r *journalRecord) check() error {
 	switch {
-	case r.Version != journalVersion:
-		return fmt.Errorf("format version %d, this version of the SDK reads version %d", r.Version, journalVersion)
+	case r.Version != 1 && r.Version != journalVersion:
+		return fmt.Errorf("format version %d, this version of the SDK reads versions 1 and %d", r.Version, journalVersion)
 	case !isSHA256Hex(r.Job):
 		return errors.New(`"job" is not a SHA-256 fingerprint`)
 	case !isSHA256Hex(r.TasksHash):
@@ -70,6 +82,10 @@ func (r *journalRecord) check() error {
 		if r.BatchID == "" {
 			return errors.New(`an "accepted" line without a batch ID`)
 		}
+	case journalPosting:
+		if r.Version < 2 {
+			return errors.New(`a "posting" line in a version 1 journal`)
+		}
 	case journalUnknown, journalFailed:
 	default:
 		return fmt.Errorf("unknown state %q", r.State)
@@ -80,6 +96,11 @@ func (r *journalRecord) check() error {
 func isSHA256Hex(s string) bool {
 	b, err := hex.DecodeString(s)
 	return err == nil && len(b) == sha256.Size
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // jobFingerprint identifies a bulk job for its journal: the tenant (so that
@@ -104,36 +125,37 @@ func jobFingerprint(tenantID, reference string, embedded *Template, chunkSize in
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// tasksHash is the SHA-256 of the tasks' JSON, so that a record changed
-// between two runs of a job is noticed. Params are maps, which encoding/json
-// writes with sorted keys: equal tasks hash equally.
-func tasksHash(tasks []Task) (string, error) {
-	data, err := json.Marshal(tasks)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-// journalEntry is the line in force for a chunk: the last one written.
+// journalEntry is what the journal says of a chunk: its last line.
 type journalEntry struct {
-	rec  journalRecord
-	line int // 1-based line number in the file
+	rec      journalRecord
+	line     int       // 1-based line number in the file
+	postedAt time.Time // when the post that the line is about started
 }
 
-// journal is an open journal file: what earlier runs recorded, and the file
-// to append this run's outcomes to.
+// uncertain reports a chunk whose batch may exist: an unknown outcome, or a
+// post whose outcome was never written.
+func (e journalEntry) uncertain() bool {
+	return e.rec.State == journalUnknown || e.rec.State == journalPosting
+}
+
+// journal is an open, locked journal file: what earlier runs recorded, and
+// the file to append this run's lines to.
 type journal struct {
 	path   string
+	job    string // the job's fingerprint
 	f      *os.File
+	size   int64                // bytes of complete lines in the file
 	latest map[int]journalEntry // by chunk index
+	// failure is the first write that failed; broken is set when the file
+	// could not be restored after it, and nothing more is written.
+	failure error
+	broken  bool
 }
 
-// openJournal opens (creating it if need be) the journal at path for the job
-// with fingerprint job and reads what it holds. A last line cut short by a
-// crash during its write is removed from the file; any other line that cannot
-// be read, or that belongs to another job, is an error.
+// openJournal opens (creating it if need be) and locks the journal at path
+// for the job with fingerprint job, and reads what it holds. A last line
+// cut short by a crash during its write is removed from the file; any other
+// line that cannot be read, or that belongs to another job, is an error.
 func openJournal(path, job string) (*journal, error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
@@ -141,7 +163,7 @@ func openJournal(path, job string) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: opening the journal: %w", err)
 	}
-	j := &journal{path: path, f: f, latest: make(map[int]journalEntry)}
+	j := &journal{path: path, job: job, f: f, latest: make(map[int]journalEntry)}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		_ = f.Close()
 		if err == nil {
@@ -149,7 +171,14 @@ func openJournal(path, job string) (*journal, error) {
 		}
 		return nil, fmt.Errorf("dynamo: opening the journal: %w", err)
 	}
-	if err := j.load(job); err != nil {
+	if err := lockFile(f); err != nil {
+		_ = f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("dynamo: journal %s: %w (it holds the journal's lock): nothing was posted; wait for that run to end", path, ErrJournalInUse)
+		}
+		return nil, fmt.Errorf("dynamo: journal %s: locking: %w", path, err)
+	}
+	if err := j.load(); err != nil {
 		_ = f.Close()
 		return nil, err
 	}
@@ -163,9 +192,8 @@ func openJournal(path, job string) (*journal, error) {
 // incomplete (no newline): one that does not parse is a write cut short and
 // is cut off the file; one that parses lost only its newline, which is
 // restored.
-func (j *journal) load(job string) error {
+func (j *journal) load() error {
 	r := bufio.NewReader(j.f)
-	var complete int64 // bytes up to the end of the last complete line
 	for line := 1; ; line++ {
 		data, err := r.ReadBytes('\n')
 		if err != nil && err != io.EOF {
@@ -175,9 +203,9 @@ func (j *journal) load(job string) error {
 			return nil
 		}
 		if data[len(data)-1] != '\n' {
-			return j.loadLast(job, line, data, complete)
+			return j.loadLast(line, data)
 		}
-		complete += int64(len(data))
+		j.size += int64(len(data))
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}
@@ -185,27 +213,28 @@ func (j *journal) load(job string) error {
 		if perr != nil {
 			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.path, line, perr)
 		}
-		if err := j.add(job, rec, line); err != nil {
+		if err := j.add(rec, line); err != nil {
 			return err
 		}
 	}
 }
 
 // loadLast handles a last line that has no newline.
-func (j *journal) loadLast(job string, line int, data []byte, complete int64) error {
+func (j *journal) loadLast(line int, data []byte) error {
 	rec, perr := parseJournalLine(data)
 	if perr != nil {
-		if err := j.f.Truncate(complete); err != nil {
+		if err := j.f.Truncate(j.size); err != nil {
 			return fmt.Errorf("dynamo: journal %s: removing the incomplete line %d: %w", j.path, line, err)
 		}
 		return j.sync()
 	}
-	if err := j.add(job, rec, line); err != nil {
+	if err := j.add(rec, line); err != nil {
 		return err
 	}
 	if _, err := j.f.Write([]byte{'\n'}); err != nil {
 		return fmt.Errorf("dynamo: journal %s: ending line %d: %w", j.path, line, err)
 	}
+	j.size += int64(len(data)) + 1
 	return j.sync()
 }
 
@@ -222,12 +251,16 @@ func parseJournalLine(data []byte) (journalRecord, error) {
 
 // add records a line read from the file; later lines for a chunk override
 // earlier ones.
-func (j *journal) add(job string, rec journalRecord, line int) error {
-	if rec.Job != job {
+func (j *journal) add(rec journalRecord, line int) error {
+	if rec.Job != j.job {
 		return &journalMismatchError{path: j.path, line: line,
 			detail: "another tenant, template or chunk size"}
 	}
-	j.latest[rec.Chunk] = journalEntry{rec: rec, line: line}
+	e := journalEntry{rec: rec, line: line, postedAt: rec.Time}
+	if prev, ok := j.latest[rec.Chunk]; ok && prev.rec.State == journalPosting && rec.State != journalPosting {
+		e.postedAt = prev.postedAt // the outcome of that post
+	}
+	j.latest[rec.Chunk] = e
 	return nil
 }
 
@@ -240,7 +273,7 @@ func (j *journal) check(chunks []bulkChunk) error {
 	for i := range j.latest {
 		indexes = append(indexes, i)
 	}
-	sort.Ints(indexes)
+	slices.Sort(indexes)
 	for _, i := range indexes {
 		e := j.latest[i]
 		if e.rec.State == journalFailed {
@@ -263,16 +296,37 @@ func (j *journal) check(chunks []bulkChunk) error {
 	return nil
 }
 
-// append writes rec as one line and waits until it is on disk.
+// append writes rec as one line and waits until it is on disk. A write that
+// fails is undone, so that the file holds only whole lines; if that fails
+// too, nothing more is written.
 func (j *journal) append(rec journalRecord) error {
+	if j.broken {
+		return j.failure
+	}
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("dynamo: journal %s: encoding a line: %w", j.path, err)
+		return j.fail(fmt.Errorf("dynamo: journal %s: encoding a line: %w", j.path, err))
 	}
-	if _, err := j.f.Write(append(data, '\n')); err != nil {
-		return fmt.Errorf("dynamo: journal %s: writing: %w", j.path, err)
+	data = append(data, '\n')
+	if _, err := j.f.Write(data); err != nil {
+		return j.fail(fmt.Errorf("dynamo: journal %s: writing: %w", j.path, err))
 	}
-	return j.sync()
+	if err := j.sync(); err != nil {
+		return j.fail(err)
+	}
+	j.size += int64(len(data))
+	return nil
+}
+
+// fail records a failed write and restores the file to its whole lines.
+func (j *journal) fail(err error) error {
+	if j.failure == nil {
+		j.failure = err
+	}
+	if terr := j.f.Truncate(j.size); terr != nil || j.sync() != nil {
+		j.broken = true
+	}
+	return err
 }
 
 func (j *journal) sync() error {
@@ -282,6 +336,7 @@ func (j *journal) sync() error {
 	return nil
 }
 
+// close releases the lock and the file.
 func (j *journal) close() error { return j.f.Close() }
 
 // syncDir flushes a directory's entries, on systems that allow it.
@@ -318,9 +373,55 @@ type journalUnknownError struct {
 
 func (e *journalUnknownError) Error() string {
 	rec := e.entry.rec
-	return fmt.Sprintf("dynamo: an earlier run posted chunk %d at %s without learning whether it was accepted (journal %s, line %d): the batch may exist; check the batch list before posting these records again, and to post them again anyway use WithRepostUnknown",
-		rec.Chunk, rec.Time.Format(time.RFC3339), e.path, e.entry.line)
+	var b strings.Builder
+	fmt.Fprintf(&b, "dynamo: an earlier run posted chunk %d (records [%d, %d)", rec.Chunk, rec.First, rec.End)
+	if rec.FirstID != "" {
+		fmt.Fprintf(&b, ", IDs %s to %s", rec.FirstID, rec.LastID)
+	}
+	fmt.Fprintf(&b, ") at %s", e.entry.postedAt.Format(time.RFC3339))
+	if rec.State == journalPosting {
+		b.WriteString(" and ended before its outcome was known")
+	} else {
+		b.WriteString(" without learning whether it was accepted")
+	}
+	fmt.Fprintf(&b, " (journal %s, line %d): its batch may exist. The API cannot list batches: look for it in the Dynamo console, and only once you know it was not created post these records again with WithRepostUnknown",
+		e.path, e.entry.line)
+	return b.String()
 }
 
 // Unwrap matches ErrOutcomeUnknown.
 func (e *journalUnknownError) Unwrap() error { return ErrOutcomeUnknown }
+
+// JournalWriteError is PostBulk's error when its journal could not be
+// written (a full disk, a file size limit, an I/O error): no chunk was
+// started after that. The chunks in Unrecorded were posted by this run but
+// their outcome is not in the journal, so a run with the same journal reads
+// each of them as unknown; their State and BatchID here say what became of
+// them.
+type JournalWriteError struct {
+	Path       string        // the journal file
+	Err        error         // the first write that failed
+	Unrecorded []ChunkResult // in index order
+}
+
+// Error names the journal, the failure and every unrecorded chunk.
+func (e *JournalWriteError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dynamo: the journal %s could not be written, so no further chunk was started: %s",
+		e.Path, strings.TrimPrefix(e.Err.Error(), "dynamo: "))
+	if len(e.Unrecorded) == 0 {
+		return b.String()
+	}
+	fmt.Fprintf(&b, "; the outcome of %d chunks posted by this run is not in the journal, and a run with it will read them as unknown:", len(e.Unrecorded))
+	for _, ch := range e.Unrecorded {
+		fmt.Fprintf(&b, " chunk %d (records [%d, %d)) %s", ch.Index, ch.First, ch.End, ch.State)
+		if ch.BatchID != "" {
+			fmt.Fprintf(&b, " as batch %s", ch.BatchID)
+		}
+		b.WriteString(";")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns Err.
+func (e *JournalWriteError) Unwrap() error { return e.Err }

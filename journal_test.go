@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,6 +32,16 @@ func journalLines(t *testing.T, path string) []map[string]any {
 		lines = append(lines, m)
 	}
 	return lines
+}
+
+// journalStates lists a journal's lines as "chunk state", in order.
+func journalStates(t *testing.T, path string) []string {
+	t.Helper()
+	var states []string
+	for _, line := range journalLines(t, path) {
+		states = append(states, fmt.Sprintf("%v %v", line["chunk"], line["state"]))
+	}
+	return states
 }
 
 // journalJob runs PostBulk on b in chunks of 100, one at a time, with
@@ -56,23 +68,23 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 		}))
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotNil(t, rep)
-	assert.Equal(t, 2, rep.Posted)
-	assert.Equal(t, 8, rep.NotStarted)
-	require.Len(t, journalLines(t, path), 2)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 8, rep.Count(dynamo.ChunkNotStarted))
+	assert.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 accepted"}, journalStates(t, path))
 	require.Len(t, srv.Batches(), 2)
 
 	var results []dynamo.ChunkResult
 	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
-	assert.Equal(t, 2, rep.Skipped, "the chunks done before are skipped")
-	assert.Equal(t, 8, rep.Posted)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped), "the chunks done before are skipped")
+	assert.Equal(t, 8, rep.Count(dynamo.ChunkAccepted))
 	requireEachPostedOnce(t, srv, 1000)
-	require.Len(t, journalLines(t, path), 10)
+	require.Len(t, journalLines(t, path), 20, "a posting line and an outcome line per chunk")
 
 	require.Len(t, results, 10, "one callback per chunk, skipped ones included")
 	for i, r := range results[:2] {
-		assert.True(t, r.Skipped, "skipped chunks are reported first")
+		assert.True(t, (r.State == dynamo.ChunkSkipped), "skipped chunks are reported first")
 		assert.Equal(t, i, r.Index)
 		assert.NotEmpty(t, r.BatchID, "the batch ID comes from the journal")
 		assert.Len(t, r.TaskIDs, 100)
@@ -99,8 +111,8 @@ func TestJournalLineFormat(t *testing.T) {
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
-	assert.Equal(t, 2, rep.Posted)
-	assert.Equal(t, 1, rep.Failed)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -109,9 +121,19 @@ func TestJournalLineFormat(t *testing.T) {
 	assert.NotContains(t, string(data), "tmpl", "the template reference is only hashed")
 
 	lines := journalLines(t, path)
-	require.Len(t, lines, 3)
-	accepted, failed := lines[0], lines[1]
-	assert.Equal(t, float64(1), accepted["v"])
+	require.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 failed", "2 posting", "2 accepted"}, journalStates(t, path),
+		"each chunk's intent is written ahead of its post")
+	posting, accepted, failed := lines[0], lines[1], lines[3]
+	assert.Equal(t, float64(2), posting["v"])
+	assert.Equal(t, float64(0), posting["chunk"])
+	assert.Equal(t, float64(0), posting["first"])
+	assert.Equal(t, float64(100), posting["end"])
+	assert.Equal(t, bulkRecordID(0), posting["firstID"])
+	assert.Equal(t, bulkRecordID(99), posting["lastID"])
+	assert.Equal(t, accepted["tasksSHA256"], posting["tasksSHA256"])
+	assert.NotEmpty(t, posting["time"])
+	assert.NotContains(t, posting, "batchID")
+	assert.Equal(t, float64(2), accepted["v"])
 	assert.Equal(t, float64(0), accepted["chunk"])
 	assert.Equal(t, float64(0), accepted["first"])
 	assert.Equal(t, float64(100), accepted["end"])
@@ -132,8 +154,7 @@ func TestJournalLineFormat(t *testing.T) {
 	assert.Equal(t, accepted["job"], failed["job"])
 	assert.NotEqual(t, accepted["tasksSHA256"], failed["tasksSHA256"])
 
-	assert.Equal(t, float64(2), lines[2]["chunk"], "lines are written in the order chunks finish")
-	assert.Equal(t, float64(250), lines[2]["end"])
+	assert.Equal(t, float64(250), lines[5]["end"])
 }
 
 func TestJournalPostsFailedChunksAgain(t *testing.T) {
@@ -145,7 +166,7 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
-	require.Equal(t, 1, rep.Failed)
+	require.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 	require.Len(t, srv.Batches(), 2)
 
 	// A definite failure created nothing, so the chunk is posted again, even
@@ -154,16 +175,17 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 	rep, err = journalJob(client, b, path)
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
-	assert.Equal(t, 2, rep.Skipped)
-	assert.Equal(t, 1, rep.Posted)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Chunks[1].Index)
-	assert.False(t, rep.Chunks[1].Skipped)
+	assert.False(t, (rep.Chunks[1].State == dynamo.ChunkSkipped))
 	requireEachPostedOnce(t, srv, 300)
 
 	fb, ok := srv.Batch(rep.Chunks[1].BatchID)
 	require.True(t, ok)
 	assert.Equal(t, "corrected", fb.Tasks[50].Params["row"])
-	assert.Equal(t, "accepted", journalLines(t, path)[3]["state"], "a later line overrides the failed one")
+	assert.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 failed", "2 posting", "2 accepted", "1 posting", "1 accepted"},
+		journalStates(t, path), "a later line overrides the failed one")
 }
 
 func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
@@ -175,15 +197,13 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
-	assert.Equal(t, 2, rep.Posted)
-	assert.Equal(t, 1, rep.Unknown)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
 	assert.ErrorIs(t, rep.Chunks[1].Err, dynamo.ErrOutcomeUnknown)
 	assert.ErrorIs(t, rep.Err(), dynamo.ErrOutcomeUnknown)
 	lines := journalLines(t, path)
-	require.Len(t, lines, 3)
-	assert.Equal(t, "unknown", lines[1]["state"])
-	assert.Equal(t, float64(1), lines[1]["chunk"])
-	assert.NotEmpty(t, lines[1]["error"])
+	require.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 unknown", "2 posting", "2 accepted"}, journalStates(t, path))
+	assert.NotEmpty(t, lines[3]["error"])
 	requireEachPostedOnce(t, srv, 300) // the dropped post did create its batch
 
 	// Run again: the unknown chunk is reported, not posted.
@@ -192,25 +212,28 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
 	require.NoError(t, err)
 	assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
-	assert.Equal(t, 2, rep.Skipped)
-	assert.Equal(t, 1, rep.Unknown)
-	assert.Zero(t, rep.Posted)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
+	assert.Zero(t, rep.Count(dynamo.ChunkAccepted))
 	unknown := rep.Chunks[1]
 	require.ErrorIs(t, unknown.Err, dynamo.ErrOutcomeUnknown)
-	assert.False(t, unknown.Skipped)
-	assert.Contains(t, unknown.Err.Error(), path+", line 2")
-	assert.Contains(t, unknown.Err.Error(), "check the batch list")
-	assert.Contains(t, unknown.Err.Error(), "WithRepostUnknown")
+	assert.False(t, (unknown.State == dynamo.ChunkSkipped))
+	assert.Equal(t, dynamo.ChunkUnknown, unknown.State)
+	assert.Equal(t, lines[2]["time"], unknown.PostedAt.Format(time.RFC3339Nano), "when the earlier run posted it")
+	for _, want := range []string{path + ", line 4", "records [100, 200)", bulkRecordID(100) + " to " + bulkRecordID(199),
+		"Dynamo console", "WithRepostUnknown"} {
+		assert.Contains(t, unknown.Err.Error(), want)
+	}
 	assert.Len(t, results, 3, "the unknown chunk is reported to the callback too")
-	assert.Len(t, journalLines(t, path), 3, "nothing new to record")
+	assert.Len(t, journalLines(t, path), 6, "nothing new to record")
 	requireEachPostedOnce(t, srv, 300)
 
 	// Told that the batch was not created after all, the caller posts it again.
 	rep, err = journalJob(client, b, path, dynamo.WithRepostUnknown())
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
-	assert.Equal(t, 1, rep.Posted)
-	assert.Equal(t, 2, rep.Skipped)
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
 	counts := bulkPostCounts(srv)
 	assert.Equal(t, 2, counts[bulkRecordID(100)], "reposted on request")
 	assert.Equal(t, 1, counts[bulkRecordID(99)])
@@ -218,7 +241,7 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 
 	rep, err = journalJob(client, b, path)
 	require.NoError(t, err)
-	assert.Equal(t, 3, rep.Skipped, "the accepted line overrides the unknown one")
+	assert.Equal(t, 3, rep.Count(dynamo.ChunkSkipped), "the accepted line overrides the unknown one")
 }
 
 func TestJournalRepairsATruncatedLastLine(t *testing.T) {
@@ -227,37 +250,27 @@ func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(500)}
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
-	require.Equal(t, 5, rep.Posted)
+	require.Equal(t, 5, rep.Count(dynamo.ChunkAccepted))
 
 	// Cut the last line in half: what a crash during its write leaves. The
-	// chunk's batch was accepted, but the journal cannot know it, so the next
-	// run posts that chunk again: the one re-post a crash between a post and
-	// its journal line can cause, and the only one.
+	// chunk's batch was accepted, and its posting line says it may have been:
+	// the next run reports it unknown and does not post it again.
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	start := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
 	require.NoError(t, os.WriteFile(path, data[:start+(len(data)-start)/2], 0o600))
 
+	posts := bulkPosts(srv)
 	rep, err = journalJob(client, b, path)
 	require.NoError(t, err)
-	require.NoError(t, rep.Err())
-	assert.Equal(t, 4, rep.Skipped)
-	assert.Equal(t, 1, rep.Posted)
-	assert.True(t, rep.Chunks[3].Skipped)
-	assert.False(t, rep.Chunks[4].Skipped)
-
-	counts := bulkPostCounts(srv)
-	for i := range 500 {
-		want := 1
-		if i >= 400 {
-			want = 2
-		}
-		require.Equal(t, want, counts[bulkRecordID(i)], "times record %d was posted", i)
-	}
+	assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+	assert.Equal(t, 4, rep.Count(dynamo.ChunkSkipped))
+	assert.Equal(t, dynamo.ChunkUnknown, rep.Chunks[4].State)
+	assert.ErrorContains(t, rep.Chunks[4].Err, "ended before its outcome was known")
+	requireEachPostedOnce(t, srv, 500)
 	lines := journalLines(t, path) // every line is whole again
-	require.Len(t, lines, 5)
-	assert.Equal(t, float64(4), lines[4]["chunk"])
-	assert.Equal(t, rep.Chunks[4].BatchID, lines[4]["batchID"])
+	require.Len(t, lines, 9)
+	assert.Equal(t, "posting", lines[8]["state"])
 }
 
 func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
@@ -274,10 +287,10 @@ func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
-	assert.Equal(t, 2, rep.Skipped)
-	assert.Zero(t, rep.Posted)
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
+	assert.Zero(t, rep.Count(dynamo.ChunkAccepted))
 	requireEachPostedOnce(t, srv, 200)
-	require.Len(t, journalLines(t, path), 2)
+	require.Len(t, journalLines(t, path), 4)
 }
 
 func TestJournalRefusesACorruptLine(t *testing.T) {
@@ -290,13 +303,14 @@ func TestJournalRefusesACorruptLine(t *testing.T) {
 	for _, tc := range []struct{ name, line, want string }{
 		{"not JSON", `{"v":1,"job":`, "line 2: not a journal line"},
 		{"unknown state", `{"v":1,"job":"` + string(bytes.Repeat([]byte("a"), 64)) + `","chunk":1,"first":100,"end":200,"tasksSHA256":"` + string(bytes.Repeat([]byte("b"), 64)) + `","state":"done"}`, `line 2: not a journal line: unknown state "done"`},
-		{"newer version", `{"v":2}`, "line 2: not a journal line: format version 2"},
+		{"newer version", `{"v":3}`, "line 2: not a journal line: format version 3"},
+		{"posting in version 1", `{"v":1,"job":"` + string(bytes.Repeat([]byte("a"), 64)) + `","chunk":1,"first":100,"end":200,"tasksSHA256":"` + string(bytes.Repeat([]byte("b"), 64)) + `","state":"posting"}`, `line 2: not a journal line: a "posting" line in a version 1 journal`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := os.ReadFile(path)
 			require.NoError(t, err)
 			lines := bytes.SplitAfter(data, []byte("\n"))
-			corrupt := bytes.Join([][]byte{lines[0], []byte(tc.line + "\n"), lines[2]}, nil)
+			corrupt := bytes.Join([][]byte{lines[0], []byte(tc.line + "\n"), lines[1]}, nil)
 			bad := filepath.Join(t.TempDir(), "corrupt.journal")
 			require.NoError(t, os.WriteFile(bad, corrupt, 0o600))
 			posts := bulkPosts(srv)
@@ -330,8 +344,8 @@ func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 		opts []dynamo.BulkOption
 		want string
 	}{
-		{"a record changed", changed, nil, "line 2 belongs to a different job (records [100, 200) differ"},
-		{"fewer records", &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(150)}, nil, "line 2 belongs to a different job (it records chunk 1 as records [100, 200), the job's chunk 1 is [100, 150))"},
+		{"a record changed", changed, nil, "line 4 belongs to a different job (records [100, 200) differ"},
+		{"fewer records", &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(150)}, nil, "line 4 belongs to a different job (it records chunk 1 as records [100, 200), the job's chunk 1 is [100, 150))"},
 		{"other template", &dynamo.Batch{Template: "other", Tasks: bulkTasks(300)}, nil, "line 1 belongs to a different job"},
 		{"other chunk size", b, []dynamo.BulkOption{dynamo.WithChunkSize(50)}, "line 1 belongs to a different job"},
 		{"embedded template", &dynamo.Batch{Tasks: bulkTasks(300)},
@@ -375,4 +389,35 @@ func TestJournalMustBeARegularFile(t *testing.T) {
 	assert.Nil(t, rep)
 	assert.Contains(t, err.Error(), "is not a regular file")
 	assert.Empty(t, srv.Requests())
+}
+
+func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
+	srv, client := bulkServer(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	_, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(200)}, path)
+	require.NoError(t, err)
+
+	// Version 1 wrote one line per finished chunk: no posting line, no IDs.
+	var v1 bytes.Buffer
+	for _, line := range journalLines(t, path) {
+		if line["state"] == "posting" {
+			continue
+		}
+		line["v"] = 1
+		delete(line, "firstID")
+		delete(line, "lastID")
+		data, err := json.Marshal(line)
+		require.NoError(t, err)
+		v1.Write(append(data, '\n'))
+	}
+	require.NoError(t, os.WriteFile(path, v1.Bytes(), 0o600))
+
+	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	rep, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped), "the chunks that version 1 recorded as accepted")
+	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
+	requireEachPostedOnce(t, srv, 300)
+	assert.Equal(t, []string{"0 accepted", "1 accepted", "2 posting", "2 accepted"}, journalStates(t, path))
 }

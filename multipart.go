@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -118,6 +119,13 @@ func JSONStreamFromOpener(size int64, open func() (io.ReadCloser, error)) *JSONS
 	return &JSONStream{size: size, open: open}
 }
 
+// errStreamNotStored is MarshalJSON's error for a JSONStream.
+var errStreamNotStored = errors.New("dynamo: a JSONStream is read from its source when a request is sent; it cannot be stored as JSON")
+
+// MarshalJSON fails: a JSONStream has no value to store, only a source, so
+// that a Batch holding one does not silently lose the part when stored.
+func (s *JSONStream) MarshalJSON() ([]byte, error) { return nil, errStreamNotStored }
+
 type source struct {
 	size int64
 	open func() (io.ReadCloser, error)
@@ -150,51 +158,85 @@ func bytesOpener(data []byte) func() (io.ReadCloser, error) {
 func (c *Client) PostBatchWithTemplate(ctx context.Context, t Template, b *Batch) (*BatchResponse, error) {
 	p := b.validate(formEmbedded)
 	t.validate(&p)
-	if err := p.err(); err != nil {
+	if err := refuse(p, b.encodingProblems); err != nil {
 		return nil, err
 	}
-	parts, err := formParts(t, b)
+	tasks, tasksErr := encodeTasks(b.Tasks, 0)
+	parts, partsErr := encodeParts(b.Parts)
+	if err := joinProblems(tasksErr, partsErr); err != nil {
+		return nil, err
+	}
+	return c.postEmbedded(ctx, t, b, tasks, parts)
+}
+
+// postEmbedded posts a valid batch with an embedded template, its tasks and
+// parts already encoded.
+func (c *Client) postEmbedded(ctx context.Context, t Template, b *Batch, tasks []byte, parts []formdata.Part) (*BatchResponse, error) {
+	r, err := multipartRequest(t, batchJSON("", tasks, b.Integration), parts)
 	if err != nil {
 		return nil, err
 	}
+	return c.postBatch(ctx, b, r)
+}
+
+// multipartRequest is the body of a post with an embedded template: the
+// template, the data part, then the extra parts.
+func multipartRequest(t Template, data []byte, extra []formdata.Part) (*request, error) {
+	parts := make([]formdata.Part, 0, 2+len(extra))
+	parts = append(parts,
+		formdata.Part{Name: "template", FileName: t.Name(), ContentType: "application/octet-stream", Size: t.size, Open: t.open},
+		jsonPart("data", data))
+	parts = append(parts, extra...)
 	form, err := formdata.New(formdata.NewBoundary(), parts)
-	if err != nil {
-		return nil, &ValidationError{Problems: []Problem{{Field: "template.name", Message: err.Error()}}}
+	if err != nil { // not expected: validation checks every name and size
+		return nil, fmt.Errorf("dynamo: %w", err)
 	}
-	return c.postBatch(ctx, b, &request{
+	return &request{
 		contentType: form.ContentType(),
 		body:        func() (io.ReadCloser, error) { return form.Open(), nil },
 		size:        form.ContentLength(),
 		singleUse:   t.singleUse,
-	})
+	}, nil
 }
 
-// formParts lists the parts of a post with an embedded template, every JSON
-// value encoded.
-func formParts(t Template, b *Batch) ([]formdata.Part, error) {
-	data, err := json.Marshal(b.wire())
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: encoding batch: %w", err)
-	}
-	parts := []formdata.Part{
-		{Name: "template", FileName: t.Name(), ContentType: "application/octet-stream", Size: t.size, Open: t.open},
-		jsonPart("data", data),
-	}
-	for _, part := range b.Parts {
+// encodeParts encodes the extra parts, each as "param.<Name>". When a value
+// cannot be encoded, the error is a *ValidationError naming every such value.
+func encodeParts(parts []Part) ([]formdata.Part, error) {
+	out := make([]formdata.Part, 0, len(parts))
+	for _, part := range parts {
 		name := "param." + part.Name
 		if s, ok := part.Value.(*JSONStream); ok {
-			parts = append(parts, formdata.Part{Name: name, ContentType: "application/json", Size: s.size, Open: s.open})
+			out = append(out, formdata.Part{Name: name, ContentType: "application/json", Size: s.size, Open: s.open})
 			continue
 		}
 		value, err := json.Marshal(part.Value)
 		if err != nil {
-			return nil, fmt.Errorf("dynamo: encoding part %q: %w", part.Name, err)
+			var p problems
+			partsEncodingProblems(parts, &p)
+			return nil, p.err()
 		}
-		parts = append(parts, jsonPart(name, value))
+		out = append(out, jsonPart(name, value))
 	}
-	return parts, nil
+	return out, nil
 }
 
 func jsonPart(name string, data []byte) formdata.Part {
 	return formdata.Part{Name: name, ContentType: "application/json", Size: int64(len(data)), Open: bytesOpener(data)}
+}
+
+// joinProblems joins the problems of validation errors; any other error is
+// returned as it is.
+func joinProblems(errs ...error) error {
+	var p problems
+	for _, err := range errs {
+		var ve *ValidationError
+		switch {
+		case err == nil:
+		case errors.As(err, &ve):
+			p = append(p, ve.Problems...)
+		default:
+			return err
+		}
+	}
+	return p.err()
 }

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,7 +10,11 @@ import (
 )
 
 // Option configures a Client in NewClient or NewClientFromEnv. An option given
-// an invalid value makes the constructor fail.
+// an invalid value makes the constructor fail with an error that names the
+// option; a nil Option is skipped.
+//
+// Every option type of the package follows the same rule: Option,
+// WaitOption, TaskStatusesOption and BulkOption.
 type Option func(*config) error
 
 // config is what the options set; NewClient turns it into a Client.
@@ -22,6 +27,10 @@ type config struct {
 	retryWaitMin time.Duration
 	retryWaitMax time.Duration
 	insecureHTTP bool
+	// The clock of retries and waits: replaced in the package's tests so
+	// that they need not wait.
+	sleep func(context.Context, time.Duration) error
+	now   func() time.Time
 }
 
 // Defaults of the retry policy.
@@ -37,6 +46,8 @@ func defaultConfig() config {
 		maxRetries:   DefaultMaxRetries,
 		retryWaitMin: DefaultRetryWaitMin,
 		retryWaitMax: DefaultRetryWaitMax,
+		sleep:        sleepContext,
+		now:          time.Now,
 	}
 }
 

@@ -15,89 +15,114 @@ import (
 // once unless told otherwise.
 const DefaultStatusConcurrency = 4
 
-// TaskStatusesOption configures TaskStatuses.
-type TaskStatusesOption func(*int)
+// TaskStatusesOption configures TaskStatuses. An option given an invalid
+// value makes TaskStatuses yield its error once, before any request; a nil
+// TaskStatusesOption is skipped.
+type TaskStatusesOption func(*statusesConfig) error
 
-// WithStatusConcurrency sets how many task statuses are fetched at once.
-func WithStatusConcurrency(n int) TaskStatusesOption {
-	return func(c *int) {
-		if n > 0 {
-			*c = n
-		}
-	}
+type statusesConfig struct {
+	concurrency int
 }
 
-// TaskState is one task's status as TaskStatuses yields it.
-type TaskState struct {
-	TaskID string
-	*TaskStatus
+// WithStatusConcurrency sets how many task statuses are fetched at once; n
+// must be at least 1.
+func WithStatusConcurrency(n int) TaskStatusesOption {
+	return func(c *statusesConfig) error {
+		if n < 1 {
+			return fmt.Errorf("WithStatusConcurrency: %d is less than 1", n)
+		}
+		c.concurrency = n
+		return nil
+	}
 }
 
 // TaskStatuses reads the batch's task list, then yields the status of every
 // task in the batch's order, fetching up to DefaultStatusConcurrency of them
-// at once. A failure for one task is yielded with that task's ID and the
-// iteration goes on; a failure to read the batch is yielded once, with an
-// empty TaskState. Stopping the loop early cancels the fetches in flight.
-func (c *Client) TaskStatuses(ctx context.Context, batchID string, opts ...TaskStatusesOption) iter.Seq2[TaskState, error] {
-	concurrency := DefaultStatusConcurrency
+// at once. A failure for one task is yielded as a *TaskStatusError that
+// names it, and the iteration goes on; a failure to read the batch (or an
+// invalid option) is yielded once, as it is, and ends the iteration.
+// Stopping the loop early cancels the fetches in flight.
+func (c *Client) TaskStatuses(ctx context.Context, batchID string, opts ...TaskStatusesOption) iter.Seq2[*TaskStatus, error] {
+	cfg := statusesConfig{concurrency: DefaultStatusConcurrency}
+	var optErr error
 	for _, opt := range opts {
-		opt(&concurrency)
+		if opt != nil && optErr == nil {
+			if err := opt(&cfg); err != nil {
+				optErr = fmt.Errorf("dynamo: TaskStatuses: %w", err)
+			}
+		}
 	}
-	return func(yield func(TaskState, error) bool) {
-		batch, err := c.GetBatchStatus(ctx, batchID)
-		if err != nil {
-			yield(TaskState{}, err)
+	return func(yield func(*TaskStatus, error) bool) {
+		if optErr != nil {
+			yield(nil, optErr)
 			return
 		}
-		type result struct {
-			st  *TaskStatus
-			err error
+		batch, err := c.GetBatchStatus(ctx, batchID)
+		if err != nil {
+			yield(nil, err)
+			return
 		}
-		results := make([]chan result, len(batch.Tasks))
-		next := make(chan int, len(batch.Tasks))
-		for i := range batch.Tasks {
-			results[i] = make(chan result, 1)
-			next <- i
-		}
-		close(next)
-		ctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer func() {
-			cancel()
-			wg.Wait()
-		}()
-		for range min(concurrency, len(batch.Tasks)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					if ctx.Err() != nil {
-						results[i] <- result{err: ctx.Err()}
-						continue
-					}
-					st, err := c.GetTaskStatus(ctx, batchID, batch.Tasks[i].ID)
-					results[i] <- result{st, err}
+		c.fetchStatuses(ctx, batchID, batch.Tasks, cfg.concurrency, yield)
+	}
+}
+
+// fetchStatuses yields the status of each task in order, fetching up to
+// concurrency of them at once.
+func (c *Client) fetchStatuses(ctx context.Context, batchID string, tasks []TaskSummary, concurrency int, yield func(*TaskStatus, error) bool) {
+	type result struct {
+		st  *TaskStatus
+		err error
+	}
+	results := make([]chan result, len(tasks))
+	next := make(chan int, len(tasks))
+	for i := range tasks {
+		results[i] = make(chan result, 1)
+		next <- i
+	}
+	close(next)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for range min(concurrency, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					results[i] <- result{err: ctx.Err()}
+					continue
 				}
-			}()
-		}
-		for i, task := range batch.Tasks {
-			r := <-results[i]
-			if !yield(TaskState{TaskID: task.ID, TaskStatus: r.st}, r.err) {
-				return
+				st, err := c.GetTaskStatus(ctx, batchID, tasks[i].ID)
+				results[i] <- result{st, err}
 			}
+		}()
+	}
+	for i, task := range tasks {
+		r := <-results[i]
+		if r.err != nil {
+			r.err = &TaskStatusError{TaskID: task.ID, Err: r.err}
+		}
+		if !yield(r.st, r.err) {
+			return
 		}
 	}
 }
 
 // DownloadResult streams the result file r to w and returns the number of
 // bytes written. r.URL points at a storage host, not at the API: the request
-// carries none of the API's credentials. A non-2xx answer is an *APIError.
-// Memory use does not depend on the file's size.
+// carries none of the API's credentials, and its query, a signature, appears
+// in no error or log line. A non-2xx answer is an *APIError (a storage host
+// answers 403 once the URL has expired: read the status again for a fresh
+// one). Memory use does not depend on the file's size.
 func (c *Client) DownloadResult(ctx context.Context, r Result, w io.Writer) (int64, error) {
-	if err := checkResultURL(r.URL, c.insecureHTTP); err != nil {
+	u, err := checkResultURL(r.URL, c.insecureHTTP)
+	if err != nil {
 		return 0, fmt.Errorf("dynamo: result %s: %w", r.ID, err)
 	}
-	resp, err := c.do(ctx, &request{method: http.MethodGet, url: r.URL, wantStatus: http.StatusOK})
+	resp, err := c.do(ctx, &request{method: http.MethodGet, resultURL: u})
 	if err != nil {
 		return 0, err
 	}
@@ -112,17 +137,17 @@ func (c *Client) DownloadResult(ctx context.Context, r Result, w io.Writer) (int
 // checkResultURL accepts an absolute https URL (http only on loopback, unless
 // insecure) without user info; its query, which carries the signature of a
 // temporary URL, is kept.
-func checkResultURL(raw string, insecureHTTP bool) error {
+func checkResultURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return err
+		return nil, errors.New("not a URL")
 	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return errors.New("not an absolute https URL")
+		return nil, errors.New("not an absolute https URL")
 	case u.User != nil:
-		return errors.New("URL must not contain user info")
+		return nil, errors.New("URL must not contain user info")
 	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
-		return errors.New("plain http URL refused (use https, or WithInsecurePlainHTTP)")
+		return nil, errors.New("plain http URL refused (use https, or WithInsecurePlainHTTP)")
 	}
-	return nil
+	return u, nil
 }

@@ -3,12 +3,15 @@ package dynamo_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,14 +104,22 @@ func TestTaskStatuses(t *testing.T) {
 
 func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 	var inFlight, peak, calls atomic.Int32
-	release := make(chan struct{})
+	full := make(chan struct{}) // closed once two calls are in flight at once
+	var fullOnce sync.Once
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 20)
 	target, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	forward := httputil.NewSingleHostReverseProxy(target)
-	// A proxy in front of the fake counts task status calls in flight.
+	first := make(map[string]bool) // the tasks the loop reads before it stops
+	for _, id := range resp.TaskIDs[:5] {
+		first[id] = true
+	}
+	// A proxy in front of the fake counts task status calls in flight. It
+	// holds the first calls until two are in flight, so that a fetcher
+	// without a bound would pile up more, answers those of the first five
+	// tasks, and never answers the others: only stopping the loop ends them.
 	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Count(r.URL.Path, "/") == 4 {
 			calls.Add(1)
@@ -120,8 +131,15 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 					break
 				}
 			}
+			if n == 2 {
+				fullOnce.Do(func() { close(full) })
+			}
+			hold := full
+			if !first[path.Base(r.URL.Path)] {
+				hold = nil
+			}
 			select {
-			case <-release:
+			case <-hold:
 			case <-r.Context().Done():
 				return
 			}
@@ -129,8 +147,6 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 		forward.ServeHTTP(w, r)
 	})
 	client := newProxiedClient(t, srv, proxy)
-	// Hold the first calls long enough for an unbounded fetcher to pile up.
-	time.AfterFunc(100*time.Millisecond, func() { close(release) })
 
 	n := 0
 	for _, err := range client.TaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(2)) {
@@ -140,7 +156,7 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, peak.Load(), int32(2))
-	assert.Less(t, calls.Load(), int32(20), "stopping early cancels the rest")
+	assert.LessOrEqual(t, calls.Load(), int32(7), "stopping early cancels the rest")
 }
 
 func TestTaskStatusesBatchError(t *testing.T) {
@@ -150,7 +166,9 @@ func TestTaskStatusesBatchError(t *testing.T) {
 	for st, err := range srv.Client().TaskStatuses(context.Background(), "0123456789abcdef0123456789abcdef") {
 		n++
 		assert.ErrorIs(t, err, dynamo.ErrNotFound)
-		assert.Empty(t, st.TaskID)
+		var taskErr *dynamo.TaskStatusError
+		assert.False(t, errors.As(err, &taskErr), "a failure of the batch is not one of a task")
+		assert.Nil(t, st)
 	}
 	assert.Equal(t, 1, n)
 }

@@ -56,7 +56,7 @@ func assertRetryLogged(t *testing.T, logs *logCapture, reasons ...string) {
 	require.Len(t, recs, len(reasons), "one debug record per retry")
 	for i, rec := range recs {
 		assert.Equal(t, slog.LevelDebug, rec.Level, "retry %d", i+1)
-		assert.Equal(t, strconv.Itoa(i+1), rec.Attrs["attempt"], "retry %d", i+1)
+		assert.Equal(t, strconv.Itoa(i+1), rec.Attrs["retry"], "retry %d", i+1)
 		assert.Contains(t, rec.Attrs["reason"], reasons[i], "retry %d", i+1)
 		assert.NotEmpty(t, rec.Attrs["wait"], "retry %d", i+1)
 	}
@@ -513,7 +513,7 @@ func TestRetryBackoffFullJitterBounds(t *testing.T) {
 			require.Len(t, recs, calls*tc.retries)
 			samples := make([][]time.Duration, tc.retries)
 			for _, rec := range recs {
-				n, err := strconv.Atoi(rec.Attrs["attempt"])
+				n, err := strconv.Atoi(rec.Attrs["retry"])
 				require.NoError(t, err)
 				wait, err := time.ParseDuration(rec.Attrs["wait"])
 				require.NoError(t, err)

@@ -3,14 +3,19 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 )
 
 // Timestamp is a date from the API. The API writes RFC 3339 with fractional
-// seconds; a value in any other form leaves Time zero and keeps the text in
-// Raw, so an unexpected date never fails a call.
+// seconds (3, 6 or 9 digits); a value in any other form leaves Time zero and
+// keeps the text in Raw, so an unexpected date never fails a call.
+//
+// A Timestamp prints, and encodes to JSON or text, as the text it was read
+// from: its Raw text, or, when it has none, its Time in RFC 3339. A
+// Timestamp read from JSON encodes back to the same JSON.
 type Timestamp struct {
 	time.Time
 	Raw string // the text as received; empty when absent
@@ -28,22 +33,47 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 		t.Raw = string(data)
 		return nil
 	}
-	t.Raw = s
-	if parsed, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	return t.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads text as UnmarshalJSON reads a string.
+func (t *Timestamp) UnmarshalText(text []byte) error {
+	*t = Timestamp{Raw: string(text)}
+	if parsed, err := time.Parse(time.RFC3339Nano, t.Raw); err == nil {
 		t.Time = parsed
 	}
 	return nil
 }
 
-// MarshalJSON writes the raw text back, or null when absent.
+// MarshalJSON writes the text back as a string, or null when absent.
 func (t Timestamp) MarshalJSON() ([]byte, error) {
-	if t.Raw == "" && t.Time.IsZero() {
+	if t.IsAbsent() {
 		return []byte("null"), nil
 	}
-	if t.Raw == "" {
-		return json.Marshal(t.Time.Format(time.RFC3339Nano))
+	return json.Marshal(t.String())
+}
+
+// MarshalText writes the text back; empty when absent.
+func (t Timestamp) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// IsAbsent reports that the API gave no date.
+func (t Timestamp) IsAbsent() bool { return t.Raw == "" && t.Time.IsZero() }
+
+// String returns the text as received, or Time in RFC 3339 when there is no
+// text; "" when absent.
+func (t Timestamp) String() string {
+	switch {
+	case t.Raw != "":
+		return t.Raw
+	case t.Time.IsZero():
+		return ""
 	}
-	return json.Marshal(t.Raw)
+	return t.Time.Format(time.RFC3339Nano)
+}
+
+// GoString returns a Go-syntax form showing both fields.
+func (t Timestamp) GoString() string {
+	return fmt.Sprintf("dynamo.Timestamp{Time:%s, Raw:%q}", t.Time.GoString(), t.Raw)
 }
 
 // BatchStatus is the state of a batch. It is available for 24 hours after the
@@ -67,15 +97,24 @@ type TaskSummary struct {
 	Errors    bool   `json:"errors"`
 }
 
-// TaskStatus is the state of one task of a batch.
+// TaskStatus is the state of one task: a task of a batch (GetTaskStatus) or a
+// task of the Task API (GetTask).
 type TaskStatus struct {
+	// TaskID is the ID of the task the status is of, as asked for; the API
+	// does not send it.
+	TaskID        string    `json:"taskID,omitempty"`
 	StartDateTime Timestamp `json:"startDateTime"`
 	EndDateTime   Timestamp `json:"endDateTime"`
-	Completed     bool      `json:"completed"`
-	Errors        bool      `json:"errors"`
-	// StatusMessage is "Queued", "Running", "Ready" or "Completed", or an
-	// error message.
+	// Completed is true once the task was processed, with or without errors.
+	Completed bool `json:"completed"`
+	// Errors is true when the completed task failed.
+	Errors bool `json:"errors"`
+	// StatusMessage is "Queued", "Running", "Ready" or "Completed" for a
+	// task of a batch; "Received", "Queued", "Running" or "Ready" for a task
+	// of the Task API; or an error message.
 	StatusMessage string `json:"statusMessage"`
+	// StatusDescription describes the state in words (Task API only).
+	StatusDescription string `json:"statusDescription,omitempty"`
 	// Log holds the compose log's SEVERE entries; an entry that is not a JSON
 	// string is kept as its JSON text.
 	Log []string `json:"log"`
@@ -110,11 +149,52 @@ func (s *TaskStatus) UnmarshalJSON(data []byte) error {
 }
 
 // Result is a file the template stored.
+//
+// Its URL is signed: whoever holds it can download the file until it
+// expires. Formatting a Result with fmt or logging it through log/slog shows
+// the URL's host and path only, never its query; encoding/json keeps it
+// whole.
 type Result struct {
 	ID string `json:"id"`
 	// URL is a temporary download URL (valid about an hour) on a storage
 	// host, not on the API; DownloadResult fetches it without credentials.
 	URL string `json:"url"`
+}
+
+// String returns the result with its URL's query left out.
+func (r Result) String() string {
+	return fmt.Sprintf("{ID:%s URL:%s}", r.ID, unsignedURL(r.URL))
+}
+
+// GoString returns a Go-syntax form with the URL's query left out.
+func (r Result) GoString() string {
+	return fmt.Sprintf("dynamo.Result{ID:%q, URL:%q}", r.ID, unsignedURL(r.URL))
+}
+
+// Format implements fmt.Formatter so that no verb shows the URL's query.
+func (r Result) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, r.String(), r.GoString())
+}
+
+// LogValue implements slog.LogValuer with the URL's query left out.
+func (r Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", r.ID), slog.String("url", unsignedURL(r.URL)))
+}
+
+// unsignedURL is raw without its query and fragment, which may carry a
+// signature; a URL that does not parse is not shown at all.
+func unsignedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(result URL)"
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "", false
+		u.Fragment, u.RawFragment = "", ""
+		return u.String() + "?[REDACTED]"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // GetBatchStatus returns the state of the batch batchID.
@@ -123,12 +203,7 @@ func (c *Client) GetBatchStatus(ctx context.Context, batchID string) (*BatchStat
 		return nil, err
 	}
 	var st BatchStatus
-	err := c.doJSON(ctx, &request{
-		method:     http.MethodGet,
-		path:       "/v1/batch/" + url.PathEscape(batchID),
-		wantStatus: http.StatusOK,
-	}, &st)
-	if err != nil {
+	if err := c.getJSON(ctx, "/v1/batch/"+url.PathEscape(batchID), &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
@@ -139,16 +214,12 @@ func (c *Client) GetTaskStatus(ctx context.Context, batchID, taskID string) (*Ta
 	if err := requireIDs("batchID", batchID, "taskID", taskID); err != nil {
 		return nil, err
 	}
-	var st TaskStatus
-	err := c.doJSON(ctx, &request{
-		method:     http.MethodGet,
-		path:       "/v1/batch/" + url.PathEscape(batchID) + "/" + url.PathEscape(taskID),
-		wantStatus: http.StatusOK,
-	}, &st)
-	if err != nil {
+	st := &TaskStatus{}
+	if err := c.getJSON(ctx, "/v1/batch/"+url.PathEscape(batchID)+"/"+url.PathEscape(taskID), st); err != nil {
 		return nil, err
 	}
-	return &st, nil
+	st.TaskID = taskID
+	return st, nil
 }
 
 // requireIDs checks that each named ID (given as name, value pairs) is set.

@@ -2,40 +2,105 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
 
-// Defaults of WaitBatch's polling.
+// Defaults of WaitBatch's and WaitTask's polling.
 const (
 	DefaultPollInterval    = time.Second
 	DefaultMaxPollInterval = 15 * time.Second
 )
 
-// WaitOption configures WaitBatch.
-type WaitOption func(*waitConfig)
+// WaitOption configures WaitBatch and WaitTask. An option given an invalid
+// value makes the call fail at once, before any request, with an error that
+// names the option; a nil WaitOption is skipped.
+type WaitOption func(*waitConfig) error
 
 type waitConfig struct {
 	interval, maxInterval time.Duration
-	progress              func(*BatchStatus)
+	maxSet                bool
+	batchProgress         func(*BatchStatus)
+	taskProgress          func(*TaskStatus)
 }
 
 // WithPollInterval sets the first wait between two status calls (default
-// DefaultPollInterval); each later wait doubles, up to the maximum.
+// DefaultPollInterval); each later wait doubles, up to the maximum. d must be
+// positive.
 func WithPollInterval(d time.Duration) WaitOption {
-	return func(c *waitConfig) { c.interval = d }
+	return func(c *waitConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithPollInterval: %v is not positive", d)
+		}
+		c.interval = d
+		return nil
+	}
 }
 
 // WithMaxPollInterval caps the wait between two status calls (default
-// DefaultMaxPollInterval).
+// DefaultMaxPollInterval, or the first interval when that is longer). d must
+// be at least the first interval.
 func WithMaxPollInterval(d time.Duration) WaitOption {
-	return func(c *waitConfig) { c.maxInterval = d }
+	return func(c *waitConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithMaxPollInterval: %v is not positive", d)
+		}
+		c.maxInterval, c.maxSet = d, true
+		return nil
+	}
 }
 
 // WithProgress calls fn with every status WaitBatch reads, the last one
-// included, on the goroutine that called WaitBatch.
+// included, on the goroutine that called WaitBatch. It is for WaitBatch;
+// WaitTask takes WithTaskProgress.
 func WithProgress(fn func(*BatchStatus)) WaitOption {
-	return func(c *waitConfig) { c.progress = fn }
+	return func(c *waitConfig) error {
+		if fn == nil {
+			return errors.New("WithProgress: nil function")
+		}
+		c.batchProgress = fn
+		return nil
+	}
+}
+
+// WithTaskProgress calls fn with every status WaitTask reads, the last one
+// included, on the goroutine that called WaitTask. It is for WaitTask;
+// WaitBatch takes WithProgress.
+func WithTaskProgress(fn func(*TaskStatus)) WaitOption {
+	return func(c *waitConfig) error {
+		if fn == nil {
+			return errors.New("WithTaskProgress: nil function")
+		}
+		c.taskProgress = fn
+		return nil
+	}
+}
+
+// waitOptions applies opts for the call named call.
+func waitOptions(call string, opts []WaitOption) (waitConfig, error) {
+	cfg := waitConfig{interval: DefaultPollInterval, maxInterval: DefaultMaxPollInterval}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return cfg, fmt.Errorf("dynamo: %s: %w", call, err)
+		}
+	}
+	switch {
+	case !cfg.maxSet:
+		cfg.maxInterval = max(cfg.maxInterval, cfg.interval)
+	case cfg.maxInterval < cfg.interval:
+		return cfg, fmt.Errorf("dynamo: %s: WithMaxPollInterval: %v is less than the poll interval %v", call, cfg.maxInterval, cfg.interval)
+	}
+	switch {
+	case call == "WaitBatch" && cfg.taskProgress != nil:
+		return cfg, errors.New("dynamo: WaitBatch: WithTaskProgress is for WaitTask; use WithProgress")
+	case call == "WaitTask" && cfg.batchProgress != nil:
+		return cfg, errors.New("dynamo: WaitTask: WithProgress is for WaitBatch; use WithTaskProgress")
+	}
+	return cfg, nil
 }
 
 // WaitBatch polls the status of batch batchID until it is completed and
@@ -44,31 +109,36 @@ func WithProgress(fn func(*BatchStatus)) WaitOption {
 // fails with ErrNotFound; a done context ends the wait at once with the
 // context's error.
 func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitOption) (*BatchStatus, error) {
-	cfg := waitConfig{interval: DefaultPollInterval, maxInterval: DefaultMaxPollInterval}
-	for _, opt := range opts {
-		opt(&cfg)
+	cfg, err := waitOptions("WaitBatch", opts)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.interval <= 0 {
-		cfg.interval = DefaultPollInterval
-	}
-	cfg.maxInterval = max(cfg.maxInterval, cfg.interval)
-	for wait := cfg.interval; ; wait = min(2*wait, cfg.maxInterval) {
+	return poll(ctx, c, &cfg, "batch "+batchID, func(ctx context.Context) (*BatchStatus, bool, error) {
 		st, err := c.GetBatchStatus(ctx, batchID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if cfg.progress != nil {
-			cfg.progress(st)
+		if cfg.batchProgress != nil {
+			cfg.batchProgress(st)
 		}
-		if st.Completed {
-			return st, nil
+		return st, st.Completed, nil
+	})
+}
+
+// poll calls get until it reports done, waiting between two calls as cfg
+// says, with the client's clock.
+func poll[T any](ctx context.Context, c *Client, cfg *waitConfig, what string, get func(context.Context) (T, bool, error)) (T, error) {
+	var zero T
+	for wait := cfg.interval; ; wait = min(2*wait, cfg.maxInterval) {
+		v, done, err := get(ctx)
+		switch {
+		case err != nil:
+			return zero, err
+		case done:
+			return v, nil
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("dynamo: waiting for batch %s: %w", batchID, ctx.Err())
-		case <-timer.C:
+		if err := c.sleep(ctx, wait); err != nil {
+			return zero, fmt.Errorf("dynamo: waiting for %s: %w", what, err)
 		}
 	}
 }

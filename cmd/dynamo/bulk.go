@@ -319,7 +319,7 @@ func (w *bulkWaiter) chunkDone(ch dynamo.ChunkResult) *chunkReport {
 		cr.Error = ch.Err.Error()
 	}
 	switch {
-	case ch.Skipped:
+	case ch.State == dynamo.ChunkSkipped:
 		cr.State = chunkSkipped
 		w.rep.Skipped++
 	case ch.BatchID != "":

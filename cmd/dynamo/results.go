@@ -124,13 +124,14 @@ func (a *app) results(ctx context.Context, batchID string, f *resultsFlags) erro
 	var batchErr error
 	names := make(map[string]bool) // the files of this run, to refuse two results of one name
 	for ts, err := range client.TaskStatuses(ctx, batchID) {
-		if err != nil && ts.TaskID == "" {
+		var taskErr *dynamo.TaskStatusError
+		if err != nil && !errors.As(err, &taskErr) {
 			batchErr = callErr("batch "+batchID, err)
 			break
 		}
 		out.Tasks++
 		if err != nil {
-			record(download{Task: ts.TaskID, Error: callErr("task status", err).Error()})
+			record(download{Task: taskErr.TaskID, Error: callErr("task status", taskErr.Err).Error()})
 			continue
 		}
 		if !ts.Completed {

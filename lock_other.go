@@ -1,0 +1,17 @@
+//go:build !unix && !windows
+
+package dynamo
+
+import (
+	"errors"
+	"os"
+	"runtime"
+)
+
+// errLocked is lockFile's error when another open file holds the lock.
+var errLocked = errors.New("locked")
+
+// lockFile fails: without a lock, two runs could post the same records.
+func lockFile(*os.File) error {
+	return errors.New("journal locking is not supported on " + runtime.GOOS)
+}
