@@ -1,0 +1,264 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+)
+
+// TaskRequest is one task for the Task API: one run of a template, for one
+// Salesforce record or standalone, without a batch. It is validated before
+// anything is sent.
+//
+// Like a Batch, a TaskRequest without an Integration encodes to JSON and
+// back unchanged, one with an Integration fails to encode, and printing or
+// logging one never shows the session.
+type TaskRequest struct {
+	// Template is the template's reference (with Salesforce, the Content
+	// Document ID of the DAP file) for PostTask; it must be empty for
+	// PostTaskWithTemplate, which embeds the template.
+	Template string `json:"template,omitempty"`
+	// Params are the template's parameters. With an Integration they must
+	// hold a non-empty string "id", the record the task is for; standalone
+	// they need none. Every value must be encodable as JSON.
+	Params Params `json:"params,omitempty"`
+	// Integration is the Salesforce session, or nil for a standalone task.
+	Integration *Integration `json:"integration,omitempty"`
+	// Parts are extra JSON parts, with an embedded template only: part
+	// "param.<Name>" becomes the task's param <Name>. A part may not share
+	// its name with a key of Params: the API does not say which would win.
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// LogValue implements slog.LogValuer: the template, the param keys, the
+// integration (session redacted) and part names.
+func (r TaskRequest) LogValue() slog.Value {
+	return requestLogValue(r.Template, slog.Int("params", len(r.Params)), r.Integration, r.Parts)
+}
+
+// Validate reports every problem that would make the API refuse the task, as
+// a *ValidationError, or nil. It never touches the network. A request with a
+// Template is checked as a post by reference (PostTask); one without, as a
+// post with an embedded template (PostTaskWithTemplate).
+func (r *TaskRequest) Validate() error {
+	p := r.validate(formAny)
+	r.encodingProblems(&p)
+	return p.err()
+}
+
+// validate checks everything but whether the values encode as JSON.
+func (r *TaskRequest) validate(f form) problems {
+	var p problems
+	if r == nil {
+		p.add("request", "is nil")
+		return p
+	}
+	f = f.resolve(r.Template)
+	validateTemplateRef(f, r.Template, "PostTaskWithTemplate", &p)
+	validateID("params", r.Params, r.Integration != nil, &p)
+	validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
+	for i, part := range r.Parts {
+		if _, clash := r.Params[part.Name]; clash && part.Name != "" {
+			p.add(fmt.Sprintf("parts[%d].name", i), fmt.Sprintf("%q is also a key of params: the API does not say which the task would see; rename one", part.Name))
+		}
+	}
+	r.Integration.validate(&p)
+	return p
+}
+
+func (r *TaskRequest) encodingProblems(p *problems) {
+	if r == nil {
+		return
+	}
+	paramsEncodingProblems("params", r.Params, p)
+	partsEncodingProblems(r.Parts, p)
+}
+
+// taskJSON is the JSON the API receives for a task: the whole body of a post
+// by reference, or the "data" part of a post with an embedded template (then
+// without a template).
+type taskJSON struct {
+	Template    string           `json:"template,omitempty"`
+	Params      Params           `json:"params"`
+	Integration *wireIntegration `json:"integration,omitempty"`
+}
+
+// encode encodes a valid request's JSON, with template.
+func (r *TaskRequest) encode(template string) ([]byte, error) {
+	params := r.Params
+	if params == nil {
+		params = Params{}
+	}
+	data, err := json.Marshal(taskJSON{Template: template, Params: params, Integration: r.Integration.wire()})
+	if err != nil {
+		var p problems
+		r.encodingProblems(&p)
+		if len(p) == 0 { // not expected: every value encodes on its own
+			return nil, fmt.Errorf("dynamo: encoding the task: %w", err)
+		}
+		return nil, p.err()
+	}
+	return data, nil
+}
+
+// TaskResponse is the API's answer to an accepted task.
+type TaskResponse struct {
+	TaskID  string `json:"taskID"`  // the task's ID, for GetTask and WaitTask
+	Message string `json:"message"` // "Success"
+	Usage   Usage  `json:"usage"`   // the organisation's consumption
+}
+
+// Usage is the organisation's consumption of its licence, as the API reports
+// it with an accepted task. A part the API leaves out, or sends in another
+// shape, reads as zero: usage is for information, and never fails a post.
+type Usage struct {
+	API     UsageCount `json:"api"`     // API calls
+	Signing UsageCount `json:"signing"` // electronic signatures
+}
+
+// UsageCount is one kind of consumption in the licence term.
+type UsageCount struct {
+	Term    int `json:"term"`    // used in the licence term
+	TermMax int `json:"termMax"` // available in the licence term
+}
+
+// UnmarshalJSON reads the two counts of an object, whatever else it holds;
+// anything that is not such an object reads as zero.
+func (u *Usage) UnmarshalJSON(data []byte) error {
+	*u = Usage{}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return nil
+	}
+	_ = u.API.UnmarshalJSON(raw["api"])
+	_ = u.Signing.UnmarshalJSON(raw["signing"])
+	return nil
+}
+
+// UnmarshalJSON reads "term" and "termMax" when they are whole numbers;
+// anything else reads as zero.
+func (c *UsageCount) UnmarshalJSON(data []byte) error {
+	*c = UsageCount{}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return nil
+	}
+	c.Term, c.TermMax = wholeNumber(raw["term"]), wholeNumber(raw["termMax"])
+	return nil
+}
+
+func wholeNumber(raw json.RawMessage) int {
+	var f float64
+	if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+		return 0
+	}
+	return int(f)
+}
+
+// String reads like "1 of 10000"; "unknown" when the API gave no maximum.
+func (c UsageCount) String() string {
+	if c.TermMax == 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%d of %d", c.Term, c.TermMax)
+}
+
+// PostTask posts one task whose template is given by reference
+// (r.Template), as a JSON body, to the Task API. It validates r first and
+// sends nothing when r is invalid.
+//
+// Retries and outcomes are those of PostBatch: a task post is not
+// idempotent, so it is sent again only when the server provably did not
+// take it, and an error matching ErrOutcomeUnknown means the task may exist.
+// Any 2xx answer that gives the task ID is a success.
+func (c *Client) PostTask(ctx context.Context, r *TaskRequest) (*TaskResponse, error) {
+	if err := refuse(r.validate(formReference), r.encodingProblems); err != nil {
+		return nil, err
+	}
+	body, err := r.encode(r.Template)
+	if err != nil {
+		return nil, err
+	}
+	return c.postTask(ctx, r, &request{
+		contentType: "application/json",
+		body:        bytesOpener(body),
+		size:        int64(len(body)),
+	})
+}
+
+// PostTaskWithTemplate posts one task with the template t embedded, as a
+// multipart body streamed like PostBatchWithTemplate's: the template, the
+// task's params and integration, then each of r.Parts as "param.<Name>".
+// r.Template must be empty. Retries and outcomes are those of PostTask; a
+// retry sends the whole body again, reopening the template.
+func (c *Client) PostTaskWithTemplate(ctx context.Context, t Template, r *TaskRequest) (*TaskResponse, error) {
+	p := r.validate(formEmbedded)
+	t.validate(&p)
+	if err := refuse(p, r.encodingProblems); err != nil {
+		return nil, err
+	}
+	data, dataErr := r.encode("")
+	parts, partsErr := encodeParts(r.Parts)
+	if err := joinProblems(dataErr, partsErr); err != nil {
+		return nil, err
+	}
+	req, err := multipartRequest(t, data, parts)
+	if err != nil {
+		return nil, err
+	}
+	return c.postTask(ctx, r, req)
+}
+
+// postTask sends a prepared task post through the request path.
+func (c *Client) postTask(ctx context.Context, r *TaskRequest, req *request) (*TaskResponse, error) {
+	var resp TaskResponse
+	req.method = http.MethodPost
+	req.path = "/v1/task"
+	req.secrets = r.Integration.secrets()
+	req.out = &resp
+	req.ok = func() bool { return resp.TaskID != "" }
+	if _, err := c.do(ctx, req); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// GetTask returns the state of the Task API task taskID.
+func (c *Client) GetTask(ctx context.Context, taskID string) (*TaskStatus, error) {
+	if err := requireIDs("taskID", taskID); err != nil {
+		return nil, err
+	}
+	st := &TaskStatus{}
+	if err := c.getJSON(ctx, "/v1/task/"+url.PathEscape(taskID), st); err != nil {
+		return nil, err
+	}
+	st.TaskID = taskID
+	return st, nil
+}
+
+// WaitTask polls the status of the Task API task taskID, with WaitBatch's
+// backoff, until it is completed, and returns that last status. A task
+// completed with errors is not an error of WaitTask: the status says Errors.
+// WithTaskProgress reports every status read. An unknown or expired task
+// fails with ErrNotFound; a done context ends the wait at once with the
+// context's error.
+func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption) (*TaskStatus, error) {
+	cfg, err := waitOptions("WaitTask", opts)
+	if err != nil {
+		return nil, err
+	}
+	return poll(ctx, c, &cfg, "task "+taskID, func(ctx context.Context) (*TaskStatus, bool, error) {
+		st, err := c.GetTask(ctx, taskID)
+		if err != nil {
+			return nil, false, err
+		}
+		if cfg.taskProgress != nil {
+			cfg.taskProgress(st)
+		}
+		return st, st.Completed, nil
+	})
+}
