@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // records returns a CSV of n records with an id and a name column.
@@ -38,6 +41,10 @@ func TestCSVErrors(t *testing.T) {
 		{"unnamed column", "id,,x\n1,2,3\n", "accounts.csv:1: column 2 of the header has no name"},
 		{"bare quote", "id,name\n1,a\n2,b\"c\n", `accounts.csv:3: bare " in non-quoted-field`},
 		{"multi-line field then empty id", "id,note\n1,\"two\nlines\"\n,x\n", "accounts.csv:4: empty id"},
+		{"BOM, quoted header, then empty id", "\uFEFF\"id\",\"name\"\r\n\"1\",\"a\"\r\n,\"b\"\r\n", "accounts.csv:3: empty id"},
+		{"BOM then bare quote in the header", "\uFEFFid,na\"me\n1,a\n", `accounts.csv:1: bare " in non-quoted-field`},
+		{"second BOM", "\uFEFF\uFEFFid,name\n1,a\n", "accounts.csv:1: no id column in the header (columns: \uFEFFid, name)"},
+		{"BOM only", "\uFEFF", "accounts.csv: empty file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -65,4 +72,58 @@ func TestCSVMissingFile(t *testing.T) {
 	r := runWith(t, env, "post", "--template", "T", "--csv", "nope.csv")
 	wantCode(t, r, exitUsage)
 	wantContains(t, "stderr", r.stderr, "nope.csv: no such file or directory")
+}
+
+// wantParams fails unless the tasks have exactly the params of want,
+// in order.
+func wantParams(t *testing.T, tasks []dynamotest.Task, want ...map[string]any) {
+	t.Helper()
+	params := make([]map[string]any, len(tasks))
+	for i, task := range tasks {
+		params[i] = task.Params
+	}
+	got, _ := json.Marshal(params)
+	w, _ := json.Marshal(want)
+	if string(got) != string(w) {
+		t.Errorf("tasks' params\n%s\nwant\n%s", got, w)
+	}
+}
+
+// TestCSVByteOrderMark reads the files spreadsheets write: Excel's "CSV
+// UTF-8" starts with a byte order mark and quotes every field.
+func TestCSVByteOrderMark(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	const bom = "\uFEFF"
+	for _, tc := range []struct{ name, content string }{
+		{"unquoted, LF", "id,name\n001A,Acme\n001B,Globex\n"},
+		{"unquoted, CRLF", "id,name\r\n001A,Acme\r\n001B,Globex\r\n"},
+		{"quoted, LF", "\"id\",\"name\"\n\"001A\",\"Acme\"\n\"001B\",\"Globex\"\n"},
+		{"quoted, CRLF", "\"id\",\"name\"\r\n\"001A\",\"Acme\"\r\n\"001B\",\"Globex\"\r\n"},
+		{"BOM, unquoted, LF", bom + "id,name\n001A,Acme\n001B,Globex\n"},
+		{"BOM, unquoted, CRLF", bom + "id,name\r\n001A,Acme\r\n001B,Globex\r\n"},
+		{"BOM, quoted, LF", bom + "\"id\",\"name\"\n\"001A\",\"Acme\"\n\"001B\",\"Globex\"\n"},
+		{"BOM, quoted, CRLF", bom + "\"id\",\"name\"\r\n\"001A\",\"Acme\"\r\n\"001B\",\"Globex\"\r\n"},
+		{"BOM, quoted, CRLF, no final line end", bom + "\"id\",\"name\"\r\n\"001A\",\"Acme\"\r\n\"001B\",\"Globex\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := post(t, env, "--csv", writeFile(t, "accounts.csv", tc.content))
+			b, _ := srv.Batch(out.ID)
+			wantParams(t, b.Tasks, map[string]any{"id": "001A", "name": "Acme"}, map[string]any{"id": "001B", "name": "Globex"})
+		})
+	}
+}
+
+// TestCSVByteOrderMarkElsewhere: only the mark that starts the file is
+// dropped; one anywhere else is part of a name or a value.
+func TestCSVByteOrderMarkElsewhere(t *testing.T) {
+	t.Parallel()
+	srv, env := newServer(t)
+	csv := writeFile(t, "accounts.csv", "\uFEFFid,\uFEFFname\n001A,\uFEFFAcme\n\uFEFF001B,Globex\n")
+	out := post(t, env, "--csv", csv)
+	b, _ := srv.Batch(out.ID)
+	wantParams(t, b.Tasks,
+		map[string]any{"id": "001A", "\uFEFFname": "\uFEFFAcme"},
+		map[string]any{"id": "\uFEFF001B", "\uFEFFname": "Globex"})
 }

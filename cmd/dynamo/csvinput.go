@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -46,13 +48,33 @@ func openCSV(path string) (*csvRecords, error) {
 	if err != nil {
 		return nil, &inputError{file: path, msg: openProblem(err)}
 	}
-	c := &csvRecords{name: path, f: f, r: csv.NewReader(f)}
+	c := &csvRecords{name: path, f: f, r: csv.NewReader(skipBOM(f))}
 	c.r.FieldsPerRecord = -1 // ragged rows are reported here, with both counts
 	if err := c.readHeader(); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// utf8BOM is the byte order mark that spreadsheets write at the start of a
+// UTF-8 CSV file (Excel's "CSV UTF-8").
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// skipBOM returns r without a leading UTF-8 byte order mark. The mark has to
+// go before encoding/csv sees it: ahead of a quoted header ("id",...) it makes
+// the opening quote a bare quote in a non-quoted field. A mark anywhere else
+// is data and is kept. The mark holds no newline, so line numbers stay those
+// of the file, and columns of the first line count from its first visible
+// character, as an editor shows them.
+func skipBOM(r io.Reader) io.Reader {
+	// csv.NewReader reuses a *bufio.Reader as it is, so peeking here adds no
+	// second buffer.
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM)) // cannot fail: the bytes are buffered
+	}
+	return br
 }
 
 // openProblem words a failure to open an input file without repeating its
@@ -87,9 +109,6 @@ func (c *csvRecords) readHeader() error {
 		return c.errorf(0, "empty file: expected a header row with an id column")
 	case err != nil:
 		return c.parseError(err)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\uFEFF") // a byte order mark from a spreadsheet
 	}
 	c.idCol = -1
 	seen := make(map[string]bool, len(header))
