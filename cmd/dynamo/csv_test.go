@@ -127,3 +127,168 @@ func TestCSVByteOrderMarkElsewhere(t *testing.T) {
 		map[string]any{"id": "001A", "\uFEFFname": "\uFEFFAcme"},
 		map[string]any{"id": "\uFEFF001B", "\uFEFFname": "Globex"})
 }
+
+// postedIDs returns the ids of the tasks that srv received, in order; bulk's
+// chunks may arrive in any order, so these tests keep to one chunk.
+func postedIDs(t *testing.T, srv *dynamotest.Server) []any {
+	t.Helper()
+	batches := srv.Batches()
+	if len(batches) != 1 {
+		t.Fatalf("%d batches posted, want 1", len(batches))
+	}
+	var ids []any
+	for _, task := range batches[0].Tasks {
+		ids = append(ids, task.Params["id"])
+	}
+	return ids
+}
+
+// warnings returns the lines of stderr that report a repeated id.
+func warnings(stderr string) []string {
+	var ws []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "with other params") {
+			ws = append(ws, l)
+		}
+	}
+	return ws
+}
+
+// csvCommands are the two commands that read a CSV, each given path; bulk
+// does not wait, as these tests are about what is posted.
+func csvCommands(path string) [][]string {
+	return [][]string{
+		{"post", "--template", "T", "--csv", path},
+		{"bulk", "--template", "T", "--csv", path, "--no-wait"},
+	}
+}
+
+// TestCSVIdenticalRecords: a record that repeats an earlier one exactly,
+// id and params, is refused with both lines named, and nothing is posted,
+// unless --allow-duplicates is given.
+func TestCSVIdenticalRecords(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, content, want string
+		ids                 []any    // posted with --allow-duplicates
+		warnings            []string // on stderr with --allow-duplicates
+	}{
+		{"two of three", "id,name\n001A,Acme\n001B,Globex\n001A,Acme\n",
+			"accounts.csv:4: the same record as line 2 (id 001A); give --allow-duplicates to post both",
+			[]any{"001A", "001B", "001A"}, nil},
+		{"quoted differently", "id,name\n001A,Acme\n\"001A\",\"Acme\"\n",
+			"accounts.csv:3: the same record as line 2 (id 001A);",
+			[]any{"001A", "001A"}, nil},
+		{"after multi-line fields", "id,note\n001A,\"two\nlines\"\n001B,x\n001A,\"two\nlines\"\n",
+			"accounts.csv:5: the same record as line 2 (id 001A);",
+			[]any{"001A", "001B", "001A"}, nil},
+		{"BOM and CRLF", "\uFEFF\"id\",\"name\"\r\n\"001A\",\"Acme\"\r\n\"001A\",\"Acme\"\r\n",
+			"accounts.csv:3: the same record as line 2 (id 001A);",
+			[]any{"001A", "001A"}, nil},
+		{"same as the second of an id", "id,name\n001A,Acme\n001A,Globex\n001A,Globex\n",
+			"accounts.csv:4: the same record as line 3 (id 001A);",
+			[]any{"001A", "001A", "001A"}, []string{"accounts.csv:3: id 001A also on line 2, with other params"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, "accounts.csv", tc.content)
+			for _, cmd := range csvCommands(path) {
+				srv, env := newServer(t)
+				r := runWith(t, env, cmd...)
+				wantCode(t, r, exitUsage)
+				wantContains(t, "stderr", r.stderr, tc.want)
+				if n := len(srv.Requests()); n != 0 {
+					t.Errorf("%s: a refused file sent %d requests", cmd[0], n)
+				}
+
+				r = runWith(t, env, append(cmd, "--allow-duplicates")...)
+				wantCode(t, r, exitOK)
+				if got := postedIDs(t, srv); fmt.Sprint(got) != fmt.Sprint(tc.ids) {
+					t.Errorf("%s --allow-duplicates posted ids %v, want %v", cmd[0], got, tc.ids)
+				}
+				ws := warnings(r.stderr)
+				if len(ws) != len(tc.warnings) {
+					t.Fatalf("%s --allow-duplicates: warnings %q, want %q\n%s", cmd[0], ws, tc.warnings, r)
+				}
+				for i, w := range tc.warnings {
+					wantContains(t, "warning", ws[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestCSVRepeatedID: an id repeated with other params is posted each time,
+// with a warning naming both lines.
+func TestCSVRepeatedID(t *testing.T) {
+	t.Parallel()
+	// Line 5 has line 2's text without its last comma: other params, though
+	// the fields run together the same.
+	path := writeFile(t, "accounts.csv", "id,name,city\n001A,Acme,Oulu\n001B,Globex,Espoo\n001A,Acme,Turku\n001A,AcmeO,ulu\n")
+	for _, cmd := range csvCommands(path) {
+		srv, env := newServer(t)
+		r := runWith(t, env, cmd...)
+		wantCode(t, r, exitOK)
+		ws := warnings(r.stderr)
+		want := []string{
+			path + ":4: id 001A also on line 2, with other params",
+			path + ":5: id 001A also on line 2, with other params",
+		}
+		if len(ws) != len(want) {
+			t.Fatalf("%s: warnings %q, want %q\n%s", cmd[0], ws, want, r)
+		}
+		for i, w := range want {
+			if ws[i] != "dynamo: "+w {
+				t.Errorf("%s: warning %q, want %q", cmd[0], ws[i], "dynamo: "+w)
+			}
+		}
+		b := srv.Batches()
+		if len(b) != 1 {
+			t.Fatalf("%s: %d batches posted, want 1", cmd[0], len(b))
+		}
+		wantParams(t, b[0].Tasks,
+			map[string]any{"id": "001A", "name": "Acme", "city": "Oulu"},
+			map[string]any{"id": "001B", "name": "Globex", "city": "Espoo"},
+			map[string]any{"id": "001A", "name": "Acme", "city": "Turku"},
+			map[string]any{"id": "001A", "name": "AcmeO", "city": "ulu"})
+	}
+}
+
+// TestCSVRepeatedIDWarningsBounded: past the first few, repeated ids are
+// counted rather than listed.
+func TestCSVRepeatedIDWarningsBounded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		repeats int
+		lines   int // of warning on stderr
+		summary string
+	}{
+		{maxRepeatWarnings, maxRepeatWarnings, ""},
+		{maxRepeatWarnings + 1, maxRepeatWarnings + 1, ": 1 more record repeats an earlier id with other params"},
+		{maxRepeatWarnings + 3, maxRepeatWarnings + 1, ": 3 more records repeat an earlier id with other params"},
+	} {
+		t.Run(fmt.Sprint(tc.repeats), func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			b.WriteString("id,name\n")
+			for i := range tc.repeats + 1 {
+				fmt.Fprintf(&b, "001A,Account %d\n", i)
+			}
+			srv, env := newServer(t)
+			path := writeFile(t, "accounts.csv", b.String())
+			r := runWith(t, env, "post", "--template", "T", "--csv", path)
+			wantCode(t, r, exitOK)
+			ws := warnings(r.stderr)
+			if n := len(ws); n != tc.lines {
+				t.Fatalf("%d warning lines, want %d\n%s", n, tc.lines, r)
+			}
+			wantContains(t, "last listed warning", ws[maxRepeatWarnings-1], fmt.Sprintf(":%d: id 001A also on line 2", maxRepeatWarnings+2))
+			if tc.summary != "" {
+				wantContains(t, "summary", ws[maxRepeatWarnings], path+tc.summary)
+			}
+			if n := len(postedIDs(t, srv)); n != tc.repeats+1 {
+				t.Errorf("%d tasks posted, want %d", n, tc.repeats+1)
+			}
+		})
+	}
+}
