@@ -20,6 +20,7 @@ const bulkWaiters = 8
 type bulkFlags struct {
 	templateFlags
 	csv           string
+	dups          bool // --allow-duplicates
 	parts         []string
 	params        []string
 	journal       string
@@ -37,7 +38,9 @@ func (a *app) bulkCommand() *cobra.Command {
 		Long: `Post every record of a CSV file (an id column; other columns become params) as
 consecutive batches ("chunks") of up to --chunk-size records, then wait for
 every batch and print a summary. The whole file is checked before anything is
-posted.
+posted: a record identical to an earlier one (the same id and params) refuses
+it unless --allow-duplicates is given; an id repeated with other params is
+posted, with a warning on stderr.
 
 With --journal FILE each chunk's outcome is recorded as soon as it is known,
 and a run with the same journal, template, chunk size and records skips the
@@ -58,6 +61,7 @@ followed, 3 when every batch completed but some tasks had errors.`,
 	fs := c.Flags()
 	f.register(fs)
 	fs.StringVar(&f.csv, "csv", "", "the CSV `file` of records: an id column, other columns become params")
+	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
 	fs.StringVar(&f.journal, "journal", "", "record each chunk's outcome in this `file`, and skip the chunks it records as accepted")
@@ -156,7 +160,7 @@ func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
 		return err
 	}
 	b := &dynamo.Batch{Template: f.template, Integration: in}
-	if b.Tasks, err = readAllCSV(f.csv, params, parts, -1); err != nil {
+	if b.Tasks, err = readAllCSV(f.csv, params, parts, -1, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
 		return usageErr(err)
 	}
 	opts := []dynamo.BulkOption{

@@ -10,11 +10,11 @@
 //
 // Commands:
 //
-//	dynamo post    --template T | --dap FILE  --id ID... | --csv FILE  [--part name=file.json] [--param k=v] [--wait]
+//	dynamo post    --template T | --dap FILE  --id ID... | --csv FILE [--allow-duplicates]  [--part name=file.json] [--param k=v] [--wait]
 //	dynamo status  BATCH [TASK]
 //	dynamo wait    BATCH
 //	dynamo results BATCH --out DIR
-//	dynamo bulk    --template T | --dap FILE  --csv FILE [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--no-wait]
+//	dynamo bulk    --template T | --dap FILE  --csv FILE [--allow-duplicates] [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--no-wait]
 //
 // The global flag --fake runs a command against an in-process fake server
 // (package dynamotest) instead of the API: tasks complete on their own after a

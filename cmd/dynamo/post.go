@@ -15,6 +15,7 @@ type postFlags struct {
 	templateFlags
 	ids    []string
 	csv    string
+	dups   bool // --allow-duplicates
 	parts  []string
 	params []string
 	wait   bool
@@ -32,6 +33,10 @@ an id column; every other column becomes a string param of the task. --param
 key=value adds a param to every task. --part name=file.json (with --dap only)
 attaches a JSON file that every task receives as the param "name".
 
+A CSV record identical to an earlier one (the same id and params) refuses the
+file unless --allow-duplicates is given; an id repeated with other params is
+posted, with a warning on stderr.
+
 The template is referenced with --template, or embedded from a DAP file with
 --dap (streamed, never loaded whole). A Salesforce session is taken from
 DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
@@ -42,6 +47,7 @@ DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
 	f.register(fs)
 	fs.StringArrayVar(&f.ids, "id", nil, "a Salesforce record `ID` to run the template for (repeatable)")
 	fs.StringVar(&f.csv, "csv", "", "a CSV `file` of records: an id column, other columns become params")
+	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a CSV record identical to an earlier one (same id and params) instead of refusing the file")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the batch to complete, like 'dynamo wait'")
@@ -136,7 +142,7 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	}
 	b := &dynamo.Batch{Template: f.template, Integration: in}
 	if f.csv != "" {
-		if b.Tasks, err = readAllCSV(f.csv, params, parts, dynamo.MaxTasksPerBatch); err != nil {
+		if b.Tasks, err = readAllCSV(f.csv, params, parts, dynamo.MaxTasksPerBatch, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
 			return nil, tmpl, usageErr(err)
 		}
 	} else {
