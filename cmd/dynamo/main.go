@@ -23,6 +23,8 @@
 // wait and results with --fake only find batches posted in the same process,
 // which happens in tests.
 //
+// The first SIGINT or SIGTERM cancels the command.
+//
 // Exit codes: 0 done without errors; 1 a call failed; 2 bad usage or input;
 // 3 the batch completed but some tasks had errors.
 package main
@@ -35,8 +37,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	code := run(context.Background(), process{
+		args:    os.Args[1:],
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		env:     os.Getenv,
+		signals: signals,
+	})
+	signal.Stop(signals)
 	os.Exit(code)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -17,53 +16,21 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-// Exit codes.
-const (
-	exitOK         = 0 // everything done, no task errors
-	exitFailed     = 1 // a call failed
-	exitUsage      = 2 // bad usage or input
-	exitTaskErrors = 3 // the batch completed, but some tasks had errors
-)
-
-// Environment variables of the Salesforce session; the credentials' names
-// are the SDK's (dynamo.EnvTenantID, dynamo.EnvAPIKey, dynamo.EnvBaseURL).
-const (
-	envSFSessionID = "DYNAMO_SF_SESSION_ID"
-	envSFServerURL = "DYNAMO_SF_SERVER_URL"
-)
-
-// exitError carries the exit code a command ends with. A nil err ends with
-// code and no message (the command has already said what happened).
-type exitError struct {
-	code int
-	err  error
+// process is what a run of the tool takes from the process it runs in.
+type process struct {
+	args           []string // without the program name
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            func(string) string // looks up environment variables; nil means os.Getenv
+	signals        <-chan os.Signal    // SIGINT and SIGTERM as they arrive; nil for none
 }
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit code %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageErr marks err as bad usage or input (exit code 2).
-func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
-
-// usageErrorf is usageErr of a formatted message.
-func usageErrorf(format string, args ...any) error {
-	return usageErr(fmt.Errorf(format, args...))
-}
-
-// errTaskErrors ends a command that has reported task errors (exit code 3).
-var errTaskErrors = &exitError{code: exitTaskErrors}
 
 // app is one run of the command: its streams, environment and global flags.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            func(string) string
+	interrupts     interrupts
 
 	// Global flags.
 	fake         bool
@@ -77,20 +44,24 @@ type app struct {
 	apiClient  *dynamo.Client     // made by client()
 }
 
-// run executes the command line args (without the program name) and returns
-// the process's exit code. env looks up environment variables; nil means
-// os.Getenv.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
-	if env == nil {
-		env = os.Getenv
+// run executes the command line and returns the process's exit code. The
+// first signal cancels the command, unless the command handles signals
+// itself (see interrupts).
+func run(ctx context.Context, p process) int {
+	if p.env == nil {
+		p.env = os.Getenv
 	}
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := &app{stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, env: p.env}
+	a.interrupts.handle(func(os.Signal) { cancel() })
+	defer a.interrupts.listen(p.signals)()
 	defer a.close()
 	root := a.rootCommand()
-	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetArgs(p.args)
+	root.SetIn(p.stdin)
+	root.SetOut(p.stdout)
+	root.SetErr(p.stderr)
 	return a.exitCode(root.ExecuteContext(ctx))
 }
 
@@ -131,11 +102,7 @@ func (a *app) close() {
 	}
 }
 
-func (a *app) rootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "dynamo",
-		Short: "Post Dynamo batches and follow them",
-		Long: `dynamo posts batches to the Dynamo batch API and follows them.
+const rootLong = `dynamo posts batches to the Dynamo batch API and follows them.
 
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
@@ -148,7 +115,13 @@ useful ones; status, wait and results with --fake only know batches posted in
 the same process.
 
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
-3 the batch completed but some tasks had errors.`,
+3 the batch completed but some tasks had errors.`
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "dynamo",
+		Short:         "Post Dynamo batches and follow them",
+		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -203,78 +176,6 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// client returns a client for the API, with credentials from the environment,
-// or for a new in-process fake server with --fake.
-func (a *app) client() (*dynamo.Client, error) {
-	if a.apiClient != nil {
-		return a.apiClient, nil
-	}
-	c, err := a.newClient()
-	a.apiClient = c
-	return c, err
-}
-
-func (a *app) newClient() (*dynamo.Client, error) {
-	opts := []dynamo.Option{dynamo.WithUserAgent("dynamo-cli/" + dynamo.Version)}
-	if a.verbose {
-		opts = append(opts, dynamo.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	}
-	if a.fake {
-		if a.fakeServer == nil {
-			a.fakeServer = dynamotest.NewServer(
-				dynamotest.WithAutoComplete(a.fakeDelay),
-				dynamotest.WithResultFiles("Document"),
-			)
-			fmt.Fprintf(a.stderr, "dynamo: --fake: using an in-process fake server at %s; nothing leaves this machine\n", a.fakeServer.URL)
-		}
-		opts = append(opts, dynamo.WithBaseURL(a.fakeServer.URL))
-		return dynamo.NewClient(a.fakeServer.TenantID, a.fakeServer.APIKey, opts...)
-	}
-	return a.clientFromEnv(opts)
-}
-
-// clientFromEnv reads the credentials the way dynamo.NewClientFromEnv does,
-// through a.env so that tests need not touch the process environment.
-func (a *app) clientFromEnv(opts []dynamo.Option) (*dynamo.Client, error) {
-	tenant, key := a.env(dynamo.EnvTenantID), a.env(dynamo.EnvAPIKey)
-	if tenant == "" || key == "" {
-		return nil, usageErrorf("no credentials: set %s and %s in the environment (they are never taken from flags), or try the tool with --fake",
-			dynamo.EnvTenantID, dynamo.EnvAPIKey)
-	}
-	if u := a.env(dynamo.EnvBaseURL); u != "" {
-		opts = append([]dynamo.Option{dynamo.WithBaseURL(u)}, opts...)
-	}
-	c, err := dynamo.NewClient(tenant, key, opts...)
-	if err != nil {
-		return nil, usageErrorf("%v (check %s, %s and %s)", err, dynamo.EnvTenantID, dynamo.EnvAPIKey, dynamo.EnvBaseURL)
-	}
-	return c, nil
-}
-
-// integration returns the Salesforce session from the environment, nil when
-// none is set.
-func (a *app) integration() (*dynamo.Integration, error) {
-	session, server := a.env(envSFSessionID), a.env(envSFServerURL)
-	switch {
-	case session == "" && server == "":
-		return nil, nil
-	case session == "" || server == "":
-		return nil, usageErrorf("a Salesforce session needs both %s and %s", envSFSessionID, envSFServerURL)
-	}
-	return dynamo.Salesforce(session, server), nil
-}
-
-// waitOptions are WaitBatch's options for the poll interval flag, the
-// maximum scaled like the SDK's defaults.
-func (a *app) waitOptions(progress func(*dynamo.BatchStatus)) []dynamo.WaitOption {
-	maxInterval := a.pollInterval * (dynamo.DefaultMaxPollInterval / dynamo.DefaultPollInterval)
-	return []dynamo.WaitOption{
-		dynamo.WithPollInterval(a.pollInterval),
-		dynamo.WithMaxPollInterval(maxInterval),
-		dynamo.WithProgress(progress),
-	}
-}
-
 // printJSON writes v as indented JSON on stdout.
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
@@ -282,28 +183,3 @@ func (a *app) printJSON(v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
-
-// callErr describes a failed call in words a user can act on; the SDK's
-// errors never contain the API key or the session ID. The result still
-// matches err with errors.Is.
-func callErr(what string, err error) error {
-	msg := what + ": " + strings.TrimPrefix(err.Error(), "dynamo: ")
-	switch {
-	case errors.Is(err, context.Canceled):
-		msg = what + ": interrupted"
-	case errors.Is(err, dynamo.ErrUnauthorized):
-		msg += fmt.Sprintf(" (check %s and %s)", dynamo.EnvTenantID, dynamo.EnvAPIKey)
-	case errors.Is(err, dynamo.ErrNotFound):
-		msg += " (unknown, or posted more than 24 hours ago)"
-	}
-	return &describedError{msg: msg, err: err}
-}
-
-// describedError is err with a message of its own.
-type describedError struct {
-	msg string
-	err error
-}
-
-func (e *describedError) Error() string { return e.msg }
-func (e *describedError) Unwrap() error { return e.err }

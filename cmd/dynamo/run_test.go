@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,12 +37,94 @@ func (r result) String() string {
 // Waits poll every 5ms.
 func runWith(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return startWith(t, env, args...).wait(t)
+}
+
+// invocation is a run of the command in-process, in the background, that
+// the test can send signals and watch the stderr of.
+type invocation struct {
+	signals chan os.Signal
+	stdout  bytes.Buffer
+	stderr  lineWriter
+	done    chan int // the exit code
+}
+
+// startWith starts the command in-process with env as its whole
+// environment. Waits poll every 5ms.
+func startWith(t *testing.T, env map[string]string, args ...string) *invocation {
+	t.Helper()
+	inv := &invocation{signals: make(chan os.Signal, 2), done: make(chan int, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	args = append([]string{"--poll-interval=5ms"}, args...)
-	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	go func() {
+		defer cancel()
+		inv.done <- run(ctx, process{
+			args:   append([]string{"--poll-interval=5ms"}, args...),
+			stdin:  strings.NewReader(""),
+			stdout: &inv.stdout, stderr: &inv.stderr,
+			env:     func(k string) string { return env[k] },
+			signals: inv.signals,
+		})
+	}()
+	return inv
+}
+
+// wait waits for the command to end.
+func (inv *invocation) wait(t *testing.T) result {
+	t.Helper()
+	select {
+	case code := <-inv.done:
+		return result{code: code, stdout: inv.stdout.String(), stderr: inv.stderr.String()}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the command did not end\n--- stderr\n%s", inv.stderr.String())
+		return result{}
+	}
+}
+
+// lineWriter collects what is written to it and lets a test wait for a text
+// to appear in it.
+type lineWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed at the next write
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.changed != nil {
+		close(w.changed)
+		w.changed = nil
+	}
+	return w.buf.Write(p)
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitFor waits until the text holds sub.
+func (w *lineWriter) waitFor(t *testing.T, sub string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		w.mu.Lock()
+		if strings.Contains(w.buf.String(), sub) {
+			w.mu.Unlock()
+			return
+		}
+		if w.changed == nil {
+			w.changed = make(chan struct{})
+		}
+		changed := w.changed
+		w.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%q never appeared in:\n%s", sub, w.String())
+		}
+	}
 }
 
 // newServer starts a fake Dynamo API for one test.

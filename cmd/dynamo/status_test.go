@@ -1,8 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -146,12 +145,9 @@ func TestWaitInterrupted(t *testing.T) {
 	t.Parallel()
 	_, env := newServer(t) // tasks never complete
 	out := post(t, env, "--id", "1")
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"--poll-interval=5ms", "wait", out.ID}, nil, &stdout, &stderr, func(k string) string { return env[k] })
-	if code != exitFailed {
-		t.Fatalf("exit code %d, want %d\n%s", code, exitFailed, stderr.String())
-	}
-	wantContains(t, "stderr", stderr.String(), "waiting for batch "+out.ID)
+	inv := startWith(t, env, "wait", out.ID)
+	inv.signals <- os.Interrupt
+	r := inv.wait(t)
+	wantCode(t, r, exitFailed)
+	wantContains(t, "stderr", r.stderr, "waiting for batch "+out.ID+": interrupted")
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dynamokit/dynamo"
+)
+
+// Exit codes.
+const (
+	exitOK         = 0 // everything done, no task errors
+	exitFailed     = 1 // a call failed
+	exitUsage      = 2 // bad usage or input
+	exitTaskErrors = 3 // the batch completed, but some tasks had errors
+)
+
+// exitError carries the exit code a command ends with. A nil err ends with
+// code and no message (the command has already said what happened).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr marks err as bad usage or input (exit code 2).
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usageErrorf is usageErr of a formatted message.
+func usageErrorf(format string, args ...any) error {
+	return usageErr(fmt.Errorf(format, args...))
+}
+
+// errTaskErrors ends a command that has reported task errors (exit code 3).
+var errTaskErrors = &exitError{code: exitTaskErrors}
+
+// callErr describes a failed call in words a user can act on; the SDK's
+// errors never contain the API key or the session ID. The result still
+// matches err with errors.Is.
+func callErr(what string, err error) error {
+	msg := what + ": " + strings.TrimPrefix(err.Error(), "dynamo: ")
+	switch {
+	case errors.Is(err, context.Canceled):
+		msg = what + ": interrupted"
+	case errors.Is(err, dynamo.ErrUnauthorized):
+		msg += fmt.Sprintf(" (check %s and %s)", dynamo.EnvTenantID, dynamo.EnvAPIKey)
+	case errors.Is(err, dynamo.ErrNotFound):
+		msg += " (unknown, or posted more than 24 hours ago)"
+	}
+	return &describedError{msg: msg, err: err}
+}
+
+// describedError is err with a message of its own.
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
