@@ -1,11 +1,9 @@
 package main
 
 import (
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dynamokit/dynamo/dynamotest"
 )
@@ -31,20 +29,11 @@ type bulkJSON struct {
 	} `json:"chunks"`
 }
 
-// posts counts the batch posts that reached the server.
-func posts(srv *dynamotest.Server) int {
-	n := 0
-	for _, r := range srv.Requests() {
-		if r.Method == http.MethodPost {
-			n++
-		}
-	}
-	return n
-}
-
 func TestBulkWithJournal(t *testing.T) {
 	t.Parallel()
-	srv, env := newServer(t, dynamotest.WithAutoComplete(10*time.Millisecond))
+	g := newGate(t)
+	g.completeOnAccept()
+	srv, env := g.srv, g.env
 	csv := writeFile(t, "accounts.csv", records(2500))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
 
@@ -94,7 +83,8 @@ func TestBulkFake(t *testing.T) {
 	t.Parallel()
 	csv := writeFile(t, "accounts.csv", records(2500))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	args := []string{"--fake", "--fake-delay=10ms", "bulk", "--template", "T", "--csv", csv, "--journal", journal}
+	// A delay of 1ns: every task is complete when its batch is first read.
+	args := []string{"--fake", "--fake-delay=1ns", "bulk", "--template", "T", "--csv", csv, "--journal", journal}
 	r := runWith(t, nil, args...)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "chunks: 3 posted", "tasks: 2500 completed")
@@ -117,33 +107,15 @@ func TestBulkFake(t *testing.T) {
 
 func TestBulkTaskErrors(t *testing.T) {
 	t.Parallel()
-	srv, env := newServer(t)
+	g := newGate(t)
+	// Each batch fails its first task and completes the others.
+	g.setOnAccept(func(id string) {
+		b, _ := g.srv.Batch(id)
+		g.srv.FailTask(id, b.Tasks[0].ID, "boom")
+		g.srv.CompleteBatch(id)
+	})
 	csv := writeFile(t, "accounts.csv", records(5))
-	// Drive the server as the job runs: each batch fails its first task and
-	// completes the others.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		seen := make(map[string]bool)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			for _, b := range srv.Batches() {
-				if !seen[b.ID] {
-					seen[b.ID] = true
-					srv.FailTask(b.ID, b.Tasks[0].ID, "boom")
-					srv.CompleteBatch(b.ID)
-				}
-			}
-		}
-	}()
-	r := runWith(t, env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "3")
-	close(stop)
-	<-done
+	r := runWith(t, g.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "3")
 	wantCode(t, r, exitTaskErrors)
 	var rep bulkJSON
 	decodeJSON(t, r, &rep)
@@ -154,7 +126,9 @@ func TestBulkTaskErrors(t *testing.T) {
 
 func TestBulkChunkFailsThenResumes(t *testing.T) {
 	t.Parallel()
-	srv, env := newServer(t, dynamotest.WithAutoComplete(time.Millisecond))
+	g := newGate(t)
+	g.completeOnAccept()
+	srv, env := g.srv, g.env
 	csv := writeFile(t, "accounts.csv", records(5))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 400, Body: `{"message": "quota"}`})
@@ -174,7 +148,9 @@ func TestBulkChunkFailsThenResumes(t *testing.T) {
 
 func TestBulkOutcomeUnknown(t *testing.T) {
 	t.Parallel()
-	srv, env := newServer(t, dynamotest.WithAutoComplete(time.Millisecond))
+	g := newGate(t)
+	g.completeOnAccept()
+	srv, env := g.srv, g.env
 	csv := writeFile(t, "accounts.csv", records(3))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})

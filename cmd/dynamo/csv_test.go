@@ -14,10 +14,13 @@ func records(n int) string {
 	var b strings.Builder
 	b.WriteString("id,name\n")
 	for i := range n {
-		fmt.Fprintf(&b, "001%012d,Account %d\n", i, i)
+		fmt.Fprintf(&b, "%s,Account %d\n", recordID(i), i)
 	}
 	return b.String()
 }
+
+// recordID is the id of record i of records.
+func recordID(i int) string { return fmt.Sprintf("001%012d", i) }
 
 func TestCSVErrors(t *testing.T) {
 	t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dynamokit/dynamo/dynamotest"
 )
@@ -141,8 +140,9 @@ func TestPostSalesforceFromEnv(t *testing.T) {
 
 func TestPostWait(t *testing.T) {
 	t.Parallel()
-	_, env := newServer(t, dynamotest.WithAutoComplete(20*time.Millisecond))
-	r := runWith(t, env, "--json", "post", "--template", "T", "--id", "1", "--id", "2", "--wait")
+	g := newGate(t)
+	g.completeOnAccept()
+	r := runWith(t, g.env, "--json", "post", "--template", "T", "--id", "1", "--id", "2", "--wait")
 	wantCode(t, r, exitOK)
 	var out postJSON
 	decodeJSON(t, r, &out)
@@ -155,7 +155,7 @@ func TestPostWait(t *testing.T) {
 
 func TestPostFakeWait(t *testing.T) {
 	t.Parallel()
-	r := runWith(t, nil, "--fake", "--fake-delay", "10ms", "post", "--template", "T", "--id", "1", "--wait")
+	r := runWith(t, nil, "--fake", "--fake-delay=1ns", "post", "--template", "T", "--id", "1", "--wait")
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "accepted: 1 tasks", "Completed (1/1 tasks completed)")
 	wantContains(t, "stderr", r.stderr, "--fake: using an in-process fake server")

@@ -3,8 +3,8 @@ package main
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/dynamokit/dynamo/dynamotest"
 )
@@ -90,9 +90,13 @@ func TestStatusFakeKnowsNoBatch(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	t.Parallel()
-	_, env := newServer(t, dynamotest.WithAutoComplete(300*time.Millisecond))
-	out := post(t, env, "--id", "1", "--id", "2", "--id", "3")
-	r := runWith(t, env, "wait", out.ID)
+	g := newGate(t)
+	out := post(t, g.env, "--id", "1", "--id", "2", "--id", "3")
+	// The first status read shows the tasks queued; the batch completes
+	// right after it.
+	var once sync.Once
+	g.setOnStatus(func(id string) { once.Do(func() { g.srv.CompleteBatch(id) }) })
+	r := runWith(t, g.env, "wait", out.ID)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "batch "+out.ID+": Completed (3/3 tasks completed)")
 	// Not a terminal: plain lines, one per change, no bar.
@@ -126,9 +130,10 @@ func TestWaitTaskErrors(t *testing.T) {
 
 func TestWaitProgressBar(t *testing.T) {
 	t.Parallel()
-	_, env := newServer(t, dynamotest.WithAutoComplete(20*time.Millisecond))
-	out := post(t, env, "--id", "1", "--id", "2")
-	r := runWith(t, env, "--progress", "bar", "wait", out.ID)
+	g := newGate(t)
+	g.completeOnAccept()
+	out := post(t, g.env, "--id", "1", "--id", "2")
+	r := runWith(t, g.env, "--progress", "bar", "wait", out.ID)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stderr", r.stderr, "100%", "(2/2")
 }
@@ -143,9 +148,13 @@ func TestWaitUnknownBatch(t *testing.T) {
 
 func TestWaitInterrupted(t *testing.T) {
 	t.Parallel()
-	_, env := newServer(t) // tasks never complete
-	out := post(t, env, "--id", "1")
-	inv := startWith(t, env, "wait", out.ID)
+	g := newGate(t) // tasks never complete
+	out := post(t, g.env, "--id", "1")
+	read := make(chan struct{})
+	var once sync.Once
+	g.setOnStatus(func(string) { once.Do(func() { close(read) }) })
+	inv := startWith(t, g.env, "wait", out.ID)
+	await(t, read, "the first status read")
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)
