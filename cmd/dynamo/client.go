@@ -76,13 +76,13 @@ func (a *app) integration() (*dynamo.Integration, error) {
 	return dynamo.Salesforce(session, server), nil
 }
 
-// waitOptions are WaitBatch's options for the poll interval flag, the
-// maximum scaled like the SDK's defaults.
-func (a *app) waitOptions(progress func(*dynamo.BatchStatus)) []dynamo.WaitOption {
+// pollOptions are the wait options of the poll interval flag, the maximum
+// scaled like the SDK's defaults; the caller adds its progress option.
+func (a *app) pollOptions(progress dynamo.WaitOption) []dynamo.WaitOption {
 	maxInterval := a.pollInterval * (dynamo.DefaultMaxPollInterval / dynamo.DefaultPollInterval)
 	return []dynamo.WaitOption{
 		dynamo.WithPollInterval(a.pollInterval),
 		dynamo.WithMaxPollInterval(maxInterval),
-		dynamo.WithProgress(progress),
+		progress,
 	}
 }

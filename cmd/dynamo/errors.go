@@ -68,3 +68,19 @@ type describedError struct {
 
 func (e *describedError) Error() string { return e.msg }
 func (e *describedError) Unwrap() error { return e.err }
+
+// validationErr words a request that the SDK refused before sending it,
+// what being "batch": bad input, exit code 2. Any other error is returned as
+// it is.
+func validationErr(what string, err error) error {
+	var ve *dynamo.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the %s is invalid, nothing was sent:", what)
+	for _, p := range ve.Problems {
+		fmt.Fprintf(&b, "\n  %s", p)
+	}
+	return usageErr(errors.New(b.String()))
+}

@@ -45,14 +45,38 @@ func (t *templateFlags) open() (dynamo.Template, error) {
 	return tmpl, nil
 }
 
-// PartFlag is one --part name=file.json: an extra JSON part that every task
+// PartFlag is one --part name=file.json: an extra JSON part that a task
 // receives under the param of the same name.
 type PartFlag struct {
 	Name string
 	File string
 }
 
-// parseParams reads --param key=value flags into a map.
+// extras are the --param and --part flags of a post, read and checked.
+type extras struct {
+	params map[string]string
+	parts  []PartFlag
+}
+
+// parseExtras reads and checks the --param and --part flags of a post whose
+// template flags are t.
+func parseExtras(t *templateFlags, params, parts []string) (extras, error) {
+	if len(parts) > 0 && t.dap == "" {
+		return extras{}, usageErrorf("--part needs an embedded template (--dap FILE): parts cannot go with --template")
+	}
+	p, err := parseParams(params)
+	if err != nil {
+		return extras{}, err
+	}
+	pf, err := parseParts(parts, p)
+	if err != nil {
+		return extras{}, err
+	}
+	return extras{params: p, parts: pf}, nil
+}
+
+// parseParams reads --param key=value flags into a map; the id is refused:
+// a batch's records come from --id or the CSV.
 func parseParams(flags []string) (map[string]string, error) {
 	params := make(map[string]string, len(flags))
 	for _, f := range flags {
@@ -138,28 +162,15 @@ func checkJSONFile(path string) error {
 	return nil
 }
 
-// attachParts streams each part's file as an extra JSON part of b.
-func attachParts(b *dynamo.Batch, parts []PartFlag) error {
+// streamParts makes each --part an extra JSON part streamed from its file.
+func streamParts(parts []PartFlag) ([]dynamo.Part, error) {
+	var out []dynamo.Part
 	for _, p := range parts {
 		s, err := dynamo.JSONStreamFromFile(p.File)
 		if err != nil {
-			return usageErrorf("--part %s=%s: %s", p.Name, p.File, strings.TrimPrefix(err.Error(), "dynamo: JSON part: "))
+			return nil, usageErrorf("--part %s=%s: %s", p.Name, p.File, strings.TrimPrefix(err.Error(), "dynamo: JSON part: "))
 		}
-		b.Parts = append(b.Parts, dynamo.Part{Name: p.Name, Value: s})
+		out = append(out, dynamo.Part{Name: p.Name, Value: s})
 	}
-	return nil
-}
-
-// validationErr words a batch the SDK refused before sending it: bad input.
-func validationErr(err error) error {
-	var ve *dynamo.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString("the batch is invalid, nothing was sent:")
-	for _, p := range ve.Problems {
-		fmt.Fprintf(&b, "\n  %s", p)
-	}
-	return usageErr(errors.New(b.String()))
+	return out, nil
 }

@@ -14,7 +14,7 @@
 //	dynamo status  BATCH [TASK]
 //	dynamo wait    BATCH
 //	dynamo results BATCH --out DIR
-//	dynamo bulk    --template T | --dap FILE  --csv FILE [--allow-duplicates] [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--no-wait]
+//	dynamo bulk    --template T | --dap FILE  --csv FILE [--allow-duplicates] [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--grace D] [--no-wait]
 //
 // The global flag --fake runs a command against an in-process fake server
 // (package dynamotest) instead of the API: tasks complete on their own after a
@@ -23,7 +23,9 @@
 // wait and results with --fake only find batches posted in the same process,
 // which happens in tests.
 //
-// The first SIGINT or SIGTERM cancels the command.
+// The first SIGINT or SIGTERM cancels a command. "dynamo bulk" stops
+// gracefully instead: no new chunk starts, and the posts in flight finish, for
+// up to --grace; a second signal aborts them.
 //
 // Exit codes: 0 done without errors; 1 a call failed; 2 bad usage or input;
 // 3 the batch completed but some tasks had errors.

@@ -80,7 +80,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 	case errors.As(err, &countErr):
 		return fmt.Errorf("%w: the batch exists, do not post it again; follow it with 'dynamo status %s'", err, countErr.Response.ID)
 	case err != nil:
-		if verr := validationErr(err); verr != err {
+		if verr := validationErr("batch", err); verr != err {
 			return verr
 		}
 		return callErr("posting the batch", err)
@@ -125,14 +125,8 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 		return nil, tmpl, usageErrorf("give the records with --id ID (repeatable) or --csv FILE")
 	case len(f.ids) > 0 && f.csv != "":
 		return nil, tmpl, usageErrorf("--id and --csv exclude each other: give one")
-	case len(f.parts) > 0 && f.dap == "":
-		return nil, tmpl, usageErrorf("--part needs an embedded template (--dap FILE): parts cannot go with --template")
 	}
-	params, err := parseParams(f.params)
-	if err != nil {
-		return nil, tmpl, err
-	}
-	parts, err := parseParts(f.parts, params)
+	x, err := parseExtras(&f.templateFlags, f.params, f.parts)
 	if err != nil {
 		return nil, tmpl, err
 	}
@@ -142,32 +136,40 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	}
 	b := &dynamo.Batch{Template: f.template, Integration: in}
 	if f.csv != "" {
-		if b.Tasks, err = readAllCSV(f.csv, params, parts, dynamo.MaxTasksPerBatch, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
+		b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, dynamo.MaxTasksPerBatch, duplicatePolicy{allow: f.dups, warn: a.stderr})
+		if err != nil {
 			return nil, tmpl, usageErr(err)
 		}
-	} else {
-		if len(f.ids) > dynamo.MaxTasksPerBatch {
-			return nil, tmpl, usageErrorf("--id given %d times, more than the %d tasks one batch holds: use 'dynamo bulk --csv'", len(f.ids), dynamo.MaxTasksPerBatch)
-		}
-		for _, id := range f.ids {
-			if strings.TrimSpace(id) == "" {
-				return nil, tmpl, usageErrorf("--id: empty record ID")
-			}
-			p := make(dynamo.Params, len(params)+1)
-			for k, v := range params {
-				p[k] = v
-			}
-			p["id"] = id
-			b.Tasks = append(b.Tasks, taskOf(p, parts))
-		}
+	} else if b.Tasks, err = idTasks(f.ids, x); err != nil {
+		return nil, tmpl, err
 	}
 	if f.dap != "" {
 		if tmpl, err = f.open(); err != nil {
 			return nil, tmpl, err
 		}
-		if err := attachParts(b, parts); err != nil {
+		if b.Parts, err = streamParts(x.parts); err != nil {
 			return nil, tmpl, err
 		}
 	}
 	return b, tmpl, nil
+}
+
+// idTasks makes a task of each --id, with the params and parts of x.
+func idTasks(ids []string, x extras) ([]dynamo.Task, error) {
+	if len(ids) > dynamo.MaxTasksPerBatch {
+		return nil, usageErrorf("--id given %d times, more than the %d tasks one batch holds: use 'dynamo bulk --csv'", len(ids), dynamo.MaxTasksPerBatch)
+	}
+	tasks := make([]dynamo.Task, 0, len(ids))
+	for _, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return nil, usageErrorf("--id: empty record ID")
+		}
+		p := make(dynamo.Params, len(x.params)+1)
+		for k, v := range x.params {
+			p[k] = v
+		}
+		p["id"] = id
+		tasks = append(tasks, taskOf(p, x.parts))
+	}
+	return tasks, nil
 }

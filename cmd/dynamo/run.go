@@ -114,6 +114,9 @@ starts a new, empty fake, so "post --fake --wait" and "bulk --fake" are the
 useful ones; status, wait and results with --fake only know batches posted in
 the same process.
 
+An interrupt (Ctrl-C, or SIGTERM) cancels a command; "dynamo bulk" stops
+gracefully instead (see 'dynamo bulk --help').
+
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
 3 the batch completed but some tasks had errors.`
 

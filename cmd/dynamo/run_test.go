@@ -242,6 +242,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bulk chunk size", []string{"bulk", "--template", "T", "--csv", data, "--chunk-size", "1001"}, "--chunk-size 1001"},
 		{"bulk concurrency", []string{"bulk", "--template", "T", "--csv", data, "--concurrency", "0"}, "--concurrency 0"},
 		{"bulk repost without journal", []string{"bulk", "--template", "T", "--csv", data, "--repost-unknown"}, "--repost-unknown needs --journal"},
+		{"bulk negative grace", []string{"bulk", "--template", "T", "--csv", data, "--grace", "-1s"}, "--grace -1s: must not be negative"},
 		{"progress mode", []string{"--progress", "fancy", "wait", "b1"}, "--progress"},
 		{"salesforce half", []string{"post", "--template", "T", "--id", "1"}, "DYNAMO_SF_SERVER_URL"},
 	} {

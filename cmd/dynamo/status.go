@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -114,12 +115,15 @@ func batchOutcome(st *dynamo.BatchStatus) error {
 // wait follows the batch until it completes, with progress on stderr.
 func (a *app) wait(ctx context.Context, client *dynamo.Client, batchID string) (*dynamo.BatchStatus, error) {
 	p := a.newProgress("batch " + batchID)
-	st, err := client.WaitBatch(ctx, batchID, a.waitOptions(func(st *dynamo.BatchStatus) {
+	st, err := client.WaitBatch(ctx, batchID, a.pollOptions(dynamo.WithProgress(func(st *dynamo.BatchStatus) {
 		c := countTasks(st)
 		p.update(c.completed, c.errors, c.total)
-	})...)
+	}))...)
 	p.finish()
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("waiting for batch %s: interrupted; the batch runs on in Dynamo: follow it with 'dynamo wait %s'", batchID, batchID)
+	case err != nil:
 		return nil, callErr("waiting for batch "+batchID, err)
 	}
 	return st, nil

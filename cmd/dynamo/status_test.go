@@ -158,5 +158,5 @@ func TestWaitInterrupted(t *testing.T) {
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)
-	wantContains(t, "stderr", r.stderr, "waiting for batch "+out.ID+": interrupted")
+	wantContains(t, "stderr", r.stderr, "waiting for batch "+out.ID+": interrupted", "dynamo wait "+out.ID)
 }
