@@ -131,7 +131,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	x, err := parseExtras(&f.templateFlags, f.params, f.parts)
+	x, err := parseExtras(&f.templateFlags, f.params, f.parts, false)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/dynamokit/dynamo"
-	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // Environment variables of the Salesforce session; the credentials' names
@@ -35,10 +34,7 @@ func (a *app) newClient() (*dynamo.Client, error) {
 		return a.clientFromEnv(opts)
 	}
 	if a.fakeServer == nil {
-		a.fakeServer = dynamotest.NewServer(
-			dynamotest.WithAutoComplete(a.fakeDelay),
-			dynamotest.WithResultFiles("Document"),
-		)
+		a.fakeServer = newFakeAPI(a.fakeDelay)
 		fmt.Fprintf(a.stderr, "dynamo: --fake: using an in-process fake server at %s; nothing leaves this machine\n", a.fakeServer.URL)
 	}
 	opts = append(opts, dynamo.WithBaseURL(a.fakeServer.URL))

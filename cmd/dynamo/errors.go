@@ -14,7 +14,7 @@ const (
 	exitOK         = 0 // everything done, no task errors
 	exitFailed     = 1 // a call failed
 	exitUsage      = 2 // bad usage or input
-	exitTaskErrors = 3 // the batch completed, but some tasks had errors
+	exitTaskErrors = 3 // the batch or task completed, but some tasks had errors
 )
 
 // exitError carries the exit code a command ends with. A nil err ends with
@@ -44,18 +44,30 @@ func usageErrorf(format string, args ...any) error {
 // errTaskErrors ends a command that has reported task errors (exit code 3).
 var errTaskErrors = &exitError{code: exitTaskErrors}
 
-// callErr describes a failed call in words a user can act on; the SDK's
-// errors never contain the API key or the session ID. The result still
-// matches err with errors.Is.
+// callErr describes a failed call of the batch API in words a user can act
+// on; the SDK's errors never contain the API key or the session ID. The
+// result still matches err with errors.Is.
 func callErr(what string, err error) error {
+	return describeErr(what, err, "unknown, or posted more than 24 hours ago")
+}
+
+// taskCallErr is callErr for the Task API, whose statuses are kept for a
+// time the API does not document.
+func taskCallErr(what string, err error) error {
+	return describeErr(what, err, "unknown, or its status is no longer kept")
+}
+
+func describeErr(what string, err error, notFound string) error {
 	msg := what + ": " + strings.TrimPrefix(err.Error(), "dynamo: ")
 	switch {
+	case errors.Is(err, context.Canceled) && errors.Is(err, dynamo.ErrOutcomeUnknown):
+		msg = what + ": interrupted after the request was sent, so it may have been created: look for it in the Dynamo console before posting again"
 	case errors.Is(err, context.Canceled):
 		msg = what + ": interrupted"
 	case errors.Is(err, dynamo.ErrUnauthorized):
 		msg += fmt.Sprintf(" (check %s and %s)", dynamo.EnvTenantID, dynamo.EnvAPIKey)
 	case errors.Is(err, dynamo.ErrNotFound):
-		msg += " (unknown, or posted more than 24 hours ago)"
+		msg += " (" + notFound + ")"
 	}
 	return &describedError{msg: msg, err: err}
 }
@@ -70,8 +82,8 @@ func (e *describedError) Error() string { return e.msg }
 func (e *describedError) Unwrap() error { return e.err }
 
 // validationErr words a request that the SDK refused before sending it,
-// what being "batch": bad input, exit code 2. Any other error is returned as
-// it is.
+// what being "batch" or "task": bad input, exit code 2. Any other error is
+// returned as it is.
 func validationErr(what string, err error) error {
 	var ve *dynamo.ValidationError
 	if !errors.As(err, &ve) {
@@ -81,6 +93,9 @@ func validationErr(what string, err error) error {
 	fmt.Fprintf(&b, "the %s is invalid, nothing was sent:", what)
 	for _, p := range ve.Problems {
 		fmt.Fprintf(&b, "\n  %s", p)
+		if p.Field == "params.id" {
+			fmt.Fprintf(&b, " (give --param id=RECORD: with a Salesforce session from %s the task is for a record)", envSFSessionID)
+		}
 	}
 	return usageErr(errors.New(b.String()))
 }

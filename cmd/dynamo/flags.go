@@ -59,12 +59,14 @@ type extras struct {
 }
 
 // parseExtras reads and checks the --param and --part flags of a post whose
-// template flags are t.
-func parseExtras(t *templateFlags, params, parts []string) (extras, error) {
+// template flags are t. With idParam, --param id=... is the task's record
+// (the Task API); without, it is refused: a batch's records come from --id
+// or the CSV.
+func parseExtras(t *templateFlags, params, parts []string, idParam bool) (extras, error) {
 	if len(parts) > 0 && t.dap == "" {
 		return extras{}, usageErrorf("--part needs an embedded template (--dap FILE): parts cannot go with --template")
 	}
-	p, err := parseParams(params)
+	p, err := parseParams(params, idParam)
 	if err != nil {
 		return extras{}, err
 	}
@@ -75,16 +77,15 @@ func parseExtras(t *templateFlags, params, parts []string) (extras, error) {
 	return extras{params: p, parts: pf}, nil
 }
 
-// parseParams reads --param key=value flags into a map; the id is refused:
-// a batch's records come from --id or the CSV.
-func parseParams(flags []string) (map[string]string, error) {
+// parseParams reads --param key=value flags into a map.
+func parseParams(flags []string, idParam bool) (map[string]string, error) {
 	params := make(map[string]string, len(flags))
 	for _, f := range flags {
 		k, v, ok := strings.Cut(f, "=")
 		switch {
 		case !ok || k == "":
 			return nil, usageErrorf("--param %q: expected key=value", f)
-		case strings.EqualFold(k, "id"):
+		case strings.EqualFold(k, "id") && !idParam:
 			return nil, usageErrorf("--param %s: the id comes from --id or the CSV's id column", k)
 		}
 		if _, dup := params[k]; dup {

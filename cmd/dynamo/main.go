@@ -1,4 +1,5 @@
-// Command dynamo posts Dynamo batches and follows them from the command line.
+// Command dynamo posts Dynamo batches and tasks and follows them from the
+// command line.
 //
 // Credentials come only from the environment, never from flags:
 //
@@ -6,7 +7,7 @@
 //	DYNAMO_API_KEY        the API key
 //	DYNAMO_BASE_URL       another API base URL (optional)
 //	DYNAMO_SF_SESSION_ID  a Salesforce session, with
-//	DYNAMO_SF_SERVER_URL  its server (both optional; post and bulk only)
+//	DYNAMO_SF_SERVER_URL  its server (both optional; post, bulk and task post only)
 //
 // Commands:
 //
@@ -15,20 +16,25 @@
 //	dynamo wait    BATCH
 //	dynamo results BATCH --out DIR
 //	dynamo bulk    --template T | --dap FILE  --csv FILE [--allow-duplicates] [--journal run.jsonl] [--repost-unknown] [--chunk-size N] [--concurrency N] [--grace D] [--no-wait]
+//	dynamo task post    --template T | --dap FILE  [--param k=v]... [--part name=file.json]... [--wait]
+//	dynamo task status  TASK
+//	dynamo task wait    TASK
+//	dynamo task results TASK --out DIR
 //
 // The global flag --fake runs a command against an in-process fake server
-// (package dynamotest) instead of the API: tasks complete on their own after a
-// moment, each with one result file. Every run starts a new, empty fake, so
-// "post --fake --wait" and "bulk --fake" are the useful demonstrations; status,
-// wait and results with --fake only find batches posted in the same process,
-// which happens in tests.
+// (package dynamotest, with a fake of the Task API in front of it) instead of
+// the API: tasks complete on their own after a moment, each with one result
+// file. Every run starts a new, empty fake, so "post --fake --wait", "task post
+// --fake --wait" and "bulk --fake" are the useful demonstrations; the other
+// commands with --fake only find what was posted in the same process, which
+// happens in tests.
 //
 // The first SIGINT or SIGTERM cancels a command. "dynamo bulk" stops
 // gracefully instead: no new chunk starts, and the posts in flight finish, for
 // up to --grace; a second signal aborts them.
 //
 // Exit codes: 0 done without errors; 1 a call failed; 2 bad usage or input;
-// 3 the batch completed but some tasks had errors.
+// 3 the batch or task completed but some tasks had errors.
 package main
 
 import (

@@ -126,7 +126,7 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	case len(f.ids) > 0 && f.csv != "":
 		return nil, tmpl, usageErrorf("--id and --csv exclude each other: give one")
 	}
-	x, err := parseExtras(&f.templateFlags, f.params, f.parts)
+	x, err := parseExtras(&f.templateFlags, f.params, f.parts, false)
 	if err != nil {
 		return nil, tmpl, err
 	}

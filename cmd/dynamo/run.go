@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dynamokit/dynamo"
-	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // process is what a run of the tool takes from the process it runs in.
@@ -40,8 +39,8 @@ type app struct {
 	pollInterval time.Duration // hidden: how often wait polls at first
 	fakeDelay    time.Duration // hidden: how long the fake takes to complete a task
 
-	fakeServer *dynamotest.Server // started by client() with --fake
-	apiClient  *dynamo.Client     // made by client()
+	fakeServer *fakeAPI       // started by client() with --fake
+	apiClient  *dynamo.Client // made by client()
 }
 
 // run executes the command line and returns the process's exit code. The
@@ -102,7 +101,8 @@ func (a *app) close() {
 	}
 }
 
-const rootLong = `dynamo posts batches to the Dynamo batch API and follows them.
+const rootLong = `dynamo posts batches to the Dynamo batch API, and single tasks to its Task API,
+and follows them.
 
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
@@ -110,20 +110,20 @@ template needs one, comes from DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL.
 
 With --fake a command runs against an in-process fake server instead: tasks
 complete on their own after a moment, each with one result file. Each run
-starts a new, empty fake, so "post --fake --wait" and "bulk --fake" are the
-useful ones; status, wait and results with --fake only know batches posted in
-the same process.
+starts a new, empty fake, so "post --fake --wait", "task post --fake --wait"
+and "bulk --fake" are the useful ones; the other commands with --fake only
+know what was posted in the same process.
 
 An interrupt (Ctrl-C, or SIGTERM) cancels a command; "dynamo bulk" stops
 gracefully instead (see 'dynamo bulk --help').
 
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
-3 the batch completed but some tasks had errors.`
+3 the batch or task completed but some tasks had errors.`
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "dynamo",
-		Short:         "Post Dynamo batches and follow them",
+		Short:         "Post Dynamo batches and tasks and follow them",
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -152,7 +152,7 @@ func (a *app) rootCommand() *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand())
+	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand())
 	return root
 }
 

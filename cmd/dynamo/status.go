@@ -184,22 +184,51 @@ func (a *app) taskStatus(ctx context.Context, client *dynamo.Client, batchID, ta
 			return err
 		}
 	} else {
-		w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "task\t%s\n", taskID)
-		fmt.Fprintf(w, "batch\t%s\n", batchID)
-		fmt.Fprintf(w, "status\t%s\n", printable(st.StatusMessage))
-		fmt.Fprintf(w, "started\t%s\n", timestamp(st.StartDateTime))
-		fmt.Fprintf(w, "ended\t%s\n", timestamp(st.EndDateTime))
-		fmt.Fprintf(w, "completed\t%s\n", yesNo(st.Completed))
-		fmt.Fprintf(w, "errors\t%s\n", yesNo(st.Errors))
-		for _, r := range st.Results {
-			fmt.Fprintf(w, "result\t%s\n", printable(r))
-		}
-		for _, l := range st.Log {
-			fmt.Fprintf(w, "log\t%s\n", printable(l))
-		}
-		w.Flush()
+		a.printTaskStatus(st, "batch", batchID)
 	}
+	return taskOutcome(st)
+}
+
+// printTaskStatus prints a task's status as a table; before are rows to
+// show after the task's ID, as name and value pairs.
+func (a *app) printTaskStatus(st *dynamo.TaskStatus, before ...string) {
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "task\t%s\n", printable(st.TaskID))
+	for i := 0; i+1 < len(before); i += 2 {
+		fmt.Fprintf(w, "%s\t%s\n", before[i], printable(before[i+1]))
+	}
+	fmt.Fprintf(w, "status\t%s\n", printable(st.StatusMessage))
+	if st.StatusDescription != "" && st.StatusDescription != st.StatusMessage {
+		fmt.Fprintf(w, "description\t%s\n", printable(st.StatusDescription))
+	}
+	fmt.Fprintf(w, "started\t%s\n", timestamp(st.StartDateTime))
+	fmt.Fprintf(w, "ended\t%s\n", timestamp(st.EndDateTime))
+	fmt.Fprintf(w, "completed\t%s\n", yesNo(st.Completed))
+	fmt.Fprintf(w, "errors\t%s\n", yesNo(st.Errors))
+	for _, r := range resultIDs(st) {
+		fmt.Fprintf(w, "result\t%s\n", printable(r))
+	}
+	for _, l := range st.Log {
+		fmt.Fprintf(w, "log\t%s\n", printable(l))
+	}
+	w.Flush()
+}
+
+// resultIDs are the IDs of a task's result files: those of its resultList,
+// or of the deprecated results list when the API sent only that.
+func resultIDs(st *dynamo.TaskStatus) []string {
+	if len(st.ResultList) == 0 {
+		return st.Results
+	}
+	ids := make([]string, len(st.ResultList))
+	for i, r := range st.ResultList {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// taskOutcome is the exit of a command that showed a task's status.
+func taskOutcome(st *dynamo.TaskStatus) error {
 	if st.Completed && st.Errors {
 		return errTaskErrors
 	}
