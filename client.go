@@ -222,6 +222,21 @@ func (r *request) display() string {
 	return r.path
 }
 
+// signedQuery lists what of a result URL's query must not be shown: the
+// query as a whole, and each value, decoded and not, in case a storage host
+// echoes the URL in another form. Values too short to be a credential stay.
+func signedQuery(u *url.URL) redactor {
+	secrets := redactor{u.RawQuery}
+	for _, values := range u.Query() {
+		for _, v := range values {
+			if len(v) >= 8 {
+				secrets = append(secrets, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return secrets
+}
+
 // callKey carries a request's *call in the context of its attempts, so that
 // the retrying client, shared by every call, reaches the call's state.
 type callKey struct{}
@@ -237,7 +252,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	var target string
 	if r.resultURL != nil {
 		target = r.resultURL.String()
-		cl.secrets = append(redactor{c.apiKey, r.resultURL.RawQuery}, r.secrets...)
+		cl.secrets = append(append(redactor{c.apiKey}, signedQuery(r.resultURL)...), r.secrets...)
 	} else {
 		target = c.base + r.path
 		cl.secrets = append(redactor{c.apiKey}, r.secrets...)

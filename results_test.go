@@ -23,24 +23,16 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-// postTasks posts a batch of n tasks to srv and returns the answer.
-func postTasks(t *testing.T, srv *dynamotest.Server, n int) *dynamo.BatchResponse {
-	t.Helper()
-	resp, err := srv.Client().PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: tasks(n)})
-	require.NoError(t, err)
-	return resp
-}
-
 func TestWaitBatch(t *testing.T) {
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, _ := newFake(t, clock.option())
 	resp := postTasks(t, srv, 2)
-	client := srv.Client()
 
 	var seen []string
 	polls := 0
 	st, err := client.WaitBatch(context.Background(), resp.ID,
-		dynamo.WithPollInterval(time.Millisecond), dynamo.WithMaxPollInterval(2*time.Millisecond),
+		dynamo.WithMaxPollInterval(3*time.Second),
 		dynamo.WithProgress(func(s *dynamo.BatchStatus) {
 			seen = append(seen, s.StatusMessage)
 			polls++
@@ -57,9 +49,12 @@ func TestWaitBatch(t *testing.T) {
 	assert.True(t, st.Errors)
 	assert.Equal(t, []string{"Waiting", "Waiting", "Started", "Completed"}, seen)
 	assert.Len(t, srv.Requests(), 1+len(seen), "one status call per progress report")
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, clock.Waits(),
+		"waits double from DefaultPollInterval, up to the maximum")
 }
 
 func TestWaitBatchUnknownBatch(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	_, err := srv.Client().WaitBatch(context.Background(), "0123456789abcdef0123456789abcdef")
@@ -67,6 +62,7 @@ func TestWaitBatchUnknownBatch(t *testing.T) {
 }
 
 func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
+	t.Parallel()
 	var now atomic.Int64
 	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
 	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
@@ -81,6 +77,7 @@ func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
 }
 
 func TestTaskStatuses(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 9)
@@ -103,6 +100,7 @@ func TestTaskStatuses(t *testing.T) {
 }
 
 func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
+	t.Parallel()
 	var inFlight, peak, calls atomic.Int32
 	full := make(chan struct{}) // closed once two calls are in flight at once
 	var fullOnce sync.Once
@@ -160,6 +158,7 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 }
 
 func TestTaskStatusesBatchError(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	n := 0
@@ -174,6 +173,7 @@ func TestTaskStatusesBatchError(t *testing.T) {
 }
 
 func TestDownloadResultSendsNoCredentials(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 1)
@@ -199,6 +199,7 @@ func TestDownloadResultSendsNoCredentials(t *testing.T) {
 }
 
 func TestDownloadResultErrors(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()

@@ -24,6 +24,7 @@ import (
 )
 
 func TestSecretsNotPrinted(t *testing.T) {
+	t.Parallel()
 	client, _, logs := setup(t)
 	in := dynamo.Salesforce(testSessionID, testServerURL)
 	b := salesforceBatch(2)
@@ -56,6 +57,7 @@ func TestSecretsNotPrinted(t *testing.T) {
 }
 
 func TestSecretsReachOnlyTheAPI(t *testing.T) {
+	t.Parallel()
 	srv, client, _ := newFake(t)
 	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
 	require.NoError(t, err)
@@ -119,6 +121,7 @@ func echoHandler(t *testing.T, status int, form string) http.HandlerFunc {
 }
 
 func TestSecretsNotEchoedBack(t *testing.T) {
+	t.Parallel()
 	calls := map[string]func(*dynamo.Client) error{
 		"GetBatchStatus": func(c *dynamo.Client) error {
 			_, err := c.GetBatchStatus(context.Background(), "b1")
@@ -154,6 +157,7 @@ func TestSecretsNotEchoedBack(t *testing.T) {
 // logger, and searches the logs and the errors for the secrets (the helpers
 // check the log when each subtest ends).
 func TestSecretsNotInFailures(t *testing.T) {
+	t.Parallel()
 	type scenario struct {
 		name string
 		run  func(t *testing.T) error
@@ -244,7 +248,7 @@ func TestSecretsNotInFailures(t *testing.T) {
 		{"connection refused", func(t *testing.T) error {
 			logs := newLogCapture()
 			client, err := dynamo.NewClient(testTenantID, testAPIKey, dynamo.WithBaseURL("http://"+closedAddr(t)),
-				dynamo.WithLogger(logs.Logger()), fastRetries)
+				dynamo.WithLogger(logs.Logger()), newFakeClock().option())
 			require.NoError(t, err)
 			t.Cleanup(func() { assertNoSecrets(t, "log", logs.Text()) })
 			_, err = client.PostBatch(context.Background(), salesforceBatch(2))
@@ -281,6 +285,7 @@ func TestSecretsNotInFailures(t *testing.T) {
 }
 
 func TestSecretsHeaderInjectionRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, tenant, key string }{
 		{"tenant CRLF", testTenantID + "\r\nX-Injected: 1", testAPIKey},
 		{"tenant LF", testTenantID + "\nX-Injected: 1", testAPIKey},
@@ -369,6 +374,7 @@ func redirectTargets(t *testing.T, api string, hits *atomic.Int32) map[string]st
 }
 
 func TestSecretsRedirectToOtherHostRefused(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			client, mux, _ := setup(t)
@@ -398,6 +404,7 @@ func TestSecretsRedirectToOtherHostRefused(t *testing.T) {
 }
 
 func TestSecretsRedirectOnSameHostFollowedForGet(t *testing.T) {
+	t.Parallel()
 	client, mux, _ := setup(t)
 	mux.HandleFunc("GET /v1/batch/old", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, baseURLPath+"/v1/batch/new", http.StatusTemporaryRedirect)
@@ -415,6 +422,7 @@ func TestSecretsRedirectOnSameHostFollowedForGet(t *testing.T) {
 }
 
 func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			client, mux, _ := setup(t)
@@ -442,6 +450,7 @@ func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
 }
 
 func TestSecretsCallerHTTPClientKeepsItsRedirectPolicy(t *testing.T) {
+	t.Parallel()
 	var followedAll int
 	hc := &http.Client{
 		Transport: newTransport(t),
@@ -468,6 +477,7 @@ func TestSecretsCallerHTTPClientKeepsItsRedirectPolicy(t *testing.T) {
 }
 
 func TestSecretsPlainHTTPOnlyToLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		url string
 		ok  bool
@@ -502,6 +512,7 @@ func TestSecretsPlainHTTPOnlyToLoopback(t *testing.T) {
 }
 
 func TestSecretsLogLevelsAndContent(t *testing.T) {
+	t.Parallel()
 	// The debug records exist, and carry what the documentation says.
 	srv, client, logs := newFake(t)
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 503})

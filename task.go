@@ -60,9 +60,10 @@ func (r *TaskRequest) validate(f form) problems {
 	f = f.resolve(r.Template)
 	validateTemplateRef(f, r.Template, "PostTaskWithTemplate", &p)
 	validateID("params", r.Params, r.Integration != nil, &p)
-	validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
+	names := validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
 	for i, part := range r.Parts {
-		if _, clash := r.Params[part.Name]; clash && part.Name != "" {
+		if _, clash := r.Params[part.Name]; clash && names[part.Name] {
+			delete(names, part.Name) // said once, for the first part of the name
 			p.add(fmt.Sprintf("parts[%d].name", i), fmt.Sprintf("%q is also a key of params: the API does not say which the task would see; rename one", part.Name))
 		}
 	}
