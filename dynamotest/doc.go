@@ -24,9 +24,11 @@
 // A batch's task goes Queued, Running, then Completed; the test moves it with
 // StartTask, CompleteTask, FailTask and CompleteBatch. WithAutoComplete completes
 // every task the test leaves alone. Batches and Batch return snapshots; Requests and
-// StorageRequests return what arrived. Inject queues Faults per Route. Helpers that
-// drive or inspect panic on misuse, such as an unknown ID, as do options given an
-// invalid value.
+// StorageRequests return what arrived. WithOnAccept calls back on every accepted
+// post, so a test can wait for one instead of polling. Inject queues Faults per
+// Route. Reset forgets everything but the configuration. Helpers that drive or
+// inspect panic on misuse, such as an unknown ID, as do options given an invalid
+// value.
 //
 // # A second opinion
 //
@@ -69,7 +71,7 @@
 //     to one read more than 3600 seconds after its X-Amz-Date, which is the time of
 //     the status read that handed it out (to the second, on the server's clock):
 //     every status read hands out fresh URLs. A valid URL for a file that is gone
-//     (when a driver replaced the results) is answered 404. Files
+//     (after Reset, or when a driver replaced the results) is answered 404. Files
 //     outlive the expiry of their batch.
 //   - Multipart posts. The template part must be typed
 //     application/octet-stream, as documented, and carry a filename; the data part
@@ -90,5 +92,5 @@
 //     request and consumes the next queued fault, if any.
 //
 // A Server is safe for concurrent use. Close it when the test ends; Close ends at once
-// any request held by a Hang or Delay fault.
+// any request held by a Hang, Hold or Delay fault.
 package dynamotest

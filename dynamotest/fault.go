@@ -23,8 +23,8 @@ const (
 
 // Fault describes how the fake misbehaves for one request. The zero Fault handles the
 // request normally. When several fields are set they act in this order: Delay, then
-// DropBeforeRead, then Hang, then Status (or, without Status, the normal handling),
-// then Header, and DropAfterAccept last.
+// DropBeforeRead, then Hang, then Status (or, without Status, the normal handling and
+// SuccessStatus), then Header, then Hold, and DropAfterAccept last.
 type Fault struct {
 	// Delay waits this long before acting. A client that goes away or Close ends the
 	// wait, and the connection is dropped without an answer.
@@ -41,9 +41,18 @@ type Fault struct {
 	// Body is the answer's body for Status. By default it is a JSON object
 	// {"message": http.StatusText(Status)}.
 	Body string
+	// SuccessStatus, when not zero, replaces the status code of a normally handled
+	// request's success answer (such as the documented 202 of a post) with this 2xx
+	// code; the body stays, except that 204 carries none. A refusal keeps its code.
+	SuccessStatus int
 	// Header holds headers to add to the answer, such as Retry-After; they are added
 	// to a normal answer too when Status is zero.
 	Header http.Header
+	// Hold, when not nil, handles the request (a post is accepted and stored), reads
+	// the rest of its body, then waits until Hold is closed before answering. A
+	// client that goes away or Close ends the wait, and the connection is dropped
+	// without an answer.
+	Hold <-chan struct{}
 	// DropAfterAccept handles the request normally (a posted batch is created) and
 	// then closes the connection without writing any answer.
 	DropAfterAccept bool
@@ -53,8 +62,10 @@ type Fault struct {
 // one request that arrives on that route (method and path), whatever its credentials;
 // a request to a path or with a method the route does not have consumes none. Inject
 // panics on an unknown route and on a fault that cannot act as written: a negative
-// Delay, a Status outside 100-599, Body without Status, or Hang with
-// DropAfterAccept (Hang never gets that far).
+// Delay, a Status outside 100-599, a SuccessStatus outside 200-299, Status with
+// SuccessStatus (Status replaces the handling whose status SuccessStatus would
+// change), Body without Status, or Hang with Hold or DropAfterAccept (Hang never
+// gets that far).
 func (s *Server) Inject(route Route, faults ...Fault) {
 	switch route {
 	case RoutePostBatch, RouteBatchStatus, RouteTaskStatus, RouteDownload:
@@ -81,10 +92,14 @@ func (f Fault) misuse() string {
 		return fmt.Sprintf("negative Delay %v", f.Delay)
 	case f.Status != 0 && (f.Status < 100 || f.Status > 599):
 		return fmt.Sprintf("Status %d is not an HTTP status code", f.Status)
+	case f.SuccessStatus != 0 && (f.SuccessStatus < 200 || f.SuccessStatus > 299):
+		return fmt.Sprintf("SuccessStatus %d is not a 2xx status code", f.SuccessStatus)
+	case f.Status != 0 && f.SuccessStatus != 0:
+		return "Status and SuccessStatus together"
 	case f.Body != "" && f.Status == 0:
 		return "Body without Status"
-	case f.Hang && f.DropAfterAccept:
-		return "Hang with DropAfterAccept"
+	case f.Hang && (f.Hold != nil || f.DropAfterAccept):
+		return "Hang with Hold or DropAfterAccept"
 	}
 	return ""
 }

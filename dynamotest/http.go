@@ -172,10 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route Route, h ha
 	if f.Hang {
 		_, _ = io.Copy(io.Discard, r.Body)
 		x.update(nil)
-		select {
-		case <-r.Context().Done():
-		case <-s.done:
-		}
+		s.wait(r.Context(), nil)
 		x.drop(w)
 		return
 	}
@@ -184,9 +181,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route Route, h ha
 		rep = faultReply(f)
 	} else {
 		rep = h(x, r)
+		if f.SuccessStatus != 0 && rep.status/100 == 2 {
+			rep.status = f.SuccessStatus
+		}
 	}
 	for k, v := range f.Header {
 		rep.header[k] = append([]string(nil), v...)
+	}
+	if f.Hold != nil {
+		// The server notices a client that went away only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		x.update(nil)
+		if !s.wait(r.Context(), f.Hold) {
+			x.drop(w)
+			return
+		}
 	}
 	if f.DropAfterAccept {
 		x.drop(w)
@@ -201,6 +210,19 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// wait waits until ch is closed; false if the client went away or the server closed
+// first. A nil ch waits for those alone.
+func (s *Server) wait(ctx context.Context, ch <-chan struct{}) bool {
+	select {
+	case <-ch:
 		return true
 	case <-ctx.Done():
 		return false

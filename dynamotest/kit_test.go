@@ -201,6 +201,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 // stamp is how the fake writes t.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
+// onAccept returns an option that reports every accepted post on the channel.
+func onAccept() (dynamotest.ServerOption, <-chan dynamotest.Accepted) {
+	ch := make(chan dynamotest.Accepted, 1000)
+	return dynamotest.WithOnAccept(func(a dynamotest.Accepted) { ch <- a }), ch
+}
+
 // receive waits for the next value on ch; the deadline only guards against a hung test.
 func receive[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()

@@ -9,13 +9,14 @@ import (
 // defaultTenantID is the tenant ID a Server accepts unless WithCredentials says otherwise.
 const defaultTenantID = "00D000000000001AAA"
 
-// serverConfig holds what the ServerOptions set.
+// serverConfig holds what the ServerOptions set. Reset leaves it alone.
 type serverConfig struct {
 	tenantID     string
 	apiKey       string
 	now          func() time.Time
 	autoComplete time.Duration
 	resultIDs    []string
+	onAccept     []func(Accepted)
 }
 
 // ServerOption configures a Server created by NewServer. An option given an invalid
@@ -83,6 +84,29 @@ func WithResultFiles(ids ...string) ServerOption {
 	}
 	ids = append([]string(nil), ids...)
 	return func(c *serverConfig) { c.resultIDs = ids }
+}
+
+// Accepted tells an accept callback what the fake has just accepted.
+type Accepted struct {
+	// Batch is a snapshot of a batch accepted by POST /v1/batch.
+	Batch *Batch
+}
+
+// WithOnAccept registers f to be called once for every post the fake accepts, so
+// that a test can wait for an event instead of polling.
+//
+// f runs on the goroutine that serves the post, after the fake has stored what was
+// posted and before the answer is written: the client has no answer yet, and a slow
+// f delays it. No lock of the Server is held, so f may call any method of the Server
+// except Close (Close waits for the post that is running f). A post that a Fault
+// answers in place of the fake is not accepted and does not call f; one that a Fault
+// drops or holds after handling it does, first. Several WithOnAccept callbacks are
+// called in the order given. WithOnAccept panics if f is nil.
+func WithOnAccept(f func(Accepted)) ServerOption {
+	if f == nil {
+		panic("dynamotest: WithOnAccept: nil callback")
+	}
+	return func(c *serverConfig) { c.onAccept = append(c.onAccept, f) }
 }
 
 func defaultConfig() serverConfig {

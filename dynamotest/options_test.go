@@ -2,10 +2,13 @@ package dynamotest_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo/dynamotest"
 )
@@ -35,6 +38,7 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		{"WithCredentials", func() { dynamotest.WithCredentials("tenant", "key\r\nX-Other: 1") }},
 		{"WithResultFiles", func() { dynamotest.WithResultFiles("Profile", "") }},
 		{"WithResultFiles", func() { dynamotest.WithResultFiles("Profile", "Profile") }},
+		{"WithOnAccept", func() { dynamotest.WithOnAccept(nil) }},
 	}
 	for _, tc := range cases {
 		msg := panicMessage(tc.call)
@@ -55,4 +59,38 @@ func TestOptionsValidValues(t *testing.T) {
 	a := h.mustPost(1)
 	got, _ := h.s.Batch(a.ID)
 	assert.Equal(t, "Queued", got.Tasks[0].StatusMessage, "zero means never auto-complete")
+}
+
+func TestReset(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	opt, accepts := onAccept()
+	h := newHarness(t, opt, dynamotest.WithClock(clock.Now), dynamotest.WithAutoComplete(time.Minute), dynamotest.WithCredentials("tenant", "key"))
+	a := h.mustPost(1)
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	h.download(resultURLs(t, ts)[0])
+	receive(t, accepts)
+
+	url, storageURL := h.s.URL, h.s.StorageURL
+	h.s.Reset()
+	assert.Empty(t, h.s.Batches())
+	assert.Empty(t, h.s.Requests())
+	assert.Empty(t, h.s.StorageRequests())
+	_, ok := h.s.Batch(a.ID)
+	assert.False(t, ok)
+	status, _ := h.get("/v1/batch/" + a.ID)
+	assert.Equal(t, http.StatusNotFound, status)
+
+	// The configuration stays: URLs, credentials, callbacks, clock and auto-completion.
+	assert.Equal(t, url, h.s.URL)
+	assert.Equal(t, storageURL, h.s.StorageURL)
+	assert.Equal(t, "key", h.s.APIKey)
+	b := h.mustPost(1) // the queued 503 is gone
+	assert.Equal(t, b.ID, receive(t, accepts).Batch.ID)
+	clock.Advance(time.Minute)
+	got, _ := h.s.Batch(b.ID)
+	assert.True(t, got.Tasks[0].Completed)
+	require.Len(t, h.s.Requests(), 2)
 }

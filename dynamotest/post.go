@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 const (
@@ -238,7 +239,7 @@ type acceptedBatchBody struct {
 	LicenseUsage int      `json:"licenseUsage"`
 }
 
-// acceptBatch stores a valid batch and answers 202.
+// acceptBatch stores a valid batch, tells the accept callbacks, and answers 202.
 func (s *Server) acceptBatch(b *batchState) *reply {
 	b.index()
 	s.mu.Lock()
@@ -246,10 +247,26 @@ func (s *Server) acceptBatch(b *batchState) *reply {
 	s.batches = append(s.batches, b)
 	s.batchIndex[b.id] = b
 	s.mu.Unlock()
+	s.notify(func(now time.Time) Accepted {
+		s.settleBatch(b, now)
+		snap := b.snapshot()
+		return Accepted{Batch: &snap}
+	})
 	return jsonReply(http.StatusAccepted, acceptedBatchBody{
 		ID:           b.id,
 		Tasks:        b.taskIDs(),
 		Message:      "Success",
 		LicenseUsage: len(b.tasks),
 	})
+}
+
+// notify calls each accept callback with a snapshot of its own, taken under s.mu;
+// the callback itself runs without the lock, so it may use the Server.
+func (s *Server) notify(snapshot func(now time.Time) Accepted) {
+	for _, f := range s.cfg.onAccept {
+		s.mu.Lock()
+		a := snapshot(s.cfg.now())
+		s.mu.Unlock()
+		f(a)
+	}
 }

@@ -24,7 +24,7 @@ type Server struct {
 	APIKey string
 
 	cfg        serverConfig
-	signingKey []byte // signs result URLs
+	signingKey []byte // signs result URLs; kept across Reset, like the credentials
 	api        *httptest.Server
 	storage    *httptest.Server
 	done       chan struct{}
@@ -54,8 +54,7 @@ func NewServer(opts ...ServerOption) *Server {
 		signingKey: []byte(randomHex(32)),
 		done:       make(chan struct{}),
 	}
-	s.batchIndex = make(map[string]*batchState)
-	s.faults = make(map[Route][]Fault)
+	s.forget()
 	s.api = httptest.NewServer(s.recorder(false, http.HandlerFunc(s.serveAPI)))
 	s.storage = httptest.NewServer(s.recorder(true, http.HandlerFunc(s.serveStorage)))
 	s.URL = s.api.URL
@@ -63,7 +62,27 @@ func NewServer(opts ...ServerOption) *Server {
 	return s
 }
 
-// Close shuts down both servers. Requests held by a Hang or Delay fault are
+// forget drops every batch, request and fault; s.mu is held or the
+// server is not running yet.
+func (s *Server) forget() {
+	s.requests = nil
+	s.storageRequests = nil
+	s.batches = nil
+	s.batchIndex = make(map[string]*batchState)
+	s.faults = make(map[Route][]Fault)
+}
+
+// Reset forgets every batch, recorded request and queued fault, as if the server had
+// just started; its URLs, credentials and options stay. Result URLs handed out
+// before are then answered 404. A request in flight during Reset may still store
+// what it carries and is not recorded.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forget()
+}
+
+// Close shuts down both servers. Requests held by a Hang, Hold or Delay fault are
 // ended at once, without an answer. Close may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
@@ -128,7 +147,8 @@ type TemplateInfo struct {
 }
 
 // Requests returns a copy of every request that arrived at the API host since the
-// server started, in order of arrival, including refused, faulted and dropped ones.
+// server started or was Reset, in order of arrival, including refused, faulted and
+// dropped ones.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,7 +156,7 @@ func (s *Server) Requests() []Request {
 }
 
 // StorageRequests returns a copy of every request that arrived at the storage host
-// since the server started, in order of arrival.
+// since the server started or was Reset, in order of arrival.
 func (s *Server) StorageRequests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -732,43 +733,41 @@ func TestFaultHangEndedByClient(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, reqs[1].Status)
 }
 
-func TestFaultHangEndedByClose(t *testing.T) {
+func TestFaultsEndedByClose(t *testing.T) {
 	t.Parallel()
-	s := dynamotest.NewServer()
-	s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true})
-	s.Inject(dynamotest.RouteTaskStatus, dynamotest.Fault{Delay: time.Hour})
+	opt, accepts := onAccept()
+	h := newHarness(t, opt)
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true}, dynamotest.Fault{Hold: make(chan struct{})})
 	errs := make(chan error, 2)
-	for _, path := range []string{"/v1/batch/x", "/v1/batch/x/y"} {
-		req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
-		require.NoError(t, err)
+	send := func(req *http.Request) {
 		go func() {
-			resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+			resp, err := h.hc.Do(req)
 			if resp != nil {
 				resp.Body.Close()
 			}
 			errs <- err
 		}()
 	}
-	require.Eventually(t, func() bool { return len(s.Requests()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	body := jsonBatch(1)
+	rb := newReadingBody(body)
+	hung := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", nil, "application/json")
+	expectContinue(hung, rb, len(body))
+	send(hung)
+	receive(t, rb.reading) // the hung request took the first fault
+	send(h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(2)), "application/json"))
+	receive(t, accepts)
 
 	closed := make(chan struct{})
 	go func() {
-		s.Close()
+		h.s.Close()
 		close(closed)
 	}()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close hangs while a request is held")
-	}
+	receive(t, closed)
 	for range 2 {
-		select {
-		case err := <-errs:
-			assert.Error(t, err)
-		case <-time.After(5 * time.Second):
-			t.Fatal("held request not ended by Close")
-		}
+		assert.Error(t, receive(t, errs), "a held request is ended by Close")
 	}
+	require.Len(t, h.s.Batches(), 1, "the held post was stored")
+	assert.Len(t, h.s.Batches()[0].Tasks, 2)
 }
 
 func TestFaultDelay(t *testing.T) {
@@ -796,7 +795,8 @@ func TestFaultDelay(t *testing.T) {
 
 func TestConcurrentPosts(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, dynamotest.WithAutoComplete(time.Millisecond))
+	var accepts atomic.Int64
+	h := newHarness(t, dynamotest.WithAutoComplete(time.Millisecond), dynamotest.WithOnAccept(func(dynamotest.Accepted) { accepts.Add(1) }))
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
 	ids := make(chan string, workers*each)
@@ -833,4 +833,5 @@ func TestConcurrentPosts(t *testing.T) {
 	assert.Len(t, seen, workers*each)
 	assert.Len(t, h.s.Batches(), workers*each)
 	assert.Len(t, h.s.Requests(), workers*each)
+	assert.Equal(t, int64(workers*each), accepts.Load(), "callbacks run before the answer")
 }

@@ -119,3 +119,16 @@ func TestResultURLExpires(t *testing.T) {
 		assert.Equal(t, http.StatusOK, status, "%s: a fresh status hands out a fresh URL", path)
 	}
 }
+
+func TestResultURLAfterReset(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.mustPost(1)
+	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
+	fileURL := resultURLs(t, ts)[0]
+	h.s.Reset()
+	status, body := h.download(fileURL)
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, string(body), "<Code>NoSuchKey</Code>")
+}
