@@ -22,17 +22,21 @@ func TestOnAcceptOncePerAcceptedPost(t *testing.T) {
 	cases := []struct {
 		name   string
 		post   func() (int, []byte)
+		batch  bool
 		accept bool
 	}{
-		{"batch JSON", func() (int, []byte) { return h.postJSON(jsonBatch(2)) }, true},
+		{"batch JSON", func() (int, []byte) { return h.postJSON(jsonBatch(2)) }, true, true},
 		{"batch multipart", func() (int, []byte) {
 			return h.postForm("/v1/batch", tmpl, jsonPart("data", `{"tasks":[{"params":{"id":"1"}}]}`))
-		}, true},
-		{"refused batch", func() (int, []byte) { return h.postJSON(`{"tasks":[]}`) }, false},
+		}, true, true},
+		{"task JSON", func() (int, []byte) { return h.postTaskJSON(salesforceTask) }, false, true},
+		{"task multipart", func() (int, []byte) { return h.postForm("/v1/task", tmpl, jsonPart("data", `{}`)) }, false, true},
+		{"refused batch", func() (int, []byte) { return h.postJSON(`{"tasks":[]}`) }, true, false},
+		{"refused task", func() (int, []byte) { return h.postTaskJSON(`{}`) }, false, false},
 		{"unauthorised", func() (int, []byte) {
 			resp, b := h.do(mustNewRequest(t, http.MethodPost, h.s.URL+"/v1/batch"))
 			return resp.StatusCode, b
-		}, false},
+		}, true, false},
 	}
 	for _, tc := range cases {
 		status, _ := tc.post()
@@ -42,10 +46,19 @@ func TestOnAcceptOncePerAcceptedPost(t *testing.T) {
 		}
 		require.Equal(t, http.StatusAccepted, status, tc.name)
 		a := receive(t, accepts)
-		require.NotNil(t, a.Batch, tc.name)
-		got, ok := h.s.Batch(a.Batch.ID)
-		assert.True(t, ok, tc.name)
-		assert.Equal(t, got, *a.Batch, tc.name)
+		if tc.batch {
+			require.NotNil(t, a.Batch, tc.name)
+			assert.Nil(t, a.Task, tc.name)
+			got, ok := h.s.Batch(a.Batch.ID)
+			assert.True(t, ok, tc.name)
+			assert.Equal(t, got, *a.Batch, tc.name)
+		} else {
+			require.NotNil(t, a.Task, tc.name)
+			assert.Nil(t, a.Batch, tc.name)
+			got, ok := h.s.SingleTask(a.Task.ID)
+			assert.True(t, ok, tc.name)
+			assert.Equal(t, got, *a.Task, tc.name)
+		}
 	}
 	// A fault that answers in place of the fake accepts nothing; one that drops the
 	// answer after handling still accepts.
@@ -74,7 +87,11 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 		// The post is stored, not yet answered, and the Server is free to use.
 		reqs := h.s.Requests()
 		assert.Zero(t, reqs[len(reqs)-1].Status, "no answer yet")
-		h.s.CompleteTask(a.Batch.ID, a.Batch.Tasks[0].ID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+		if a.Batch != nil {
+			h.s.CompleteTask(a.Batch.ID, a.Batch.Tasks[0].ID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+		} else {
+			h.s.StartSingleTask(a.Task.ID)
+		}
 		h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{})
 		mu.Lock()
 		order = append(order, "first")
@@ -84,12 +101,16 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 		mu.Lock()
 		order = append(order, "second")
 		mu.Unlock()
-		assert.True(t, a.Batch.Tasks[0].Completed, "each callback gets a snapshot of its own, taken when it is called")
+		if a.Batch != nil {
+			assert.True(t, a.Batch.Tasks[0].Completed, "each callback gets a snapshot of its own, taken when it is called")
+		} else {
+			assert.Equal(t, "Running", a.Task.StatusMessage)
+		}
 	}
 	h = newHarness(t, dynamotest.WithOnAccept(first), dynamotest.WithOnAccept(second))
 	a := h.mustPost(1)
 	got, _ := h.s.Batch(a.ID)
 	assert.True(t, got.Tasks[0].Completed)
-	h.mustPost(1)
+	h.mustPostTask(standaloneTask)
 	assert.Equal(t, []string{"first", "second", "first", "second"}, order)
 }

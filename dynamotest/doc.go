@@ -1,4 +1,5 @@
-// Package dynamotest provides an in-memory fake of the Dynamo batch API for tests.
+// Package dynamotest provides an in-memory fake of the Dynamo batch API and Task API
+// for tests.
 //
 // A Server runs two loopback HTTP servers (from net/http/httptest). One plays the
 // Dynamo API host:
@@ -6,6 +7,8 @@
 //	POST /v1/batch                    post a batch (RoutePostBatch)
 //	GET  /v1/batch/{batchId}          batch status (RouteBatchStatus)
 //	GET  /v1/batch/{batchId}/{taskId} status of a batch's task (RouteTaskStatus)
+//	POST /v1/task                     post one task to the Task API (RoutePostTask)
+//	GET  /v1/task/{taskId}            status of a Task API task (RouteGetTask)
 //
 // The other plays the storage host that serves result files through the signed URLs
 // listed in a status's resultList. Point the SDK at it with Server.Client, or at
@@ -22,11 +25,13 @@
 // # Driving and watching
 //
 // A batch's task goes Queued, Running, then Completed; the test moves it with
-// StartTask, CompleteTask, FailTask and CompleteBatch. WithAutoComplete completes
-// every task the test leaves alone. Batches and Batch return snapshots; Requests and
-// StorageRequests return what arrived. WithOnAccept calls back on every accepted
-// post, so a test can wait for one instead of polling. Inject queues Faults per
-// Route. Reset forgets everything but the configuration. Helpers that drive or
+// StartTask, CompleteTask, FailTask and CompleteBatch. A Task API task goes Received,
+// Queued, Running, then Ready, moved with QueueSingleTask, StartSingleTask,
+// CompleteSingleTask and FailSingleTask. WithAutoComplete completes every task the
+// test leaves alone. Batches, Batch, SingleTasks and SingleTask return snapshots;
+// Requests and StorageRequests return what arrived. WithOnAccept calls back on every
+// accepted post, so a test can wait for one instead of polling. Inject queues Faults
+// per Route. Reset forgets everything but the configuration. Helpers that drive or
 // inspect panic on misuse, such as an unknown ID, as do options given an invalid
 // value.
 //
@@ -72,8 +77,8 @@
 //     the status read that handed it out (to the second, on the server's clock):
 //     every status read hands out fresh URLs. A valid URL for a file that is gone
 //     (after Reset, or when a driver replaced the results) is answered 404. Files
-//     outlive the expiry of their batch.
-//   - Multipart posts. The template part must be typed
+//     outlive the expiry of their batch or task status.
+//   - Multipart posts, of either API. The template part must be typed
 //     application/octet-stream, as documented, and carry a filename; the data part
 //     and every param part must be typed application/json and carry no filename,
 //     since a multipart server reads a part with a filename as a file upload, not as
@@ -82,9 +87,19 @@
 //     accepted and ignored, as the service most plausibly does; it shows in the
 //     Batch snapshot (Parts, UnmappedParts). A partParams entry whose paramName is
 //     "id" is refused: it would replace the task's record ID.
-//   - Batches expire from the status endpoints 24 hours after posting, judged with the
+//   - Task API posts. A param part whose name is a key of params, or is "id", is
+//     refused rather than letting one silently replace the other or the record ID.
+//     partParams is refused: the Task API has none. Standalone (without integration),
+//     params may be left out and params.id is a param like any other; with an
+//     integration, params.id must be a non-empty string.
+//   - Retention. Batches expire from the status endpoints 24 hours after posting, as
+//     documented; Task API tasks 3 days after posting, the span the vendor's console
+//     shows (the API's own retention is not documented). Both are judged with the
 //     server's clock; snapshots keep expired ones.
-//   - No rate limits, quotas or licence accounting beyond the licenseUsage count.
+//   - Usage. A batch answer's licenseUsage counts its tasks. A Task API answer's
+//     usage.api.term counts the Task API posts accepted since the server started or
+//     was Reset; usage.signing.term stays 0; the termMax values are WithUsageLimits'.
+//     Nothing is refused over a limit, and there are no rate limits.
 //   - Numbers inside params are decoded as encoding/json decodes them into an
 //     interface value (float64).
 //   - Faults are consumed per request. Go's http.Transport may silently resend an

@@ -17,8 +17,16 @@ const (
 	RouteBatchStatus Route = "GET /v1/batch/{batchId}"
 	// RouteTaskStatus is the API's route for the status of a batch's task.
 	RouteTaskStatus Route = "GET /v1/batch/{batchId}/{taskId}"
-	// RouteDownload is the storage host's result file route.
+	// RoutePostTask is the Task API's posting route.
+	RoutePostTask Route = "POST /v1/task"
+	// RouteGetTask is the Task API's task status route.
+	RouteGetTask Route = "GET /v1/task/{taskId}"
+	// RouteDownload is the storage host's route for the result files of a batch's
+	// tasks.
 	RouteDownload Route = "GET storage"
+	// RouteDownloadTask is the storage host's route for the result files of Task API
+	// tasks.
+	RouteDownloadTask Route = "GET storage task"
 )
 
 // Fault describes how the fake misbehaves for one request. The zero Fault handles the
@@ -53,8 +61,8 @@ type Fault struct {
 	// client that goes away or Close ends the wait, and the connection is dropped
 	// without an answer.
 	Hold <-chan struct{}
-	// DropAfterAccept handles the request normally (a posted batch is created) and
-	// then closes the connection without writing any answer.
+	// DropAfterAccept handles the request normally (a posted batch or task is
+	// created) and then closes the connection without writing any answer.
 	DropAfterAccept bool
 }
 
@@ -68,7 +76,8 @@ type Fault struct {
 // gets that far).
 func (s *Server) Inject(route Route, faults ...Fault) {
 	switch route {
-	case RoutePostBatch, RouteBatchStatus, RouteTaskStatus, RouteDownload:
+	case RoutePostBatch, RouteBatchStatus, RouteTaskStatus, RoutePostTask, RouteGetTask,
+		RouteDownload, RouteDownloadTask:
 	default:
 		panic(fmt.Sprintf("dynamotest: Inject: unknown route %q", route))
 	}

@@ -47,12 +47,12 @@ func TestFaultHoldEndedByClient(t *testing.T) {
 	t.Parallel()
 	opt, accepts := onAccept()
 	h := newHarness(t, opt)
-	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hold: make(chan struct{})})
+	h.s.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Hold: make(chan struct{})})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errs := make(chan error, 1)
 	go func() {
-		resp, err := h.hc.Do(h.newRequest(ctx, http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(1)), "application/json"))
+		resp, err := h.hc.Do(h.newRequest(ctx, http.MethodPost, h.s.URL+"/v1/task", strings.NewReader(salesforceTask), "application/json"))
 		if resp != nil {
 			resp.Body.Close()
 		}
@@ -62,8 +62,8 @@ func TestFaultHoldEndedByClient(t *testing.T) {
 	cancel()
 	assert.Error(t, receive(t, errs))
 	h.s.Close() // waits for the held handler
-	_, ok := h.s.Batch(a.Batch.ID)
-	assert.True(t, ok, "the batch was created although no answer came")
+	_, ok := h.s.SingleTask(a.Task.ID)
+	assert.True(t, ok, "the task was created although no answer came")
 	reqs := h.s.Requests()
 	require.Len(t, reqs, 1)
 	assert.Zero(t, reqs[0].Status)
@@ -82,16 +82,21 @@ func TestFaultSuccessStatus(t *testing.T) {
 		{"batch 200", dynamotest.RoutePostBatch, jsonBatch(1), 200, 200, true},
 		{"batch 201", dynamotest.RoutePostBatch, jsonBatch(1), 201, 201, true},
 		{"batch 204", dynamotest.RoutePostBatch, jsonBatch(1), 204, 204, false},
+		{"task 200", dynamotest.RoutePostTask, standaloneTask, 200, 200, true},
 		{"refusal keeps its code", dynamotest.RoutePostBatch, `{}`, 201, 400, false},
 	}
 	for _, tc := range cases {
 		h := newHarness(t)
 		h.s.Inject(tc.route, dynamotest.Fault{SuccessStatus: tc.success})
-		resp, body := h.send(http.MethodPost, "/v1/batch", "application/json", strings.NewReader(tc.post))
+		path := "/v1/batch"
+		if tc.route == dynamotest.RoutePostTask {
+			path = "/v1/task"
+		}
+		resp, body := h.send(http.MethodPost, path, "application/json", strings.NewReader(tc.post))
 		assert.Equal(t, tc.want, resp.StatusCode, tc.name)
 		assert.Equal(t, tc.wantsAnswer, bytes.Contains(body, []byte(`"message":"Success"`)), tc.name)
 		assert.Equal(t, tc.want, h.s.Requests()[0].Status, tc.name)
-		assert.Equal(t, tc.want != 400, len(h.s.Batches()) == 1, tc.name)
+		assert.Equal(t, tc.want != 400, len(h.s.Batches())+len(h.s.SingleTasks()) == 1, tc.name)
 	}
 }
 
@@ -107,10 +112,10 @@ func TestInjectPanicsOnMisuse(t *testing.T) {
 		{"unknown route", "GET /nowhere", dynamotest.Fault{}},
 		{"negative delay", dynamotest.RoutePostBatch, dynamotest.Fault{Delay: -1}},
 		{"status out of range", dynamotest.RoutePostBatch, dynamotest.Fault{Status: 42}},
-		{"success status not 2xx", dynamotest.RoutePostBatch, dynamotest.Fault{SuccessStatus: 302}},
-		{"status with success status", dynamotest.RoutePostBatch, dynamotest.Fault{Status: 503, SuccessStatus: 200}},
-		{"body without status", dynamotest.RouteTaskStatus, dynamotest.Fault{Body: "x"}},
-		{"hang with hold", dynamotest.RouteDownload, dynamotest.Fault{Hang: true, Hold: make(chan struct{})}},
+		{"success status not 2xx", dynamotest.RoutePostTask, dynamotest.Fault{SuccessStatus: 302}},
+		{"status with success status", dynamotest.RoutePostTask, dynamotest.Fault{Status: 503, SuccessStatus: 200}},
+		{"body without status", dynamotest.RouteGetTask, dynamotest.Fault{Body: "x"}},
+		{"hang with hold", dynamotest.RouteDownloadTask, dynamotest.Fault{Hang: true, Hold: make(chan struct{})}},
 		{"hang with drop after accept", dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true, DropAfterAccept: true}},
 	}
 	for _, tc := range cases {

@@ -19,9 +19,9 @@ const paramPrefix = "param."
 
 var partNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-// form is a multipart post as read: the template part's description, the data part,
-// the param parts keyed by name without the prefix, and what was wrong with the parts
-// themselves.
+// form is a multipart post of either API as read: the template part's description,
+// the data part, the param parts keyed by name without the prefix, and what was wrong
+// with the parts themselves.
 type form struct {
 	template *TemplateInfo
 	data     json.RawMessage // nil when there was no data part

@@ -26,6 +26,7 @@ import (
 var (
 	batchIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	uuidRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	taskIDRE  = regexp.MustCompile(`^t-[0-9a-f]{32}$`)
 )
 
 // harness talks to a fake server through plain net/http.
@@ -86,6 +87,12 @@ func (h *harness) postJSON(body string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+func (h *harness) postTaskJSON(body string) (int, []byte) {
+	h.t.Helper()
+	resp, b := h.send(http.MethodPost, "/v1/task", "application/json", strings.NewReader(body))
+	return resp.StatusCode, b
+}
+
 func (h *harness) postMultipart(contentType string, body io.Reader) (int, []byte) {
 	h.t.Helper()
 	resp, b := h.send(http.MethodPost, "/v1/batch", contentType, body)
@@ -139,6 +146,30 @@ func (h *harness) mustPost(n int) accepted {
 	return a
 }
 
+type usageCount struct {
+	Term    int `json:"term"`
+	TermMax int `json:"termMax"`
+}
+
+type acceptedTask struct {
+	TaskID  string `json:"taskID"`
+	Message string `json:"message"`
+	Usage   struct {
+		API     usageCount `json:"api"`
+		Signing usageCount `json:"signing"`
+	} `json:"usage"`
+}
+
+// mustPostTask posts a JSON task and returns the 202 answer.
+func (h *harness) mustPostTask(body string) acceptedTask {
+	h.t.Helper()
+	status, raw := h.postTaskJSON(body)
+	require.Equal(h.t, http.StatusAccepted, status, "body %s", raw)
+	var a acceptedTask
+	require.NoError(h.t, json.Unmarshal(raw, &a))
+	return a
+}
+
 func jsonBatch(n int) string {
 	tasks := make([]string, n)
 	for i := range tasks {
@@ -146,6 +177,13 @@ func jsonBatch(n int) string {
 	}
 	return `{"template":"3242374783","tasks":[` + strings.Join(tasks, ",") + `]}`
 }
+
+// A Task API post with Salesforce, and one standalone.
+const (
+	salesforceTask = `{"template":"069000000000001","params":{"id":"a0B000001","locale":"fi-FI"},
+		"integration":{"type":"Salesforce","sessionID":"sess-secret","serverURL":"https://x.my.salesforce.com"}}`
+	standaloneTask = `{"template":"cache-7","params":{"greeting":"hello"}}`
+)
 
 // resultURLs returns the URLs of a status's resultList.
 func resultURLs(t *testing.T, status map[string]any) []string {

@@ -9,14 +9,22 @@ import (
 // defaultTenantID is the tenant ID a Server accepts unless WithCredentials says otherwise.
 const defaultTenantID = "00D000000000001AAA"
 
+// The licence limits a Task API answer reports unless WithUsageLimits says otherwise.
+const (
+	defaultAPITermMax     = 10000
+	defaultSigningTermMax = 1000
+)
+
 // serverConfig holds what the ServerOptions set. Reset leaves it alone.
 type serverConfig struct {
-	tenantID     string
-	apiKey       string
-	now          func() time.Time
-	autoComplete time.Duration
-	resultIDs    []string
-	onAccept     []func(Accepted)
+	tenantID       string
+	apiKey         string
+	now            func() time.Time
+	autoComplete   time.Duration
+	resultIDs      []string
+	apiTermMax     int
+	signingTermMax int
+	onAccept       []func(Accepted)
 }
 
 // ServerOption configures a Server created by NewServer. An option given an invalid
@@ -46,8 +54,8 @@ func mustHeaderValue(option, what, v string) {
 }
 
 // WithClock replaces time.Now as the server's clock. The clock stamps postings and
-// task progress, and decides auto-completion, the expiry of batches, and the expiry
-// of result URLs. WithClock panics if now is nil.
+// task progress, and decides auto-completion, the expiry of batches and tasks, and
+// the expiry of result URLs. WithClock panics if now is nil.
 func WithClock(now func() time.Time) ServerOption {
 	if now == nil {
 		panic("dynamotest: WithClock: nil clock")
@@ -56,10 +64,10 @@ func WithClock(now func() time.Time) ServerOption {
 }
 
 // WithAutoComplete makes every task that the test does not drive complete on its own,
-// after the given duration from the moment its batch was posted. The delay is judged
-// lazily, by the clock, whenever state is read (status requests, snapshots,
-// drivers). Zero, the default, means never: tasks stay queued until the test drives
-// them.
+// after the given duration from the moment it was posted: a batch's task becomes
+// "Completed", a Task API task "Ready". The delay is judged lazily, by the clock,
+// whenever state is read (status requests, snapshots, drivers). Zero, the default,
+// means never: tasks stay where the post left them until the test drives them.
 // WithAutoComplete panics if after is negative.
 func WithAutoComplete(after time.Duration) ServerOption {
 	if after < 0 {
@@ -86,14 +94,31 @@ func WithResultFiles(ids ...string) ServerOption {
 	return func(c *serverConfig) { c.resultIDs = ids }
 }
 
-// Accepted tells an accept callback what the fake has just accepted.
+// WithUsageLimits sets the licence limits that every Task API answer reports in
+// usage.api.termMax and usage.signing.termMax; by default 10000 and 1000. The fake
+// only reports them: it never refuses a post over the limit. WithUsageLimits panics
+// if a limit is negative.
+func WithUsageLimits(apiTermMax, signingTermMax int) ServerOption {
+	if apiTermMax < 0 || signingTermMax < 0 {
+		panic(fmt.Sprintf("dynamotest: WithUsageLimits: negative limit (%d, %d)", apiTermMax, signingTermMax))
+	}
+	return func(c *serverConfig) {
+		c.apiTermMax = apiTermMax
+		c.signingTermMax = signingTermMax
+	}
+}
+
+// Accepted tells an accept callback what the fake has just accepted. Exactly one of
+// Batch and Task is set.
 type Accepted struct {
 	// Batch is a snapshot of a batch accepted by POST /v1/batch.
 	Batch *Batch
+	// Task is a snapshot of a task accepted by POST /v1/task.
+	Task *SingleTask
 }
 
-// WithOnAccept registers f to be called once for every post the fake accepts, so
-// that a test can wait for an event instead of polling.
+// WithOnAccept registers f to be called once for every post the fake accepts, batch
+// or Task API task, so that a test can wait for an event instead of polling.
 //
 // f runs on the goroutine that serves the post, after the fake has stored what was
 // posted and before the answer is written: the client has no answer yet, and a slow
@@ -111,8 +136,10 @@ func WithOnAccept(f func(Accepted)) ServerOption {
 
 func defaultConfig() serverConfig {
 	return serverConfig{
-		tenantID: defaultTenantID,
-		apiKey:   randomHex(16),
-		now:      time.Now,
+		tenantID:       defaultTenantID,
+		apiKey:         randomHex(16),
+		now:            time.Now,
+		apiTermMax:     defaultAPITermMax,
+		signingTermMax: defaultSigningTermMax,
 	}
 }

@@ -38,6 +38,8 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		{"WithCredentials", func() { dynamotest.WithCredentials("tenant", "key\r\nX-Other: 1") }},
 		{"WithResultFiles", func() { dynamotest.WithResultFiles("Profile", "") }},
 		{"WithResultFiles", func() { dynamotest.WithResultFiles("Profile", "Profile") }},
+		{"WithUsageLimits", func() { dynamotest.WithUsageLimits(-1, 10) }},
+		{"WithUsageLimits", func() { dynamotest.WithUsageLimits(10, -1) }},
 		{"WithOnAccept", func() { dynamotest.WithOnAccept(nil) }},
 	}
 	for _, tc := range cases {
@@ -52,13 +54,15 @@ func TestOptionsValidValues(t *testing.T) {
 		nil, // skipped
 		dynamotest.WithAutoComplete(0),
 		dynamotest.WithResultFiles(),
+		dynamotest.WithUsageLimits(0, 0),
 		dynamotest.WithCredentials("tenant", "key"),
 	)
 	assert.Equal(t, "tenant", h.s.TenantID)
 	assert.Equal(t, "key", h.s.APIKey)
-	a := h.mustPost(1)
-	got, _ := h.s.Batch(a.ID)
-	assert.Equal(t, "Queued", got.Tasks[0].StatusMessage, "zero means never auto-complete")
+	a := h.mustPostTask(standaloneTask)
+	assert.Equal(t, usageCount{Term: 1, TermMax: 0}, a.Usage.API)
+	got, _ := h.s.SingleTask(a.TaskID)
+	assert.Equal(t, "Received", got.StatusMessage, "zero means never auto-complete")
 }
 
 func TestReset(t *testing.T) {
@@ -67,15 +71,18 @@ func TestReset(t *testing.T) {
 	opt, accepts := onAccept()
 	h := newHarness(t, opt, dynamotest.WithClock(clock.Now), dynamotest.WithAutoComplete(time.Minute), dynamotest.WithCredentials("tenant", "key"))
 	a := h.mustPost(1)
+	h.mustPostTask(standaloneTask)
 	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
 	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	h.download(resultURLs(t, ts)[0])
 	receive(t, accepts)
+	receive(t, accepts)
 
 	url, storageURL := h.s.URL, h.s.StorageURL
 	h.s.Reset()
 	assert.Empty(t, h.s.Batches())
+	assert.Empty(t, h.s.SingleTasks())
 	assert.Empty(t, h.s.Requests())
 	assert.Empty(t, h.s.StorageRequests())
 	_, ok := h.s.Batch(a.ID)
@@ -89,8 +96,9 @@ func TestReset(t *testing.T) {
 	assert.Equal(t, "key", h.s.APIKey)
 	b := h.mustPost(1) // the queued 503 is gone
 	assert.Equal(t, b.ID, receive(t, accepts).Batch.ID)
+	assert.Equal(t, 1, h.mustPostTask(standaloneTask).Usage.API.Term, "usage counts again from zero")
 	clock.Advance(time.Minute)
 	got, _ := h.s.Batch(b.ID)
 	assert.True(t, got.Tasks[0].Completed)
-	require.Len(t, h.s.Requests(), 2)
+	require.Len(t, h.s.Requests(), 3)
 }

@@ -5,22 +5,26 @@ import (
 	"time"
 )
 
-// stage is where a task is in its lifecycle: Queued, Running, then Completed, or
-// failed instead of completing.
+// stage is where a task is in its lifecycle. A batch's task goes Queued, Running,
+// then Completed; a Task API task goes Received, Queued, Running, then Ready. Either
+// may fail instead of completing.
 type stage int
 
 const (
-	stagePosted  stage = iota // where a post leaves a task: "Queued"
+	stagePosted  stage = iota // where a post leaves a task: "Queued" in a batch, "Received" in the Task API
+	stageQueued               // "Queued"
 	stageRunning              // "Running"
-	stageDone                 // "Completed"
+	stageDone                 // "Completed" in a batch, "Ready" in the Task API
 	stageFailed               // completed with errors: the status message is the failure's
 )
 
-// The status messages of the batch API.
+// The status messages of the two APIs.
 const (
+	statusReceived  = "Received"
 	statusQueued    = "Queued"
 	statusRunning   = "Running"
 	statusCompleted = "Completed"
+	statusReady     = "Ready"
 	defaultFailure  = "Failed"
 
 	batchWaiting   = "Waiting"
@@ -36,7 +40,8 @@ type ResultFile struct {
 	Content []byte
 }
 
-// progress is the lifecycle of one task; every access holds Server.mu.
+// progress is the lifecycle of one task, of a batch or of the Task API; every access
+// holds Server.mu.
 type progress struct {
 	stage     stage
 	driven    bool // the test or auto-completion has decided the stage: auto-completion keeps off
@@ -50,6 +55,15 @@ type progress struct {
 func (p *progress) started() bool   { return p.stage >= stageRunning }
 func (p *progress) completed() bool { return p.stage >= stageDone }
 func (p *progress) failed() bool    { return p.stage == stageFailed }
+
+// queue moves the task back to, or on to, waiting in the queue.
+func (p *progress) queue() {
+	p.driven = true
+	p.stage = stageQueued
+	p.startedAt, p.endedAt = time.Time{}, time.Time{}
+	p.failure = ""
+	p.results = nil
+}
 
 // start marks the task as running from now.
 func (p *progress) start(now time.Time) {

@@ -54,6 +54,11 @@ func (s *Server) apiEndpoint(r *http.Request) (endpoint, bool) {
 		r.SetPathValue("batchId", segs[2])
 		r.SetPathValue("taskId", segs[3])
 		return endpoint{http.MethodGet, RouteTaskStatus, s.taskStatus}, true
+	case segs[1] == "task" && len(segs) == 2:
+		return endpoint{http.MethodPost, RoutePostTask, s.postTask}, true
+	case segs[1] == "task" && len(segs) == 3:
+		r.SetPathValue("taskId", segs[2])
+		return endpoint{http.MethodGet, RouteGetTask, s.getTask}, true
 	}
 	return endpoint{}, false
 }
@@ -93,6 +98,10 @@ func (s *Server) storageEndpoint(r *http.Request) (endpoint, bool) {
 		r.SetPathValue("taskId", segs[2])
 		r.SetPathValue("resultId", segs[3])
 		return endpoint{http.MethodGet, RouteDownload, s.downloadBatchFile}, true
+	case len(segs) == 3 && segs[0] == taskFiles:
+		r.SetPathValue("taskId", segs[1])
+		r.SetPathValue("resultId", segs[2])
+		return endpoint{http.MethodGet, RouteDownloadTask, s.downloadTaskFile}, true
 	}
 	return endpoint{}, false
 }

@@ -16,7 +16,9 @@ func TestRouting(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(1)
+	task := h.mustPostTask(standaloneTask)
 	batch, taskOfBatch := "/v1/batch/"+a.ID, "/v1/batch/"+a.ID+"/"+a.Tasks[0]
+	single := "/v1/task/" + task.TaskID
 
 	cases := []struct {
 		method, path string
@@ -26,6 +28,8 @@ func TestRouting(t *testing.T) {
 		{"POST", "/v1/batch", 400, ""}, // known: refused for its empty body
 		{"GET", batch, 200, ""},
 		{"GET", taskOfBatch, 200, ""},
+		{"POST", "/v1/task", 400, ""},
+		{"GET", single, 200, ""},
 		{"POST", "/v1//batch", 404, ""},
 		{"POST", "//v1/batch", 404, ""},
 		{"POST", "/v1/batch/", 404, ""},
@@ -36,6 +40,11 @@ func TestRouting(t *testing.T) {
 		{"GET", taskOfBatch + "/", 404, ""},
 		{"GET", taskOfBatch + "/x", 404, ""},
 		{"GET", "/v1/batch/../batch/" + a.ID, 404, ""},
+		{"POST", "/v1//task", 404, ""},
+		{"POST", "/v1/task/", 404, ""},
+		{"GET", "/v1//task/" + task.TaskID, 404, ""},
+		{"GET", single + "/", 404, ""},
+		{"GET", single + "/x", 404, ""},
 		{"GET", "/", 404, ""},
 		{"GET", "/v1", 404, ""},
 		{"GET", "/v2/nothing", 404, ""},
@@ -45,6 +54,9 @@ func TestRouting(t *testing.T) {
 		{"POST", batch, 405, "GET"},
 		{"DELETE", batch, 405, "GET"},
 		{"HEAD", taskOfBatch, 405, "GET"},
+		{"GET", "/v1/task", 405, "POST"},
+		{"POST", single, 405, "GET"},
+		{"PATCH", single, 405, "GET"},
 	}
 	for _, tc := range cases {
 		name := tc.method + " " + tc.path
@@ -67,18 +79,23 @@ func TestRouting(t *testing.T) {
 func TestRoutingCreatesNothingOffPath(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, path := range []string{"/v1//batch", "/v1/batch/", "//v1/batch"} {
-		resp, _ := h.send(http.MethodPost, path, "application/json", strings.NewReader(jsonBatch(1)))
+	for _, path := range []string{"/v1//batch", "/v1/batch/", "/v1//task", "/v1/task/"} {
+		body := jsonBatch(1)
+		if strings.Contains(path, "task") {
+			body = standaloneTask
+		}
+		resp, _ := h.send(http.MethodPost, path, "application/json", strings.NewReader(body))
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
 	}
 	assert.Empty(t, h.s.Batches())
+	assert.Empty(t, h.s.SingleTasks())
 }
 
 func TestRoutingConsumesFaultsOnlyOnItsRoute(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
-	for _, probe := range []struct{ method, path string }{{"GET", "/v1/batch"}, {"POST", "/v1//batch"}, {"POST", "/v1/batch/"}} {
+	for _, probe := range []struct{ method, path string }{{"GET", "/v1/batch"}, {"POST", "/v1//batch"}, {"POST", "/v1/task"}} {
 		resp, _ := h.send(probe.method, probe.path, "application/json", nil)
 		assert.NotEqual(t, http.StatusServiceUnavailable, resp.StatusCode, probe)
 	}
@@ -145,6 +162,12 @@ func TestDates(t *testing.T) {
 		_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 		assert.Equal(t, tc.want, ts["startDateTime"], tc.name)
 		assert.Equal(t, tc.want, ts["endDateTime"], tc.name)
+
+		task := h.mustPostTask(standaloneTask)
+		h.s.CompleteSingleTask(task.TaskID)
+		_, st := h.get("/v1/task/" + task.TaskID)
+		assert.Equal(t, tc.want, st["startDateTime"], tc.name)
+		assert.Equal(t, tc.want, st["endDateTime"], tc.name)
 		require.NoError(t, func() error { _, err := time.Parse(time.RFC3339Nano, tc.want); return err }(), tc.name)
 	}
 }

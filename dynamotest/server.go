@@ -35,6 +35,9 @@ type Server struct {
 	storageRequests []*Request
 	batches         []*batchState
 	batchIndex      map[string]*batchState
+	singles         []*singleState
+	singleIndex     map[string]*singleState
+	apiTerm         int // accepted Task API posts, reported as usage.api.term
 	faults          map[Route][]Fault
 }
 
@@ -62,20 +65,23 @@ func NewServer(opts ...ServerOption) *Server {
 	return s
 }
 
-// forget drops every batch, request and fault; s.mu is held or the
+// forget drops every batch, task, request, fault and usage count; s.mu is held or the
 // server is not running yet.
 func (s *Server) forget() {
 	s.requests = nil
 	s.storageRequests = nil
 	s.batches = nil
 	s.batchIndex = make(map[string]*batchState)
+	s.singles = nil
+	s.singleIndex = make(map[string]*singleState)
+	s.apiTerm = 0
 	s.faults = make(map[Route][]Fault)
 }
 
-// Reset forgets every batch, recorded request and queued fault, as if the server had
-// just started; its URLs, credentials and options stay. Result URLs handed out
-// before are then answered 404. A request in flight during Reset may still store
-// what it carries and is not recorded.
+// Reset forgets every batch, Task API task, recorded request, queued fault and usage
+// count, as if the server had just started; its URLs, credentials and options stay.
+// Result URLs handed out before are then answered 404. A request in flight during
+// Reset may still store what it carries and is not recorded.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -122,7 +128,8 @@ type Request struct {
 	BytesRead int64
 	// Chunked reports whether the body was sent with chunked transfer encoding.
 	Chunked bool
-	// JSON is the raw body of a JSON post, or the data part of a multipart post.
+	// JSON is the raw body of a JSON post, or the data part of a multipart post, of
+	// either API.
 	JSON json.RawMessage
 	// Template describes the template part of a multipart post.
 	Template *TemplateInfo

@@ -737,7 +737,8 @@ func TestFaultsEndedByClose(t *testing.T) {
 	t.Parallel()
 	opt, accepts := onAccept()
 	h := newHarness(t, opt)
-	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true}, dynamotest.Fault{Hold: make(chan struct{})})
+	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true})
+	h.s.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Hold: make(chan struct{})})
 	errs := make(chan error, 2)
 	send := func(req *http.Request) {
 		go func() {
@@ -753,8 +754,8 @@ func TestFaultsEndedByClose(t *testing.T) {
 	hung := h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", nil, "application/json")
 	expectContinue(hung, rb, len(body))
 	send(hung)
-	receive(t, rb.reading) // the hung request took the first fault
-	send(h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/batch", strings.NewReader(jsonBatch(2)), "application/json"))
+	send(h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/task", strings.NewReader(standaloneTask), "application/json"))
+	receive(t, rb.reading)
 	receive(t, accepts)
 
 	closed := make(chan struct{})
@@ -766,8 +767,8 @@ func TestFaultsEndedByClose(t *testing.T) {
 	for range 2 {
 		assert.Error(t, receive(t, errs), "a held request is ended by Close")
 	}
-	require.Len(t, h.s.Batches(), 1, "the held post was stored")
-	assert.Len(t, h.s.Batches()[0].Tasks, 2)
+	assert.Empty(t, h.s.Batches())
+	assert.Len(t, h.s.SingleTasks(), 1, "the held post was stored")
 }
 
 func TestFaultDelay(t *testing.T) {
@@ -799,7 +800,7 @@ func TestConcurrentPosts(t *testing.T) {
 	h := newHarness(t, dynamotest.WithAutoComplete(time.Millisecond), dynamotest.WithOnAccept(func(dynamotest.Accepted) { accepts.Add(1) }))
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
-	ids := make(chan string, workers*each)
+	ids := make(chan string, 2*workers*each)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -820,6 +821,18 @@ func TestConcurrentPosts(t *testing.T) {
 				if _, ok := h.s.Batch(a.ID); assert.True(t, ok) {
 					h.s.CompleteTask(a.ID, a.Tasks[0])
 				}
+
+				req = h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/task", strings.NewReader(standaloneTask), "application/json")
+				resp, err = h.hc.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				var task acceptedTask
+				assert.NoError(t, json.NewDecoder(resp.Body).Decode(&task))
+				resp.Body.Close()
+				ids <- task.TaskID
+				_ = h.s.SingleTasks()
+				h.s.StartSingleTask(task.TaskID)
 			}
 		}()
 	}
@@ -830,8 +843,10 @@ func TestConcurrentPosts(t *testing.T) {
 		assert.False(t, seen[id], "duplicate ID")
 		seen[id] = true
 	}
-	assert.Len(t, seen, workers*each)
+	assert.Len(t, seen, 2*workers*each)
 	assert.Len(t, h.s.Batches(), workers*each)
-	assert.Len(t, h.s.Requests(), workers*each)
-	assert.Equal(t, int64(workers*each), accepts.Load(), "callbacks run before the answer")
+	assert.Len(t, h.s.SingleTasks(), workers*each)
+	assert.Len(t, h.s.Requests(), 2*workers*each)
+	assert.Equal(t, int64(2*workers*each), accepts.Load(), "callbacks run before the answer")
+	assert.Equal(t, workers*each+1, h.mustPostTask(standaloneTask).Usage.API.Term)
 }

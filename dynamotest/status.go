@@ -32,15 +32,18 @@ type taskSummaryBody struct {
 	Errors    bool   `json:"errors"`
 }
 
+// taskStatusBody is the status of a batch's task and, with StatusDescription, of a
+// Task API task.
 type taskStatusBody struct {
-	StartDateTime string       `json:"startDateTime,omitempty"`
-	EndDateTime   string       `json:"endDateTime,omitempty"`
-	Completed     bool         `json:"completed"`
-	Errors        bool         `json:"errors"`
-	StatusMessage string       `json:"statusMessage"`
-	Log           []string     `json:"log"`
-	Results       []string     `json:"results"`
-	ResultList    []resultBody `json:"resultList"`
+	StartDateTime     string       `json:"startDateTime,omitempty"`
+	EndDateTime       string       `json:"endDateTime,omitempty"`
+	Completed         bool         `json:"completed"`
+	Errors            bool         `json:"errors"`
+	StatusMessage     string       `json:"statusMessage"`
+	StatusDescription *string      `json:"statusDescription,omitempty"`
+	Log               []string     `json:"log"`
+	Results           []string     `json:"results"`
+	ResultList        []resultBody `json:"resultList"`
 }
 
 type resultBody struct {
@@ -48,7 +51,8 @@ type resultBody struct {
 	URL string `json:"url"`
 }
 
-// progressBody writes a task's status; each result's URL is signed at now.
+// progressBody writes the parts of a status that both APIs share; each result's URL
+// is signed at now.
 func (s *Server) progressBody(p *progress, message string, now time.Time, file func(resultID string) string) taskStatusBody {
 	body := taskStatusBody{
 		StartDateTime: formatTime(p.startedAt),
@@ -118,5 +122,26 @@ func (s *Server) taskStatus(_ *exchange, r *http.Request) *reply {
 	body := s.progressBody(&t.progress, t.statusMessage(), now, func(resultID string) string {
 		return batchFilePath(b.id, t.id, resultID)
 	})
+	return jsonReply(http.StatusOK, body)
+}
+
+func (s *Server) getTask(_ *exchange, r *http.Request) *reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	id := r.PathValue("taskId")
+	t, ok := s.singleIndex[id]
+	if !ok {
+		return errorReply(http.StatusNotFound, "task %s not found", id)
+	}
+	if t.expired(now) {
+		return errorReply(http.StatusNotFound, "task %s not found (expired)", id)
+	}
+	s.settleSingle(t, now)
+	body := s.progressBody(&t.progress, t.statusMessage(), now, func(resultID string) string {
+		return taskFilePath(t.id, resultID)
+	})
+	desc := t.statusDescription()
+	body.StatusDescription = &desc
 	return jsonReply(http.StatusOK, body)
 }

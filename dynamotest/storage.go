@@ -12,8 +12,11 @@ import (
 	"time"
 )
 
-// batchFiles is the first path segment of a result file on the storage host.
-const batchFiles = "files"
+// The first path segment of each kind of result file on the storage host.
+const (
+	batchFiles = "files"
+	taskFiles  = "tasks"
+)
 
 // A result URL carries a query in the form of an S3 presigned URL. Only the fake can
 // sign one: the signature is an HMAC, with a key new for every server, of the file's
@@ -32,6 +35,10 @@ const (
 
 func batchFilePath(batchID, taskID, resultID string) string {
 	return "/" + batchFiles + "/" + url.PathEscape(batchID) + "/" + url.PathEscape(taskID) + "/" + url.PathEscape(resultID)
+}
+
+func taskFilePath(taskID, resultID string) string {
+	return "/" + taskFiles + "/" + url.PathEscape(taskID) + "/" + url.PathEscape(resultID)
 }
 
 // signedURL returns the storage host's URL for path, signed at now.
@@ -93,6 +100,23 @@ func (s *Server) downloadBatchFile(_ *exchange, r *http.Request) *reply {
 			if res, ok := t.result(resultID); ok {
 				return fileReply(res)
 			}
+		}
+	}
+	return noSuchKey()
+}
+
+func (s *Server) downloadTaskFile(_ *exchange, r *http.Request) *reply {
+	taskID, resultID := r.PathValue("taskId"), r.PathValue("resultId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	if rep := s.checkSignature(r, taskFilePath(taskID, resultID), now); rep != nil {
+		return rep
+	}
+	if t, ok := s.singleIndex[taskID]; ok {
+		s.settleSingle(t, now)
+		if res, ok := t.result(resultID); ok {
+			return fileReply(res)
 		}
 	}
 	return noSuchKey()

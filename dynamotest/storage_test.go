@@ -99,8 +99,10 @@ func TestResultURLExpires(t *testing.T) {
 	h := newHarness(t, dynamotest.WithClock(clock.Now))
 	a := h.mustPost(1)
 	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	task := h.mustPostTask(standaloneTask)
+	h.s.CompleteSingleTask(task.TaskID, dynamotest.ResultFile{ID: "Summary", Content: []byte("txt")})
 
-	for _, path := range []string{"/v1/batch/" + a.ID + "/" + a.Tasks[0]} {
+	for _, path := range []string{"/v1/batch/" + a.ID + "/" + a.Tasks[0], "/v1/task/" + task.TaskID} {
 		_, ts := h.get(path)
 		fileURL := resultURLs(t, ts)[0]
 		signedAt := clock.Now().Truncate(time.Second) // X-Amz-Date has whole seconds
