@@ -69,6 +69,8 @@ func TestOnAcceptOncePerAcceptedPost(t *testing.T) {
 	assert.Error(t, err)
 	assert.Len(t, receive(t, accepts).Batch.Tasks, 3)
 
+	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.TaskSeed, 1)})
+	h.s.SeedSingleTask(dynamotest.SingleTaskSeed{})
 	select {
 	case a := <-accepts:
 		t.Fatalf("unexpected accept %+v", a)
@@ -104,7 +106,7 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 		if a.Batch != nil {
 			assert.True(t, a.Batch.Tasks[0].Completed, "each callback gets a snapshot of its own, taken when it is called")
 		} else {
-			assert.Equal(t, "Running", a.Task.StatusMessage)
+			assert.Equal(t, dynamotest.StageRunning, a.Task.Stage)
 		}
 	}
 	h = newHarness(t, dynamotest.WithOnAccept(first), dynamotest.WithOnAccept(second))

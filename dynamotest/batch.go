@@ -10,7 +10,7 @@ import (
 // vendor documents 24 hours.
 const batchRetention = 24 * time.Hour
 
-// Batch is a snapshot of a posted batch.
+// Batch is a snapshot of a batch, posted or seeded.
 type Batch struct {
 	// ID is the batch ID handed out when the batch was posted.
 	ID string
@@ -50,6 +50,8 @@ type Task struct {
 	Params map[string]any
 	// PartParams are the task's partParams entries as posted.
 	PartParams []PartParam
+	// Stage is where the task is in its lifecycle.
+	Stage Stage
 	// Started, Completed and Errors tell the task's progress as its status does.
 	Started, Completed, Errors bool
 	// StatusMessage is "Queued", "Running", "Completed" or a failure message.
@@ -120,11 +122,11 @@ func (s *Server) settleBatch(b *batchState, now time.Time) {
 // statusMessage is the task's statusMessage in the batch API.
 func (t *taskState) statusMessage() string {
 	switch t.stage {
-	case stageRunning:
+	case StageRunning:
 		return statusRunning
-	case stageDone:
+	case StageDone:
 		return statusCompleted
-	case stageFailed:
+	case StageFailed:
 		return t.failure
 	}
 	return statusQueued
@@ -183,6 +185,7 @@ func (b *batchState) snapshot() Batch {
 			ID:            t.id,
 			Params:        deepCopyMap(t.params),
 			PartParams:    append([]PartParam(nil), t.partParams...),
+			Stage:         t.stage,
 			Started:       t.started(),
 			Completed:     t.completed(),
 			Errors:        t.failed(),
@@ -201,8 +204,8 @@ func (b *batchState) snapshot() Batch {
 	return out
 }
 
-// Batches returns a snapshot of every posted batch, in posting order, expired ones
-// included.
+// Batches returns a snapshot of every batch, posted or seeded, in the order they
+// were stored, expired ones included.
 func (s *Server) Batches() []Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()

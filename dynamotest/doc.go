@@ -22,18 +22,19 @@
 //	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: pdf})
 //	got := srv.Requests() // what arrived on the wire, API key removed
 //
-// # Driving and watching
+// # Driving, seeding and watching
 //
 // A batch's task goes Queued, Running, then Completed; the test moves it with
 // StartTask, CompleteTask, FailTask and CompleteBatch. A Task API task goes Received,
 // Queued, Running, then Ready, moved with QueueSingleTask, StartSingleTask,
 // CompleteSingleTask and FailSingleTask. WithAutoComplete completes every task the
-// test leaves alone. Batches, Batch, SingleTasks and SingleTask return snapshots;
+// test leaves alone. SeedBatch and SeedSingleTask store a batch or a task in a given
+// state without a post. Batches, Batch, SingleTasks and SingleTask return snapshots;
 // Requests and StorageRequests return what arrived. WithOnAccept calls back on every
 // accepted post, so a test can wait for one instead of polling. Inject queues Faults
-// per Route. Reset forgets everything but the configuration. Helpers that drive or
-// inspect panic on misuse, such as an unknown ID, as do options given an invalid
-// value.
+// per Route. Reset forgets everything but the configuration. Helpers that seed,
+// drive or inspect panic on misuse, such as an unknown ID, as do options given an
+// invalid value.
 //
 // # A second opinion
 //

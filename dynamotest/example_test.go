@@ -1,12 +1,40 @@
 package dynamotest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
 )
+
+// A test that starts from "a batch with one finished task and one still running".
+func ExampleServer_SeedBatch() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	batchID, taskIDs := srv.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{
+		{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{ID: "Profile", Content: []byte("%PDF-1.7")}}},
+		{Stage: dynamotest.StageRunning},
+	}})
+
+	ctx := context.Background()
+	client := srv.Client()
+	batch, err := client.GetBatchStatus(ctx, batchID)
+	if err != nil {
+		panic(err)
+	}
+	task, err := client.GetTaskStatus(ctx, batchID, taskIDs[0])
+	if err != nil {
+		panic(err)
+	}
+	var pdf bytes.Buffer
+	if _, err := client.DownloadResult(ctx, task.ResultList[0], &pdf); err != nil {
+		panic(err)
+	}
+	fmt.Println(batch.StatusMessage, task.StatusMessage, pdf.String())
+	// Output: Started Completed %PDF-1.7
+}
 
 // A test that waits for the post to be stored, then decides when the client gets
 // its answer.

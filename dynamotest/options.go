@@ -125,8 +125,9 @@ type Accepted struct {
 // f delays it. No lock of the Server is held, so f may call any method of the Server
 // except Close (Close waits for the post that is running f). A post that a Fault
 // answers in place of the fake is not accepted and does not call f; one that a Fault
-// drops or holds after handling it does, first. Several WithOnAccept callbacks are
-// called in the order given. WithOnAccept panics if f is nil.
+// drops or holds after handling it does, first. Seeded batches and tasks do not call
+// f. Several WithOnAccept callbacks are called in the order given. WithOnAccept
+// panics if f is nil.
 func WithOnAccept(f func(Accepted)) ServerOption {
 	if f == nil {
 		panic("dynamotest: WithOnAccept: nil callback")

@@ -72,6 +72,7 @@ func TestReset(t *testing.T) {
 	h := newHarness(t, opt, dynamotest.WithClock(clock.Now), dynamotest.WithAutoComplete(time.Minute), dynamotest.WithCredentials("tenant", "key"))
 	a := h.mustPost(1)
 	h.mustPostTask(standaloneTask)
+	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.TaskSeed, 1)})
 	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
 	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])

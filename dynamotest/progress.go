@@ -5,18 +5,44 @@ import (
 	"time"
 )
 
-// stage is where a task is in its lifecycle. A batch's task goes Queued, Running,
+// Stage is where a task is in its lifecycle. A batch's task goes Queued, Running,
 // then Completed; a Task API task goes Received, Queued, Running, then Ready. Either
 // may fail instead of completing.
-type stage int
+type Stage int
 
 const (
-	stagePosted  stage = iota // where a post leaves a task: "Queued" in a batch, "Received" in the Task API
-	stageQueued               // "Queued"
-	stageRunning              // "Running"
-	stageDone                 // "Completed" in a batch, "Ready" in the Task API
-	stageFailed               // completed with errors: the status message is the failure's
+	// StagePosted is where a post leaves a task: "Queued" for a batch's task,
+	// "Received" for a Task API task. Only such a task is auto-completed.
+	StagePosted Stage = iota
+	// StageQueued is "Queued".
+	StageQueued
+	// StageRunning is "Running".
+	StageRunning
+	// StageDone is completed without errors: "Completed" for a batch's task,
+	// "Ready" for a Task API task.
+	StageDone
+	// StageFailed is completed with errors; the status message is the failure's.
+	StageFailed
 )
+
+// String returns the Stage's Go name.
+func (st Stage) String() string {
+	switch st {
+	case StagePosted:
+		return "StagePosted"
+	case StageQueued:
+		return "StageQueued"
+	case StageRunning:
+		return "StageRunning"
+	case StageDone:
+		return "StageDone"
+	case StageFailed:
+		return "StageFailed"
+	}
+	return fmt.Sprintf("Stage(%d)", int(st))
+}
+
+func (st Stage) valid() bool { return st >= StagePosted && st <= StageFailed }
 
 // The status messages of the two APIs.
 const (
@@ -43,7 +69,7 @@ type ResultFile struct {
 // progress is the lifecycle of one task, of a batch or of the Task API; every access
 // holds Server.mu.
 type progress struct {
-	stage     stage
+	stage     Stage
 	driven    bool // the test or auto-completion has decided the stage: auto-completion keeps off
 	failure   string
 	startedAt time.Time
@@ -52,14 +78,14 @@ type progress struct {
 	results   []ResultFile
 }
 
-func (p *progress) started() bool   { return p.stage >= stageRunning }
-func (p *progress) completed() bool { return p.stage >= stageDone }
-func (p *progress) failed() bool    { return p.stage == stageFailed }
+func (p *progress) started() bool   { return p.stage >= StageRunning }
+func (p *progress) completed() bool { return p.stage >= StageDone }
+func (p *progress) failed() bool    { return p.stage == StageFailed }
 
 // queue moves the task back to, or on to, waiting in the queue.
 func (p *progress) queue() {
 	p.driven = true
-	p.stage = stageQueued
+	p.stage = StageQueued
 	p.startedAt, p.endedAt = time.Time{}, time.Time{}
 	p.failure = ""
 	p.results = nil
@@ -68,7 +94,7 @@ func (p *progress) queue() {
 // start marks the task as running from now.
 func (p *progress) start(now time.Time) {
 	p.driven = true
-	p.stage = stageRunning
+	p.stage = StageRunning
 	p.startedAt, p.endedAt = now, time.Time{}
 	p.failure = ""
 	p.results = nil
@@ -84,12 +110,12 @@ func (p *progress) finish(now time.Time, failure string, results []ResultFile) {
 	p.endedAt = now
 	p.failure = failure
 	if failure != "" {
-		p.stage = stageFailed
+		p.stage = StageFailed
 		p.log = append(p.log, "SEVERE "+failure)
 		p.results = nil
 		return
 	}
-	p.stage = stageDone
+	p.stage = StageDone
 	p.results = copyResults(results)
 }
 
@@ -103,7 +129,7 @@ func (p *progress) settle(cfg *serverConfig, taskID string, postedAt, now time.T
 		return
 	}
 	p.driven = true
-	p.stage = stageDone
+	p.stage = StageDone
 	p.startedAt, p.endedAt = postedAt, end
 	p.results = nil
 	for _, id := range cfg.resultIDs {

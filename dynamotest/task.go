@@ -10,8 +10,8 @@ import (
 // vendor does not document it; its console lists the tasks of the last 3 days.
 const taskRetention = 3 * 24 * time.Hour
 
-// SingleTask is a snapshot of a task of the Task API (POST /v1/task). Task, by
-// contrast, is one task of a batch.
+// SingleTask is a snapshot of a task of the Task API (POST /v1/task), posted or
+// seeded. Task, by contrast, is one task of a batch.
 type SingleTask struct {
 	// ID is the task ID handed out when the task was posted: "t-" and 32 hex digits.
 	ID string
@@ -30,6 +30,8 @@ type SingleTask struct {
 	Parts map[string]json.RawMessage
 	// PostedAt is the server clock's time when the task was accepted.
 	PostedAt time.Time
+	// Stage is where the task is in its lifecycle.
+	Stage Stage
 	// Started, Completed and Errors tell the task's progress as its status does.
 	Started, Completed, Errors bool
 	// StatusMessage is "Received", "Queued", "Running", "Ready" or a failure message.
@@ -65,13 +67,13 @@ func (t *singleState) expired(now time.Time) bool {
 // statusMessage and statusDescription are the task's status in the Task API.
 func (t *singleState) statusMessage() string {
 	switch t.stage {
-	case stageQueued:
+	case StageQueued:
 		return statusQueued
-	case stageRunning:
+	case StageRunning:
 		return statusRunning
-	case stageDone:
+	case StageDone:
 		return statusReady
-	case stageFailed:
+	case StageFailed:
 		return t.failure
 	}
 	return statusReceived
@@ -79,14 +81,14 @@ func (t *singleState) statusMessage() string {
 
 func (t *singleState) statusDescription() string {
 	switch t.stage {
-	case stageQueued:
+	case StageQueued:
 		return "The task is queued for processing"
-	case stageRunning:
+	case StageRunning:
 		return "The task is being processed"
-	case stageDone:
+	case StageDone:
 		// The vendor's only example repeats the message.
 		return statusReady
-	case stageFailed:
+	case StageFailed:
 		return "The task failed: see the log"
 	}
 	return "The task has been received"
@@ -104,6 +106,7 @@ func (t *singleState) snapshot() SingleTask {
 		Params:            deepCopyMap(t.params),
 		Parts:             copyParts(t.parts),
 		PostedAt:          t.postedAt,
+		Stage:             t.stage,
 		Started:           t.started(),
 		Completed:         t.completed(),
 		Errors:            t.failed(),
@@ -124,8 +127,8 @@ func (t *singleState) snapshot() SingleTask {
 	return out
 }
 
-// SingleTasks returns a snapshot of every Task API task, in posting order, expired
-// ones included.
+// SingleTasks returns a snapshot of every Task API task, posted or seeded, in the
+// order they were stored, expired ones included.
 func (s *Server) SingleTasks() []SingleTask {
 	s.mu.Lock()
 	defer s.mu.Unlock()

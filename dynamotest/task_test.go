@@ -47,6 +47,7 @@ func TestPostTaskJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"id": "a0B000001", "locale": "fi-FI"}, got.Params)
 	assert.Equal(t, "Salesforce", got.Integration["type"])
 	assert.Equal(t, clock.Now(), got.PostedAt)
+	assert.Equal(t, dynamotest.StagePosted, got.Stage)
 	assert.Equal(t, "Received", got.StatusMessage)
 	assert.Nil(t, tasks[1].Integration)
 	assert.Equal(t, map[string]any{}, tasks[2].Params)
@@ -278,6 +279,7 @@ func TestTaskLifecycle(t *testing.T) {
 	assert.Len(t, descriptions, 4, "each stage has its own description")
 
 	got, _ := h.s.SingleTask(a.TaskID)
+	assert.Equal(t, dynamotest.StageDone, got.Stage)
 	assert.True(t, got.Started && got.Completed && !got.Errors)
 	assert.Equal(t, started, got.StartedAt)
 	assert.Equal(t, "Offer.pdf", got.Results[0].ID)
