@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -330,4 +331,42 @@ func ExampleClient_PostBulk() {
 	// posted: 3 all accepted: true
 	// second run posted: 0 skipped: 3
 	// batches on the server: 3
+}
+
+// ExampleWithStop stops a bulk job gracefully: no new chunk starts, the posts
+// in flight finish and are recorded.
+func ExampleWithStop() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	job := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: []dynamo.Task{
+		{Params: dynamo.Params{"id": "a010000001"}}, {Params: dynamo.Params{"id": "a010000002"}}, {Params: dynamo.Params{"id": "a010000003"}},
+	}}
+
+	// A program closes stop on its first SIGINT or SIGTERM and cancels ctx on
+	// the second:
+	//
+	//	signals := make(chan os.Signal, 2)
+	//	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	//	go func() { <-signals; close(stop); <-signals; cancel() }()
+	//
+	// Here the first chunk's callback plays the first signal.
+	stop := make(chan struct{})
+	report, err := client.PostBulk(ctx, job, dynamo.WithChunkSize(1), dynamo.WithBulkConcurrency(1), dynamo.WithStop(stop),
+		dynamo.WithChunkDone(func(ch dynamo.ChunkResult) {
+			if ch.Index == 0 {
+				close(stop)
+			}
+		}))
+	fmt.Println("stopped:", errors.Is(err, dynamo.ErrBulkStopped))
+	for _, ch := range report.Chunks {
+		fmt.Println(ch.Index, ch.State)
+	}
+	// Output:
+	// stopped: true
+	// 0 accepted
+	// 1 not-started
+	// 2 not-started
 }

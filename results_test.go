@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -203,17 +204,44 @@ func TestDownloadResultErrors(t *testing.T) {
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
-	_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: srv.StorageURL + "/files/a/b/c?sig=1"}, &bytes.Buffer{})
+	_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: srv.StorageURL + "/files/a/b/c?X-Amz-Signature=forged0123456789"}, &bytes.Buffer{})
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-	assert.NotContains(t, err.Error(), "sig=1", "the signature of a temporary URL is not repeated")
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode, "a storage host refuses a wrong signature")
+	assert.NotContains(t, err.Error(), "forged0123456789", "the signature of a temporary URL is not repeated")
 
 	for _, u := range []string{"", "/relative", "ftp://host/x", "http://storage.example.com/x", "https://user:pw@storage.example.com/x"} {
 		_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: u}, &bytes.Buffer{})
 		assert.Error(t, err, u)
 	}
 	assert.Len(t, srv.StorageRequests(), 1)
+}
+
+func TestDownloadResultAfterTheURLExpired(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
+	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	resp := postTasks(t, srv, 1)
+	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Quote", Content: []byte("PDF")})
+	st, err := client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	require.NoError(t, err)
+	require.Len(t, st.ResultList, 1)
+
+	now.Add(int64(time.Hour + time.Minute)) // result URLs are valid about an hour
+	_, err = client.DownloadResult(context.Background(), st.ResultList[0], io.Discard)
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+
+	st, err = client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = client.DownloadResult(context.Background(), st.ResultList[0], &buf)
+	require.NoError(t, err, "a status read again hands out a fresh URL")
+	assert.Equal(t, "PDF", buf.String())
 }
 
 // newProxiedClient returns a client for srv's credentials whose requests go
