@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // taskAccepted is the Task API's documented answer to a post.
@@ -450,4 +451,96 @@ func TestTaskRequestJSON(t *testing.T) {
 
 	_, err = json.Marshal(salesforceTask())
 	assert.ErrorIs(t, err, dynamo.ErrSessionNotEncoded, "a session is never written to JSON")
+}
+
+func TestTaskAPIAgainstTheFake(t *testing.T) {
+	t.Parallel()
+	srv, client, _ := newFake(t)
+	dap := bytes.Repeat([]byte("PK\x03\x04 template "), 4000)
+	r := &dynamo.TaskRequest{
+		Params:      dynamo.Params{"id": "001000000000001AAA"},
+		Integration: dynamo.Salesforce(testSessionID, testServerURL),
+		Parts:       []dynamo.Part{{Name: "lines", Value: []map[string]any{{"sku": "A-1", "qty": 2}}}},
+	}
+	resp, err := client.PostTaskWithTemplate(context.Background(), dynamo.TemplateFromBytes("quote.dap", dap), r)
+	require.NoError(t, err)
+	assert.Equal(t, dynamo.UsageCount{Term: 1, TermMax: 10000}, resp.Usage.API, "usage counts")
+
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	got := reqs[0]
+	assert.Equal(t, "/v1/task", got.Path)
+	assert.False(t, got.Chunked)
+	assert.Equal(t, got.ContentLength, got.BytesRead, "the declared length is what was sent")
+	require.NotNil(t, got.Template)
+	assert.Equal(t, "quote.dap", got.Template.FileName)
+	assert.Equal(t, "application/octet-stream", got.Template.ContentType)
+	assert.Equal(t, sha(dap), got.Template.SHA256)
+	assert.JSONEq(t, `[{"sku":"A-1","qty":2}]`, string(got.Parts["lines"]))
+
+	task, ok := srv.SingleTask(resp.TaskID)
+	require.True(t, ok)
+	assert.Equal(t, []any{map[string]any{"sku": "A-1", "qty": 2.0}}, task.Params["lines"], "part param.lines is the param lines")
+	assert.Equal(t, testSessionID, task.Integration["sessionID"], "the API receives the session")
+
+	// The lifecycle, read through GetTask.
+	var seen []string
+	for _, step := range []func(){
+		func() {},
+		func() { srv.QueueSingleTask(resp.TaskID) },
+		func() { srv.StartSingleTask(resp.TaskID) },
+		func() { srv.FailSingleTask(resp.TaskID, "template error") },
+	} {
+		step()
+		st, err := client.GetTask(context.Background(), resp.TaskID)
+		require.NoError(t, err)
+		seen = append(seen, st.StatusMessage)
+		if st.Completed {
+			assert.True(t, st.Errors)
+			assert.NotEmpty(t, st.Log)
+		}
+	}
+	assert.Equal(t, []string{"Received", "Queued", "Running", "template error"}, seen)
+
+	_, err = client.GetTask(context.Background(), "t-00000000000000000000000000000000")
+	assert.ErrorIs(t, err, dynamo.ErrNotFound)
+}
+
+func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
+	t.Parallel()
+	dap := bytes.Repeat([]byte("template "), 20000)
+	t.Run("503 then 202 sends the whole template again", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+		_, err := client.PostTaskWithTemplate(context.Background(), dynamo.TemplateFromBytes("t.dap", dap), &dynamo.TaskRequest{})
+		require.NoError(t, err)
+		reqs := srv.Requests()
+		require.Len(t, reqs, 2)
+		require.NotNil(t, reqs[1].Template)
+		assert.Equal(t, sha(dap), reqs[1].Template.SHA256)
+		assert.Equal(t, reqs[1].ContentLength, reqs[1].BytesRead)
+		assert.Len(t, srv.SingleTasks(), 1)
+	})
+	t.Run("accepted then dropped is unknown after one attempt", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{DropAfterAccept: true})
+		_, err := client.PostTask(context.Background(), salesforceTask())
+		assert.ErrorIs(t, err, dynamo.ErrOutcomeUnknown)
+		var te *dynamo.TransportError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1, te.Attempts)
+		assert.Len(t, srv.Requests(), 1, "not sent again")
+		assert.Len(t, srv.SingleTasks(), 1, "the task exists")
+	})
+	t.Run("201 is a success", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{SuccessStatus: http.StatusCreated})
+		resp, err := client.PostTask(context.Background(), salesforceTask())
+		require.NoError(t, err)
+		_, ok := srv.SingleTask(resp.TaskID)
+		assert.True(t, ok)
+	})
 }
