@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/internal/formdata"
 )
 
 // dataJSON is the data part both clients send: one task.
@@ -138,7 +139,9 @@ func postBaseline(ctx context.Context, baseURL, tenant, key, path, tag string) (
 	if err != nil {
 		return clientResult{}, err
 	}
-	boundary := randomHex(30)
+	// The SDK's own boundary generator, so that both bodies have the same
+	// framing length.
+	boundary := formdata.NewBoundary()
 	head, tail := baselineFraming(boundary, filepath.Base(path), dataJSON)
 	body := io.MultiReader(bytes.NewReader(head), f, bytes.NewReader(tail))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+"/v1/batch", body)
