@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -33,11 +35,16 @@ const (
 	// the trial's tag, so that the sink's record can be told apart from
 	// one of an earlier trial that failed.
 	userAgentPrefix = "uploadbench/"
+
+	readHeaderTimeout = 10 * time.Second
 )
 
 // sinkRecord is what the sink saw of one request.
 type sinkRecord struct {
 	Tag           string `json:"tag"`           // the trial's tag, from the User-Agent
+	Listener      string `json:"listener"`      // the variant whose listener took the request
+	Proto         string `json:"proto"`         // as the request arrived: HTTP/1.1 or HTTP/2.0
+	TLS           string `json:"tls,omitempty"` // TLS version, cipher suite and ALPN protocol; empty without TLS
 	FirstByte     int64  `json:"firstByte"`     // UnixNano when the first body byte was read; 0 if none
 	LastByte      int64  `json:"lastByte"`      // UnixNano when the body had been read whole
 	Bytes         int64  `json:"bytes"`         // body bytes read
@@ -62,33 +69,91 @@ type sink struct {
 }
 
 // runSink serves until its standard input is closed (or the process is
-// killed). It prints its listen address on stdout as "listen=HOST:PORT".
-func runSink(stdout, stderr io.Writer) int {
+// killed). It listens for each variant in -proto on a port of
+// its own, and for the benchmark's own requests on another, and prints the
+// addresses on one line on stdout:
+// "control=HOST:PORT <variant>=HOST:PORT …". For TLS it makes a certificate
+// and writes it in PEM to -cert before it prints that line.
+func runSink(o *options, stdout, stderr io.Writer) int {
 	s := &sink{tenantID: os.Getenv(envTenantID), apiKey: os.Getenv(envAPIKey)}
 	if s.tenantID == "" || s.apiKey == "" {
 		fmt.Fprintf(stderr, "uploadbench sink: %s and %s must be set\n", envTenantID, envAPIKey)
 		return 2
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	servers, line, err := s.listen(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
 		return 1
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/batch", s.batch)
-	mux.HandleFunc("GET /stats", s.stats)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		// The parent closes our standard input to stop us, or dies.
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}()
-	fmt.Fprintf(stdout, "listen=%s\n", ln.Addr())
-	if err := srv.Serve(ln); err != nil {
-		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
-		return 1
+	errs := make(chan error, len(servers))
+	for _, sv := range servers {
+		go func() {
+			if sv.srv.TLSConfig != nil {
+				errs <- sv.srv.ServeTLS(sv.ln, "", "")
+			} else {
+				errs <- sv.srv.Serve(sv.ln)
+			}
+		}()
 	}
-	return 0
+	fmt.Fprintln(stdout, line)
+	fmt.Fprintf(stderr, "uploadbench sink: %v\n", <-errs)
+	return 1
+}
+
+type sinkServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens the sink's listeners and returns its servers and the line
+// that tells their addresses.
+func (s *sink) listen(o *options) ([]sinkServer, string, error) {
+	var cert tls.Certificate
+	if slices.ContainsFunc(o.protos, proto.isTLS) {
+		if o.certFile == "" {
+			return nil, "", errors.New("-cert is required for TLS")
+		}
+		c, pemCert, err := newCertificate()
+		if err != nil {
+			return nil, "", fmt.Errorf("making a certificate: %w", err)
+		}
+		if err := os.WriteFile(o.certFile, pemCert, 0o600); err != nil {
+			return nil, "", err
+		}
+		cert = c
+	}
+	var servers []sinkServer
+	var line strings.Builder
+	add := func(name string, srv *http.Server) error {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		servers = append(servers, sinkServer{srv: srv, ln: ln})
+		if line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		fmt.Fprintf(&line, "%s=%s", name, ln.Addr())
+		return nil
+	}
+	control := http.NewServeMux()
+	control.HandleFunc("GET /stats", s.stats)
+	if err := add("control", &http.Server{Handler: control, ReadHeaderTimeout: readHeaderTimeout}); err != nil {
+		return nil, "", err
+	}
+	for _, v := range o.variants() {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/v1/batch", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, v) })
+		if err := add(v.String(), newSinkServer(v, mux, cert)); err != nil {
+			return nil, "", err
+		}
+	}
+	return servers, line.String(), nil
 }
 
 // stats answers the records of the requests since the last call, and
@@ -129,10 +194,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // counted as the client's, and must keep up with the fastest client, so it
 // reads through a large buffer and checks the template with CRC-32 rather
 // than hashing it with SHA-256 and keeping every request as the fake does.
-func (s *sink) batch(w http.ResponseWriter, r *http.Request) {
+func (s *sink) batch(w http.ResponseWriter, r *http.Request, v variant) {
 	rec := sinkRecord{
+		Listener:      v.String(),
+		Proto:         r.Proto,
 		ContentLength: r.ContentLength,
 		Chunked:       slices.Contains(r.TransferEncoding, "chunked"),
+	}
+	if r.TLS != nil {
+		rec.TLS = fmt.Sprintf("%s %s ALPN %q", tls.VersionName(r.TLS.Version), tls.CipherSuiteName(r.TLS.CipherSuite), r.TLS.NegotiatedProtocol)
 	}
 	if ua := strings.Fields(r.UserAgent()); len(ua) > 0 {
 		rec.Tag, _ = strings.CutPrefix(ua[0], userAgentPrefix)
