@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -345,6 +346,9 @@ func (b *bench) runClientChild(ctx context.Context, round int, tag string, t *tr
 		args = append(args,
 			"-cpuprofile", filepath.Join(b.o.profileDir, name+".cpu.pprof"),
 			"-memprofile", filepath.Join(b.o.profileDir, name+".heap.pprof"))
+		if err := b.sink.startProfile(ctx, filepath.Join(b.o.profileDir, "sink-"+name+".cpu.pprof")); err != nil {
+			return nil, fmt.Errorf("starting the sink's profile: %w", err)
+		}
 	}
 	res, fatal := b.spawn.run(ctx, args, b.o.timeout+10*time.Second)
 	if fatal != nil {
@@ -501,6 +505,25 @@ func (s *sinkProc) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// startProfile has the sink write a CPU profile to path until it has
+// answered the next post.
+func (s *sinkProc) startProfile(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/profile?file="+url.QueryEscape(path), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("POST /profile: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
 
 // fetchStats returns the sink's records of the requests since the last

@@ -35,7 +35,8 @@
 //	go run ./internal/cmd/uploadbench -size 1GiB -rounds 5 -proto http,h1tls,h2
 //
 // With -profile-dir DIR every client trial also writes a CPU profile and a
-// heap profile there, to read with go tool pprof.
+// heap profile there, and the sink a CPU profile of its side of each trial
+// (sink-….cpu.pprof), to read with go tool pprof.
 package main
 
 import (
@@ -102,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.file, "file", "", "use the template file at `path`; it is created with -size if missing, and never removed")
 	fs.BoolVar(&o.keepFile, "keep-file", false, "keep the generated template files and print their paths")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of each client trial")
-	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial into `dir`")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial, and a CPU profile of the sink for each, into `dir`")
 	fs.Var(&o.protos, "proto", "`protocols` to measure, separated by commas: http (HTTP/1.1, plain), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS)")
 	fs.StringVar(&o.certFile, "cert", "", "the sink's certificate file, in PEM")
 	fs.BoolVar(&o.sink, "sink", false, "run as the sink server")

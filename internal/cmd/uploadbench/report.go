@@ -28,6 +28,7 @@ const (
 type summary struct {
 	trials    []*trial
 	wall, cpu time.Duration // medians
+	sinkCPU   time.Duration // median; -1 when unknown
 	firstByte time.Duration // median
 	maxRSS    int64         // KiB, largest; -1 when unknown
 	ownHWM    int64         // KiB, largest; -1 when unknown
@@ -36,11 +37,14 @@ type summary struct {
 }
 
 func summarize(ts []*trial) summary {
-	s := summary{trials: ts, maxRSS: -1, ownHWM: -1}
-	var walls, cpus, fbs []time.Duration
+	s := summary{trials: ts, maxRSS: -1, ownHWM: -1, sinkCPU: -1}
+	var walls, cpus, sinkCPUs, fbs []time.Duration
 	for _, t := range ts {
 		walls = append(walls, t.wall)
 		cpus = append(cpus, t.cpu)
+		if t.rec.CPU >= 0 {
+			sinkCPUs = append(sinkCPUs, time.Duration(t.rec.CPU))
+		}
 		fbs = append(fbs, t.firstByte)
 		s.maxRSS = max(s.maxRSS, t.maxRSS)
 		s.ownHWM = max(s.ownHWM, t.ownHWM)
@@ -50,6 +54,9 @@ func summarize(ts []*trial) summary {
 		}
 	}
 	s.wall, s.cpu, s.firstByte = median(walls), median(cpus), median(fbs)
+	if len(sinkCPUs) == len(ts) && len(ts) > 0 {
+		s.sinkCPU = median(sinkCPUs)
+	}
 	return s
 }
 
@@ -138,15 +145,16 @@ func (b *bench) perRound(num, den series, figure func(*trial) time.Duration) []f
 	}
 	var rs []float64
 	for _, p := range byRound {
-		if p.num != nil && p.den != nil && figure(p.den) > 0 {
+		if p.num != nil && p.den != nil && figure(p.den) > 0 && figure(p.num) >= 0 {
 			rs = append(rs, float64(figure(p.num))/float64(figure(p.den)))
 		}
 	}
 	return rs
 }
 
-func wallOf(t *trial) time.Duration { return t.wall }
-func cpuOf(t *trial) time.Duration  { return t.cpu }
+func wallOf(t *trial) time.Duration    { return t.wall }
+func cpuOf(t *trial) time.Duration     { return t.cpu }
+func sinkCPUOf(t *trial) time.Duration { return time.Duration(t.rec.CPU) }
 
 // ratio is a/b, or NaN when either is unknown.
 func ratio(a, b time.Duration) float64 {
@@ -182,28 +190,30 @@ func (b *bench) report(tmpl, compare *templateFile) {
 
 	fmt.Fprintln(b.out)
 	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "client\tvia\ttrials\twall (median)\tCPU (median)\tpeak RSS (max)\town VmHWM (max)\tfirst byte (median)\tthroughput\twall ÷ A\tCPU ÷ A\t")
+	fmt.Fprintln(tw, "client\tvia\ttrials\twall (median)\tCPU (median)\tsink CPU (median)\tpeak RSS (max)\town VmHWM (max)\tfirst byte (median)\tthroughput\twall ÷ A\tCPU ÷ A\tsink CPU ÷ A\t")
 	for _, r := range rows {
 		if len(r.s.trials) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t0%s\n", r.name(), r.v, strings.Repeat("\t"+notAvailable, 9)+"\t")
+			fmt.Fprintf(tw, "%s\t%s\t0%s\n", r.name(), r.v, strings.Repeat("\t"+notAvailable, 11)+"\t")
 			continue
 		}
 		// The SDK's rows against the baseline of their protocol, in the
 		// same rounds.
-		rel := []string{notAvailable, notAvailable}
+		rel := []string{notAvailable, notAvailable, notAvailable}
 		if r.tf == tmpl && r.series != baselineOf(r.v) {
-			for i, figure := range []func(*trial) time.Duration{wallOf, cpuOf} {
+			for i, figure := range []func(*trial) time.Duration{wallOf, cpuOf, sinkCPUOf} {
 				rel[i] = formatRatio(medianFloat(b.perRound(r.series, baselineOf(r.v), figure)))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.1f MiB/s\t%s\t\n", r.name(), r.v, len(r.s.trials),
-			formatDur(r.s.wall), formatDur(r.s.cpu), formatKiB(r.s.maxRSS), formatKiB(r.s.ownHWM),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f MiB/s\t%s\t\n", r.name(), r.v, len(r.s.trials),
+			formatDur(r.s.wall), formatDur(r.s.cpu), formatDurOrNA(r.s.sinkCPU), formatKiB(r.s.maxRSS), formatKiB(r.s.ownHWM),
 			formatDur(r.s.firstByte), r.s.throughput(), strings.Join(rel, "\t"))
 	}
 	tw.Flush()
 	fmt.Fprintf(b.out, "peak RSS is the client process's ru_maxrss; own VmHWM is its /proc/self/status high-water mark after the call.\n"+
 		"The clients' launcher peaked at %s, a floor for ru_maxrss (Linux carries it across vfork+exec).\n"+
-		"The ÷ A columns are medians of per-round ratios to the net/http baseline on the same protocol.\n", formatKiB(b.spawn.hwm))
+		"sink CPU is the sink process's CPU time while it read the body. The ÷ A columns are medians of per-round\n"+
+		"ratios to the net/http baseline on the same protocol; CPU times suffer less than wall times\n"+
+		"from other load on the machine.\n", formatKiB(b.spawn.hwm))
 
 	fmt.Fprintln(b.out)
 	for _, v := range variants {
@@ -306,6 +316,14 @@ func formatDur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dµs", d.Microseconds())
 	}
+}
+
+// formatDurOrNA is formatDur, or n/a for a negative (unknown) d.
+func formatDurOrNA(d time.Duration) string {
+	if d < 0 {
+		return notAvailable
+	}
+	return formatDur(d)
 }
 
 func formatRatio(r float64) string {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ type sinkRecord struct {
 	Listener      string `json:"listener"`      // the variant whose listener took the request
 	Proto         string `json:"proto"`         // as the request arrived: HTTP/1.1 or HTTP/2.0
 	TLS           string `json:"tls,omitempty"` // TLS version, cipher suite and ALPN protocol; empty without TLS
+	CPU           int64  `json:"cpu"`           // ns of the sink's CPU time while the body came in; -1 when unknown
 	FirstByte     int64  `json:"firstByte"`     // UnixNano when the first body byte was read; 0 if none
 	LastByte      int64  `json:"lastByte"`      // UnixNano when the body had been read whole
 	Bytes         int64  `json:"bytes"`         // body bytes read
@@ -66,6 +68,7 @@ type sink struct {
 
 	mu      sync.Mutex
 	records []sinkRecord
+	profile *os.File // the CPU profile being written, if any
 }
 
 // runSink serves until its standard input is closed (or the process is
@@ -143,6 +146,7 @@ func (s *sink) listen(o *options) ([]sinkServer, string, error) {
 	}
 	control := http.NewServeMux()
 	control.HandleFunc("GET /stats", s.stats)
+	control.HandleFunc("POST /profile", s.startProfile)
 	if err := add("control", &http.Server{Handler: control, ReadHeaderTimeout: readHeaderTimeout}); err != nil {
 		return nil, "", err
 	}
@@ -154,6 +158,35 @@ func (s *sink) listen(o *options) ([]sinkServer, string, error) {
 		}
 	}
 	return servers, line.String(), nil
+}
+
+// startProfile starts a CPU profile into the file named by the form value
+// "file", which ends when the next post has been answered. A profile left
+// running (its trial never reached the sink) is ended first.
+func (s *sink) startProfile(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopProfileLocked()
+	f, err := os.Create(r.FormValue("file"))
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
+	}
+	s.profile = f
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *sink) stopProfileLocked() {
+	if s.profile != nil {
+		pprof.StopCPUProfile()
+		s.profile.Close()
+		s.profile = nil
+	}
 }
 
 // stats answers the records of the requests since the last call, and
@@ -195,11 +228,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // reads through a large buffer and checks the template with CRC-32 rather
 // than hashing it with SHA-256 and keeping every request as the fake does.
 func (s *sink) batch(w http.ResponseWriter, r *http.Request, v variant) {
+	cpu0 := processCPU()
 	rec := sinkRecord{
 		Listener:      v.String(),
 		Proto:         r.Proto,
 		ContentLength: r.ContentLength,
 		Chunked:       slices.Contains(r.TransferEncoding, "chunked"),
+		CPU:           -1,
 	}
 	if r.TLS != nil {
 		rec.TLS = fmt.Sprintf("%s %s ALPN %q", tls.VersionName(r.TLS.Version), tls.CipherSuiteName(r.TLS.CipherSuite), r.TLS.NegotiatedProtocol)
@@ -213,8 +248,12 @@ func (s *sink) batch(w http.ResponseWriter, r *http.Request, v variant) {
 	answer := func(status int, body any) {
 		rec.Status = status
 		rec.FirstByte, rec.Bytes = cr.first, cr.n
+		if cpu1 := processCPU(); cpu0 >= 0 && cpu1 >= 0 {
+			rec.CPU = int64(cpu1 - cpu0)
+		}
 		s.mu.Lock()
 		s.records = append(s.records, rec)
+		s.stopProfileLocked()
 		s.mu.Unlock()
 		writeJSON(w, status, body)
 	}
