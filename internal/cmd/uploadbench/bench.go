@@ -136,6 +136,9 @@ func (b *bench) run(ctx context.Context) (err error) {
 	b.env = append(os.Environ(), envTenantID+"=uploadbench-tenant", envAPIKey+"="+formdata.NewBoundary())
 	b.certFile = filepath.Join(dir, "sink-cert.pem")
 	sinkArgs := []string{"-sink", "-proto", o.protos.String(), "-cert", b.certFile}
+	if !o.tune.isZero() {
+		sinkArgs = append(sinkArgs, "-tune", o.tune.String())
+	}
 	if b.sink, err = startSink(ctx, b.exe, sinkArgs, b.env, b.errw); err != nil {
 		return err
 	}
@@ -196,6 +199,9 @@ func (b *bench) describe(v variant) string {
 		protoH1TLS: "HTTP/1.1 over TLS",
 		protoH2:    "HTTP/2 over TLS",
 	}[v.proto]
+	if v.tuned {
+		d += ", tuned: " + b.o.tune.String()
+	}
 	return d
 }
 
@@ -336,9 +342,13 @@ func (b *bench) runTrial(ctx context.Context, round int, v variant, mode string,
 func (b *bench) runClientChild(ctx context.Context, round int, tag string, t *trial, tf *templateFile) (err, fatal error) {
 	args := []string{"-client=" + t.mode, "-tag", tag, "-url", b.sink.urls[t.v.String()], "-file", tf.path,
 		"-timeout", b.o.timeout.String(), "-proto", string(t.v.proto), "-cert", b.certFile}
+	if t.v.tuned {
+		args = append(args, "-tune", b.o.tune.String())
+	}
 	if b.o.profileDir != "" {
 		size := strings.ReplaceAll(formatSize(tf.size), " ", "")
-		v := t.v.String()
+		// A star is awkward in a file name.
+		v := strings.ReplaceAll(t.v.String(), "*", "-tuned")
 		name := fmt.Sprintf("%s-%s-%s-r%d", t.mode, v, size, round+1)
 		if t.warmup {
 			name = fmt.Sprintf("%s-%s-%s-w%d", t.mode, v, size, round+b.o.warmup+1)

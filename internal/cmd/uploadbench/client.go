@@ -58,7 +58,7 @@ func runClient(o *options, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	hc := &http.Client{Transport: newTransport(p, roots)}
+	hc := &http.Client{Transport: o.tune.wrap(newTransport(p, roots, &o.tune))}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 

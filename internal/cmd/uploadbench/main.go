@@ -34,6 +34,15 @@
 //
 //	go run ./internal/cmd/uploadbench -size 1GiB -rounds 5 -proto http,h1tls,h2
 //
+// With -tune key=size,… every round also runs both clients with those
+// settings, and the report gives each against the untuned baseline of the
+// same protocol, measured in the same run. The clients' settings are
+// write-buffer (http.Transport.WriteBufferSize), read-size (the largest
+// Read the body is asked for) and expect-continue (the request waits for
+// the server's 100 Continue before its body); the sink's, for HTTP/2 only,
+// are h2-stream-window and h2-conn-window (the flow-control windows it
+// grants) and h2-frame-size (the largest DATA frame it accepts).
+//
 // With -profile-dir DIR every client trial also writes a CPU profile and a
 // heap profile there, and the sink a CPU profile of its side of each trial
 // (sink-….cpu.pprof), to read with go tool pprof.
@@ -45,6 +54,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,7 +75,8 @@ type options struct {
 	timeout     time.Duration
 	profileDir  string
 	protos      protoList // of the benchmark and the sink; a client trial's one
-	certFile    string    // the sink's certificate in PEM, written by the sink
+	tune        tuning
+	certFile    string // the sink's certificate in PEM, written by the sink
 
 	// Child modes, started by the benchmark itself.
 	sink       bool
@@ -105,6 +116,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of each client trial")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial, and a CPU profile of the sink for each, into `dir`")
 	fs.Var(&o.protos, "proto", "`protocols` to measure, separated by commas: http (HTTP/1.1, plain), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS)")
+	fs.Var(&o.tune, "tune", "also run both clients with these `settings` (key=size,…) and report them against the defaults: "+
+		"write-buffer, read-size and expect-continue (no size) for the clients, h2-stream-window, h2-conn-window and h2-frame-size for the sink's HTTP/2")
 	fs.StringVar(&o.certFile, "cert", "", "the sink's certificate file, in PEM")
 	fs.BoolVar(&o.sink, "sink", false, "run as the sink server")
 	fs.BoolVar(&o.spawner, "spawner", false, "run as the launcher of client trials")
@@ -166,6 +179,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	case o.timeout <= 0:
 		fmt.Fprintln(stderr, "uploadbench: -timeout must be positive")
+		return 2
+	case o.tune.sinkSide() && !slices.Contains(o.protos, protoH2):
+		fmt.Fprintf(stderr, "uploadbench: -tune %s applies to h2, which -proto lacks\n", o.tune.sinkKeys())
 		return 2
 	}
 	return runBench(&o, stdout, stderr)

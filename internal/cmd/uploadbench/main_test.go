@@ -115,7 +115,8 @@ func TestCheckRecordProtocol(t *testing.T) {
 	}{
 		{"as asked", h2, func(*sinkRecord) {}, false},
 		{"fell back to HTTP/1.1", h2, func(r *sinkRecord) { r.Proto = "HTTP/1.1" }, true},
-		{"other listener", h2, func(r *sinkRecord) { r.Listener = "h1tls" }, true},
+		{"other listener", h2, func(r *sinkRecord) { r.Listener = "h2*" }, true},
+		{"tuned as asked", variant{proto: protoH2, tuned: true}, func(r *sinkRecord) { r.Listener = "h2*" }, false},
 		{"without TLS", h2, func(r *sinkRecord) { r.TLS = "" }, true},
 		{"TLS on plain", variant{proto: protoHTTP}, func(r *sinkRecord) { r.Listener, r.Proto = "http", "HTTP/1.1" }, true},
 		{"plain as asked", variant{proto: protoHTTP}, func(r *sinkRecord) { r.Listener, r.Proto, r.TLS = "http", "HTTP/1.1", "" }, false},
@@ -128,7 +129,7 @@ func TestCheckRecordProtocol(t *testing.T) {
 	}
 }
 
-func TestProtoList(t *testing.T) {
+func TestFlagValues(t *testing.T) {
 	var l protoList
 	if err := l.Set("http, H2,h1tls"); err != nil || l.String() != "http,h2,h1tls" {
 		t.Errorf("protoList.Set: %v, %q", err, l.String())
@@ -136,6 +137,19 @@ func TestProtoList(t *testing.T) {
 	for _, bad := range []string{"", "h3", "h2,h2"} {
 		if err := l.Set(bad); err == nil {
 			t.Errorf("protoList.Set(%q) succeeded", bad)
+		}
+	}
+	var tu tuning
+	const spec = "expect-continue,write-buffer=64KiB,read-size=16375,h2-stream-window=4MiB,h2-conn-window=4MiB,h2-frame-size=16KiB"
+	if err := tu.Set(spec); err != nil || tu.String() != spec {
+		t.Errorf("tuning.Set: %v, %q", err, tu.String())
+	}
+	if !tu.sinkSide() || !tu.affects(protoHTTP) {
+		t.Errorf("%v: sink side %t, affects http %t", spec, tu.sinkSide(), tu.affects(protoHTTP))
+	}
+	for _, bad := range []string{"window=1", "read-size", "read-size=0", "read-size=2GiB", "expect-continue=1"} {
+		if err := tu.Set(bad); err == nil {
+			t.Errorf("tuning.Set(%q) succeeded", bad)
 		}
 	}
 }

@@ -82,21 +82,33 @@ func (l *protoList) Set(v string) error {
 	return nil
 }
 
-// variant is one way of reaching the sink in a run; the sink has a
-// listener for each.
+// variant is one way of reaching the sink in a run: a protocol, and whether
+// the settings of -tune apply. A tuned variant is measured beside the
+// untuned one of the same protocol, so that its effect is a ratio within a
+// run rather than a difference between runs on a noisy machine.
 type variant struct {
 	proto proto
+	tuned bool
 }
 
-// String names the variant, and the sink's listener for it.
-func (v variant) String() string { return string(v.proto) }
+// String names the variant, and the sink's listener for it: the protocol,
+// with a star when tuned.
+func (v variant) String() string {
+	if v.tuned {
+		return string(v.proto) + "*"
+	}
+	return string(v.proto)
+}
 
-// variants lists the ways the clients reach the sink in a run: one for
-// each protocol of -proto.
+// variants lists the ways the clients reach the sink in a run: each
+// protocol of -proto, followed by its tuned variant when -tune changes it.
 func (o *options) variants() []variant {
 	var vs []variant
 	for _, p := range o.protos {
 		vs = append(vs, variant{proto: p})
+		if o.tune.affects(p) {
+			vs = append(vs, variant{proto: p, tuned: true})
+		}
 	}
 	return vs
 }
@@ -105,7 +117,7 @@ func (o *options) variants() []variant {
 // the same one, so that they differ only in how they make and send the
 // body. It starts from http.DefaultTransport, which is what the baseline
 // would use and what the SDK clones when given no client.
-func newTransport(p proto, roots *x509.CertPool) *http.Transport {
+func newTransport(p proto, roots *x509.CertPool, tu *tuning) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	switch p {
 	case protoH1TLS:
@@ -118,13 +130,14 @@ func newTransport(p proto, roots *x509.CertPool) *http.Transport {
 		// Without it a custom TLSClientConfig turns HTTP/2 off.
 		t.ForceAttemptHTTP2 = true
 	}
+	tu.applyClient(t)
 	return t
 }
 
 // newSinkServer returns the server of the sink's listener for v. For TLS it
 // presents cert. The h2 listener offers HTTP/1.1 as well, as real servers do;
 // a client that fell back to it is caught by the sink's protocol check.
-func newSinkServer(v variant, h http.Handler, cert tls.Certificate) *http.Server {
+func newSinkServer(v variant, h http.Handler, cert tls.Certificate, tu *tuning) (*http.Server, error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout}
 	if v.proto.isTLS() {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -133,5 +146,10 @@ func newSinkServer(v variant, h http.Handler, cert tls.Certificate) *http.Server
 		// A non-nil TLSNextProto keeps net/http from offering h2.
 		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
-	return srv
+	if v.tuned {
+		if err := tu.applySink(srv); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
 }

@@ -196,8 +196,8 @@ func (b *bench) report(tmpl, compare *templateFile) {
 			fmt.Fprintf(tw, "%s\t%s\t0%s\n", r.name(), r.v, strings.Repeat("\t"+notAvailable, 11)+"\t")
 			continue
 		}
-		// The SDK's rows against the baseline of their protocol, in the
-		// same rounds.
+		// Each row against the untuned baseline of its protocol, in the
+		// same run: the SDK's cost, or a setting's effect.
 		rel := []string{notAvailable, notAvailable, notAvailable}
 		if r.tf == tmpl && r.series != baselineOf(r.v) {
 			for i, figure := range []func(*trial) time.Duration{wallOf, cpuOf, sinkCPUOf} {
@@ -212,7 +212,7 @@ func (b *bench) report(tmpl, compare *templateFile) {
 	fmt.Fprintf(b.out, "peak RSS is the client process's ru_maxrss; own VmHWM is its /proc/self/status high-water mark after the call.\n"+
 		"The clients' launcher peaked at %s, a floor for ru_maxrss (Linux carries it across vfork+exec).\n"+
 		"sink CPU is the sink process's CPU time while it read the body. The ÷ A columns are medians of per-round\n"+
-		"ratios to the net/http baseline on the same protocol; CPU times suffer less than wall times\n"+
+		"ratios to the untuned net/http baseline on the same protocol; CPU times suffer less than wall times\n"+
 		"from other load on the machine.\n", formatKiB(b.spawn.hwm))
 
 	fmt.Fprintln(b.out)

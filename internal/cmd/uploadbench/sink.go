@@ -72,7 +72,7 @@ type sink struct {
 }
 
 // runSink serves until its standard input is closed (or the process is
-// killed). It listens for each variant in -proto on a port of
+// killed). It listens for each variant in -proto (and -tune) on a port of
 // its own, and for the benchmark's own requests on another, and prints the
 // addresses on one line on stdout:
 // "control=HOST:PORT <variant>=HOST:PORT …". For TLS it makes a certificate
@@ -153,7 +153,11 @@ func (s *sink) listen(o *options) ([]sinkServer, string, error) {
 	for _, v := range o.variants() {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/v1/batch", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, v) })
-		if err := add(v.String(), newSinkServer(v, mux, cert)); err != nil {
+		srv, err := newSinkServer(v, mux, cert, &o.tune)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := add(v.String(), srv); err != nil {
 			return nil, "", err
 		}
 	}
