@@ -29,6 +29,15 @@ const (
 	headerAPIKey   = "x-dynamo-api-key"
 )
 
+// expectContinueSize is the body size from which a request asks the server
+// to accept it before the body is sent (Expect: 100-continue), as curl does
+// from 1 MiB: a refusal (401, 413, 429, 503) then costs no upload, leaves a
+// single-use template unread, so that it can be retried, and over HTTP/2
+// lets net/http size its frames to the server's settings instead of 16 KiB
+// (see internal/cmd/uploadbench). A server that never answers 100 Continue
+// delays the body by the transport's ExpectContinueTimeout.
+const expectContinueSize = 1 << 20
+
 // Client talks to the Dynamo batch API and Task API. It is safe for
 // concurrent use; create one per tenant and reuse it. Formatting a Client
 // with fmt never shows its API key.
@@ -270,6 +279,9 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	if r.body != nil {
 		hreq.ContentLength = max(r.size, 0) // 0 with a body: unknown, sent chunked
 		h["Content-Type"] = []string{r.contentType}
+		if r.size < 0 || r.size >= expectContinueSize {
+			h["Expect"] = []string{"100-continue"}
+		}
 	}
 	if r.resultURL == nil {
 		h[http.CanonicalHeaderKey(headerTenantID)] = []string{c.tenantID}

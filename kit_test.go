@@ -499,3 +499,12 @@ func newHTTPServer(t *testing.T, handler http.Handler) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// refuseOnceRead answers status once it has read some of the body: the
+// server saw the start of the upload, so a single-use body is spent.
+func refuseOnceRead(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.CopyN(io.Discard, r.Body, 1)
+		http.Error(w, `{"message":"busy"}`, status)
+	}
+}

@@ -208,18 +208,19 @@ func TestPostBatchWithTemplateRetryReopensTemplate(t *testing.T) {
 
 func TestPostBatchWithTemplateFromReaderIsNotResent(t *testing.T) {
 	t.Parallel()
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
-	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
-	client := srv.Client(dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond))
+	client, mux, _ := setup(t)
+	var posts atomic.Int32
+	mux.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		refuseOnceRead(http.StatusServiceUnavailable)(w, r)
+	})
 	_, err := client.PostBatchWithTemplate(context.Background(),
 		dynamo.TemplateFromReader("t.dap", strings.NewReader("template bytes")), &dynamo.Batch{Tasks: records(1)})
 	require.ErrorIs(t, err, dynamo.ErrNotReplayable)
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr, "the server's answer is kept")
 	assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
-	assert.Len(t, srv.Requests(), 1)
-	assert.Empty(t, srv.Batches())
+	assert.EqualValues(t, 1, posts.Load())
 }
 
 func TestPostBatchWithTemplateSourceFailure(t *testing.T) {
@@ -241,3 +242,44 @@ func TestPostBatchWithTemplateSourceFailure(t *testing.T) {
 type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestLargeUploadAsksBeforeSendingTheBody(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	t.Run("a refusal costs no upload", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusRequestEntityTooLarge})
+		var opened atomic.Int32
+		tmpl := dynamo.TemplateFromOpener("big.dap", int64(len(big)), func() (io.ReadCloser, error) {
+			opened.Add(1)
+			return io.NopCloser(bytes.NewReader(big)), nil
+		})
+		_, err := client.PostBatchWithTemplate(context.Background(), tmpl, embeddedSalesforceBatch(1))
+		var apiErr *dynamo.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, apiErr.StatusCode)
+		reqs := srv.Requests()
+		require.Len(t, reqs, 1)
+		assert.Equal(t, "100-continue", reqs[0].Header.Get("Expect"))
+		assert.Zero(t, opened.Load(), "the server refused before the body: the template was never opened")
+	})
+	t.Run("a single-use template refused unread is retried", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+		_, err := client.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromReader("big.dap", bytes.NewReader(big)), embeddedSalesforceBatch(1))
+		require.NoError(t, err, "nothing was read of the reader, so it can still be sent")
+		reqs := srv.Requests()
+		require.Len(t, reqs, 2)
+		require.NotNil(t, reqs[1].Template)
+		assert.Equal(t, sha(big), reqs[1].Template.SHA256)
+	})
+	t.Run("a small body is sent at once", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		_, err := client.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromBytes("small.dap", []byte("DAP")), embeddedSalesforceBatch(1))
+		require.NoError(t, err)
+		assert.Empty(t, srv.Requests()[0].Header.Get("Expect"))
+	})
+}

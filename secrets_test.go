@@ -238,8 +238,8 @@ func TestSecretsNotInFailures(t *testing.T) {
 			return err
 		}},
 		{"template from reader", func(t *testing.T) error {
-			srv, client, _ := newFake(t)
-			srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 503})
+			client, mux, _ := setup(t)
+			mux.Handle("POST /v1/batch", refuseOnceRead(503))
 			_, err := client.PostBatchWithTemplate(context.Background(),
 				dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")), embeddedSalesforceBatch(1))
 			assert.ErrorIs(t, err, dynamo.ErrNotReplayable)

@@ -97,11 +97,10 @@ func exchangeOf(r *http.Request) *exchange {
 // recorder records every request before handing it to next.
 func (s *Server) recorder(storage bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil {
-			r.Body = http.NoBody
-		}
 		body := &countingBody{rc: r.Body}
-		r.Body = body
+		if body.rc == nil {
+			body.rc = http.NoBody
+		}
 		rec := &Request{
 			Method:        r.Method,
 			Path:          r.URL.Path,
@@ -127,7 +126,13 @@ func (s *Server) recorder(storage bool, next http.Handler) http.Handler {
 		x := &exchange{s: s, rec: rec, body: body}
 		defer x.update(nil)
 		sw := &statusWriter{ResponseWriter: w, x: x}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+		// The handlers read the counted body of a copy: the server's own
+		// request keeps its body, so that it still knows whether a client
+		// that sent "Expect: 100-continue" was told to go on, and answers a
+		// refusal at once instead of reading the body first.
+		inner := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+		inner.Body = body
+		next.ServeHTTP(sw, inner)
 	})
 }
 
