@@ -252,14 +252,7 @@ func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption
 	if err != nil {
 		return nil, err
 	}
-	return poll(ctx, c, &cfg, "task "+taskID, func(ctx context.Context) (*TaskStatus, bool, error) {
-		st, err := c.GetTask(ctx, taskID)
-		if err != nil {
-			return nil, false, err
-		}
-		if cfg.taskProgress != nil {
-			cfg.taskProgress(st)
-		}
-		return st, st.Completed, nil
-	})
+	return poll(ctx, c, &cfg, "task "+taskID,
+		func(ctx context.Context) (*TaskStatus, error) { return c.GetTask(ctx, taskID) },
+		func(st *TaskStatus) bool { return st.Completed }, cfg.taskProgress)
 }
