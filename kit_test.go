@@ -28,6 +28,9 @@ const (
 	testAPIKey    = "KEY-s3cr3t-6f1d0c9a4e7b2853aa17c4d6e9f03b58"
 	testSessionID = "SESSION-s3cr3t-w8Tq!AQ4AQKz7Xc3vYw0TpLr9mN2bH5sGd8eJ"
 	testServerURL = "https://example.my.salesforce.com"
+	// testSignature is the signature in signedQuery: whoever holds it can
+	// download the file.
+	testSignature = "b7e19a04c2d85f63e0a1b9c4d7f28e56"
 )
 
 // baseURLPath is where setup mounts the API: the client must keep a base URL's
@@ -222,7 +225,7 @@ const secretWindow = 12
 // leakedSecret returns the name of the secret that text contains whole or in
 // part, or "".
 func leakedSecret(text string) string {
-	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID} {
+	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID, "result URL's signature": testSignature} {
 		for i := 0; i+secretWindow <= len(secret); i++ {
 			if strings.Contains(text, secret[i:i+secretWindow]) {
 				return name
