@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"testing"
@@ -16,16 +15,9 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-func tasks(n int) []dynamo.Task {
-	ts := make([]dynamo.Task, n)
-	for i := range ts {
-		ts[i] = dynamo.Task{Params: dynamo.Params{"id": fmt.Sprintf("rec-%04d", i)}}
-	}
-	return ts
-}
-
 func TestValidate(t *testing.T) {
-	valid := func() *dynamo.Batch { return &dynamo.Batch{Template: "tmpl", Tasks: tasks(2)} }
+	t.Parallel()
+	valid := func() *dynamo.Batch { return &dynamo.Batch{Template: "tmpl", Tasks: records(2)} }
 	embedded := func() *dynamo.Batch {
 		b := valid()
 		b.Template = ""
@@ -42,7 +34,7 @@ func TestValidate(t *testing.T) {
 		{"valid by reference", valid, "", ""},
 		{"valid embedded", embedded, "", ""},
 		{"no tasks", func() *dynamo.Batch { b := valid(); b.Tasks = nil; return b }, "tasks", "at least one"},
-		{"too many tasks", func() *dynamo.Batch { b := valid(); b.Tasks = tasks(1001); return b }, "tasks", "1001"},
+		{"too many tasks", func() *dynamo.Batch { b := valid(); b.Tasks = records(1001); return b }, "tasks", "1001"},
 		{"id missing", func() *dynamo.Batch { b := valid(); delete(b.Tasks[1].Params, "id"); return b }, "tasks[1].params.id", "required"},
 		{"nil params", func() *dynamo.Batch { b := valid(); b.Tasks[1].Params = nil; return b }, "tasks[1].params.id", "required"},
 		{"id empty", func() *dynamo.Batch { b := valid(); b.Tasks[0].Params["id"] = ""; return b }, "tasks[0].params.id", "empty"},
@@ -103,6 +95,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	b := &dynamo.Batch{
 		Template: "tmpl",
 		Tasks: []dynamo.Task{
@@ -128,6 +121,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestPostBatchSendsDocumentedJSON(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
@@ -163,17 +157,18 @@ func TestPostBatchSendsDocumentedJSON(t *testing.T) {
 }
 
 func TestPostBatchLimits(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
 	ctx := context.Background()
 
-	resp, err := client.PostBatch(ctx, &dynamo.Batch{Template: "t", Tasks: tasks(dynamo.MaxTasksPerBatch)})
+	resp, err := client.PostBatch(ctx, &dynamo.Batch{Template: "t", Tasks: records(dynamo.MaxTasksPerBatch)})
 	require.NoError(t, err)
 	assert.Len(t, resp.TaskIDs, 1000)
 	assert.Equal(t, 1000, resp.LicenseUsage)
 
-	_, err = client.PostBatch(ctx, &dynamo.Batch{Template: "t", Tasks: tasks(dynamo.MaxTasksPerBatch + 1)})
+	_, err = client.PostBatch(ctx, &dynamo.Batch{Template: "t", Tasks: records(dynamo.MaxTasksPerBatch + 1)})
 	require.ErrorIs(t, err, dynamo.ErrTooManyTasks)
 	var ve *dynamo.ValidationError
 	require.ErrorAs(t, err, &ve)
@@ -181,11 +176,12 @@ func TestPostBatchLimits(t *testing.T) {
 }
 
 func TestPostBatchRefusesInvalidBatchWithoutRequest(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	for _, b := range []*dynamo.Batch{
 		nil,
-		{Tasks: tasks(1)}, // no template
+		{Tasks: records(1)}, // no template
 		{Template: "t", Tasks: []dynamo.Task{{Params: dynamo.Params{"id": "1", "c": make(chan int)}}}},
 	} {
 		_, err := srv.Client().PostBatch(context.Background(), b)
@@ -196,6 +192,7 @@ func TestPostBatchRefusesInvalidBatchWithoutRequest(t *testing.T) {
 }
 
 func TestBuilderCopies(t *testing.T) {
+	t.Parallel()
 	tb := dynamo.NewTask("1").Param("a", 1)
 	first := tb.Task()
 	tb.Param("a", 2).PartParam("p", "q")
@@ -216,6 +213,7 @@ func TestBuilderCopies(t *testing.T) {
 }
 
 func TestTaskJSONShape(t *testing.T) {
+	t.Parallel()
 	data, err := json.Marshal(dynamo.Task{
 		Params:     dynamo.Params{"id": "1111"},
 		PartParams: []dynamo.PartParam{{PartName: "additionalData", ParamName: "extra"}},

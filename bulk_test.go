@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,66 +21,10 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-// bulkServer starts a fake API and a client with short retry waits.
-func bulkServer(t *testing.T, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.Client) {
-	t.Helper()
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
-	all := append([]dynamo.Option{dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond)}, opts...)
-	client := srv.Client(all...)
-	t.Cleanup(client.CloseIdleConnections)
-	return srv, client
-}
-
-// bulkRecordID is the Salesforce record ID of record i of a test job.
-func bulkRecordID(i int) string { return fmt.Sprintf("a01%07d", i) }
-
-// bulkTasks returns n tasks for the records 0..n-1.
-func bulkTasks(n int) []dynamo.Task {
-	tasks := make([]dynamo.Task, n)
-	for i := range tasks {
-		tasks[i] = dynamo.Task{Params: dynamo.Params{"id": bulkRecordID(i), "row": i}}
-	}
-	return tasks
-}
-
-// bulkPostCounts counts, per record ID, how many tasks the fake holds for it.
-func bulkPostCounts(srv *dynamotest.Server) map[string]int {
-	counts := make(map[string]int)
-	for _, b := range srv.Batches() {
-		for _, task := range b.Tasks {
-			id, _ := task.Params["id"].(string)
-			counts[id]++
-		}
-	}
-	return counts
-}
-
-// requireEachPostedOnce checks that the fake holds exactly one task for each
-// of the records 0..n-1 and none for any other.
-func requireEachPostedOnce(t *testing.T, srv *dynamotest.Server, n int) {
-	t.Helper()
-	counts := bulkPostCounts(srv)
-	require.Len(t, counts, n, "distinct records posted")
-	for i := range n {
-		require.Equal(t, 1, counts[bulkRecordID(i)], "times record %d was posted", i)
-	}
-}
-
-// bulkPosts counts the batch posts that reached the fake, refused or not.
-func bulkPosts(srv *dynamotest.Server) int {
-	n := 0
-	for _, r := range srv.Requests() {
-		if r.Method == http.MethodPost {
-			n++
-		}
-	}
-	return n
-}
-
 func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
-	srv, client := bulkServer(t)
-	b := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: bulkTasks(2500)}
+	t.Parallel()
+	srv, client, _ := newFake(t)
+	b := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: records(2500)}
 
 	rep, err := client.PostBulk(context.Background(), b)
 	require.NoError(t, err)
@@ -104,11 +49,11 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 		require.Len(t, fb.Tasks, ch.End-ch.First)
 		require.Len(t, ch.TaskIDs, ch.End-ch.First)
 		for k, task := range fb.Tasks {
-			assert.Equal(t, bulkRecordID(ch.First+k), task.Params["id"], "chunk %d holds its records in order", i)
+			assert.Equal(t, recordID(ch.First+k), task.Params["id"], "chunk %d holds its records in order", i)
 			assert.Equal(t, task.ID, ch.TaskIDs[k])
 		}
 	}
-	requireEachPostedOnce(t, srv, 2500)
+	requireAcceptedOnce(t, srv, 2500)
 
 	ids := rep.TaskIDs()
 	require.Len(t, ids, 2500)
@@ -147,6 +92,7 @@ func (c *bulkInflight) CloseIdleConnections() {
 }
 
 func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []dynamo.BulkOption
@@ -157,7 +103,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			transport := &bulkInflight{base: http.DefaultTransport.(*http.Transport).Clone()}
-			srv, client := bulkServer(t, dynamo.WithHTTPClient(&http.Client{Transport: transport}))
+			srv, client, _ := newFake(t, dynamo.WithHTTPClient(&http.Client{Transport: transport}))
 			const chunks = 9
 			for range chunks {
 				// Each post waits on the server, so that posts overlap if allowed to.
@@ -177,7 +123,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 				}),
 			}, tc.opts...)
 
-			rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(chunks * 10)}, opts...)
+			rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: records(chunks * 10)}, opts...)
 			require.NoError(t, err)
 			require.NoError(t, rep.Err())
 			assert.Equal(t, chunks, rep.Count(dynamo.ChunkAccepted))
@@ -185,14 +131,15 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 			assert.GreaterOrEqual(t, transport.peak.Load(), int32(2), "posts do overlap")
 			assert.Equal(t, int32(chunks), calls.Load(), "one callback per chunk")
 			assert.False(t, overlapped.Load(), "callbacks never run concurrently")
-			requireEachPostedOnce(t, srv, chunks*10)
+			requireAcceptedOnce(t, srv, chunks*10)
 		})
 	}
 }
 
 func TestPostBulkValidatesEveryChunkBeforePosting(t *testing.T) {
-	srv, client := bulkServer(t)
-	tasks := bulkTasks(2600)
+	t.Parallel()
+	srv, client, _ := newFake(t)
+	tasks := records(2600)
 	tasks[7].Params["id"] = 42
 	tasks[2503] = dynamo.Task{Params: dynamo.Params{"name": "no id"}}
 	b := &dynamo.Batch{Template: "tmpl", Tasks: tasks, Integration: &dynamo.Integration{Type: "Salesforce"}}
@@ -214,8 +161,9 @@ func TestPostBulkValidatesEveryChunkBeforePosting(t *testing.T) {
 }
 
 func TestPostBulkRefusesInvalidOptionsAndInput(t *testing.T) {
-	srv, client := bulkServer(t)
-	ok := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(3)}
+	t.Parallel()
+	srv, client, _ := newFake(t)
+	ok := &dynamo.Batch{Template: "tmpl", Tasks: records(3)}
 	for _, tc := range []struct {
 		name string
 		b    *dynamo.Batch
@@ -228,9 +176,9 @@ func TestPostBulkRefusesInvalidOptionsAndInput(t *testing.T) {
 		{"empty journal path", ok, []dynamo.BulkOption{dynamo.WithJournal("")}, "WithJournal: empty path"},
 		{"nil batch", nil, nil, "batch: is nil"},
 		{"no tasks", &dynamo.Batch{Template: "tmpl"}, nil, "tasks: at least one task is required"},
-		{"no template", &dynamo.Batch{Tasks: bulkTasks(3)}, nil, "template: is required"},
+		{"no template", &dynamo.Batch{Tasks: records(3)}, nil, "template: is required"},
 		{"journal is a directory", ok, []dynamo.BulkOption{dynamo.WithJournal(t.TempDir())}, "opening the journal"},
-		{"single-use template", &dynamo.Batch{Tasks: bulkTasks(3)},
+		{"single-use template", &dynamo.Batch{Tasks: records(3)},
 			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")))},
 			"a template from TemplateFromReader can be read only once"},
 		{"reference and embedded template", ok,
@@ -248,10 +196,11 @@ func TestPostBulkRefusesInvalidOptionsAndInput(t *testing.T) {
 }
 
 func TestPostBulkEmbedsTheTemplateInEveryChunk(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	dap := []byte("PK\x03\x04 a month-end template")
 	sum := sha256.Sum256(dap)
-	tasks := bulkTasks(250)
+	tasks := records(250)
 	for i := range tasks {
 		tasks[i].PartParams = []dynamo.PartParam{{PartName: "period", ParamName: "period"}}
 	}
@@ -278,15 +227,16 @@ func TestPostBulkEmbedsTheTemplateInEveryChunk(t *testing.T) {
 	for _, r := range srv.Requests() {
 		assert.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data;"), "posted as multipart: %s", r.Header.Get("Content-Type"))
 	}
-	requireEachPostedOnce(t, srv, 250)
+	requireAcceptedOnce(t, srv, 250)
 }
 
 func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
-	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	t.Parallel()
+	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
 	var results []dynamo.ChunkResult
 
-	rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(250)},
+	rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: records(250)},
 		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
 		dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
 	require.NoError(t, err, "a chunk's failure does not stop the job")
@@ -308,17 +258,18 @@ func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
 	assert.Equal(t, append(make([]string, 100), rep.Chunks[1].TaskIDs...)[:200], rep.TaskIDs()[:200],
 		"records of a failed chunk have no task ID")
 
-	counts := bulkPostCounts(srv)
+	counts := acceptedCounts(srv)
 	assert.Len(t, counts, 150)
-	assert.Zero(t, counts[bulkRecordID(0)])
+	assert.Zero(t, counts[recordID(0)])
 }
 
 func TestPostBulkStopsWhenTheContextEnds(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	rep, err := client.PostBulk(ctx, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(500)},
+	rep, err := client.PostBulk(ctx, &dynamo.Batch{Template: "tmpl", Tasks: records(500)},
 		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
 		dynamo.WithChunkDone(func(r dynamo.ChunkResult) {
 			if r.Index == 0 {
@@ -380,4 +331,42 @@ func ExampleClient_PostBulk() {
 	// posted: 3 all accepted: true
 	// second run posted: 0 skipped: 3
 	// batches on the server: 3
+}
+
+// ExampleWithStop stops a bulk job gracefully: no new chunk starts, the posts
+// in flight finish and are recorded.
+func ExampleWithStop() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	job := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: []dynamo.Task{
+		{Params: dynamo.Params{"id": "a010000001"}}, {Params: dynamo.Params{"id": "a010000002"}}, {Params: dynamo.Params{"id": "a010000003"}},
+	}}
+
+	// A program closes stop on its first SIGINT or SIGTERM and cancels ctx on
+	// the second:
+	//
+	//	signals := make(chan os.Signal, 2)
+	//	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	//	go func() { <-signals; close(stop); <-signals; cancel() }()
+	//
+	// Here the first chunk's callback plays the first signal.
+	stop := make(chan struct{})
+	report, err := client.PostBulk(ctx, job, dynamo.WithChunkSize(1), dynamo.WithBulkConcurrency(1), dynamo.WithStop(stop),
+		dynamo.WithChunkDone(func(ch dynamo.ChunkResult) {
+			if ch.Index == 0 {
+				close(stop)
+			}
+		}))
+	fmt.Println("stopped:", errors.Is(err, dynamo.ErrBulkStopped))
+	for _, ch := range report.Chunks {
+		fmt.Println(ch.Index, ch.State)
+	}
+	// Output:
+	// stopped: true
+	// 0 accepted
+	// 1 not-started
+	// 2 not-started
 }

@@ -87,6 +87,7 @@ func (s *trackedSource) Close() error {
 }
 
 func TestCancelStopsUpload(t *testing.T) {
+	t.Parallel()
 	const size = 1 << 30
 	type source struct {
 		tmpl   dynamo.Template
@@ -161,6 +162,7 @@ func TestCancelStopsUpload(t *testing.T) {
 }
 
 func TestCancelStopsBackoffSleep(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		method string
 		status int
@@ -171,8 +173,8 @@ func TestCancelStopsBackoffSleep(t *testing.T) {
 		{http.MethodPost, http.StatusTooManyRequests},
 	} {
 		t.Run(tc.method+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
-			// The cap allows the 30 s the server asks for.
-			client, mux, logs := setup(t, dynamo.WithRetryWait(time.Millisecond, time.Minute))
+			// The cap allows the 30 s the server asks for, on the real clock.
+			client, mux, logs := setup(t, dynamo.WithRetryWait(time.Millisecond, time.Minute), dynamo.WithRealClock())
 			var calls atomic.Int32
 			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				calls.Add(1)
@@ -205,7 +207,8 @@ func TestCancelStopsBackoffSleep(t *testing.T) {
 }
 
 func TestCancelStopsWaitBatch(t *testing.T) {
-	srv, client, _ := newFake(t)
+	t.Parallel()
+	srv, client, _ := newFake(t, dynamo.WithRealClock())
 	posted := mustPost(t, client) // never completes: nothing drives its tasks
 
 	polled := make(chan struct{})
@@ -229,6 +232,7 @@ func TestCancelStopsWaitBatch(t *testing.T) {
 }
 
 func TestCancelStopsStatusRequestInFlight(t *testing.T) {
+	t.Parallel()
 	srv, client, logs := newFake(t)
 	posted := mustPost(t, client)
 	srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true})

@@ -29,6 +29,15 @@ const (
 	headerAPIKey   = "x-dynamo-api-key"
 )
 
+// expectContinueSize is the body size from which a request asks the server
+// to accept it before the body is sent (Expect: 100-continue), as curl does
+// from 1 MiB: a refusal (401, 413, 429, 503) then costs no upload, leaves a
+// single-use template unread, so that it can be retried, and over HTTP/2
+// lets net/http size its frames to the server's settings instead of 16 KiB
+// (see internal/cmd/uploadbench). A server that never answers 100 Continue
+// delays the body by the transport's ExpectContinueTimeout.
+const expectContinueSize = 1 << 20
+
 // Client talks to the Dynamo batch API and Task API. It is safe for
 // concurrent use; create one per tenant and reuse it. Formatting a Client
 // with fmt never shows its API key.
@@ -222,6 +231,21 @@ func (r *request) display() string {
 	return r.path
 }
 
+// signedQuery lists what of a result URL's query must not be shown: the
+// query as a whole, and each value, decoded and not, in case a storage host
+// echoes the URL in another form. Values too short to be a credential stay.
+func signedQuery(u *url.URL) redactor {
+	secrets := redactor{u.RawQuery}
+	for _, values := range u.Query() {
+		for _, v := range values {
+			if len(v) >= 8 {
+				secrets = append(secrets, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return secrets
+}
+
 // callKey carries a request's *call in the context of its attempts, so that
 // the retrying client, shared by every call, reaches the call's state.
 type callKey struct{}
@@ -237,7 +261,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	var target string
 	if r.resultURL != nil {
 		target = r.resultURL.String()
-		cl.secrets = append(redactor{c.apiKey, r.resultURL.RawQuery}, r.secrets...)
+		cl.secrets = append(append(redactor{c.apiKey}, signedQuery(r.resultURL)...), r.secrets...)
 	} else {
 		target = c.base + r.path
 		cl.secrets = append(redactor{c.apiKey}, r.secrets...)
@@ -255,6 +279,9 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	if r.body != nil {
 		hreq.ContentLength = max(r.size, 0) // 0 with a body: unknown, sent chunked
 		h["Content-Type"] = []string{r.contentType}
+		if r.size < 0 || r.size >= expectContinueSize {
+			h["Expect"] = []string{"100-continue"}
+		}
 	}
 	if r.resultURL == nil {
 		h[http.CanonicalHeaderKey(headerTenantID)] = []string{c.tenantID}

@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -153,4 +154,89 @@ type countingWriter int
 func (w *countingWriter) Write(p []byte) (int, error) {
 	*w += countingWriter(len(p))
 	return len(p), nil
+}
+
+func ExampleClient_PostTask() {
+	srv := dynamotest.NewServer() // in production: the real API, same credentials as batches
+	defer srv.Close()
+	client := srv.Client()
+
+	// One document for one Salesforce record, now.
+	resp, err := client.PostTask(context.Background(), &dynamo.TaskRequest{
+		Template:    "0691x000002AbCdQAK", // the DAP file's Content Document ID
+		Params:      dynamo.Params{"id": "0015g00000A1AAA", "locale": "fi-FI"},
+		Integration: dynamo.Salesforce("00D...session", "https://example.my.salesforce.com"),
+	})
+	if errors.Is(err, dynamo.ErrOutcomeUnknown) {
+		log.Fatal("the task may exist: check before posting again: ", err)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Message, "API calls:", resp.Usage.API, "this term")
+	// Output: Success API calls: 1 of 10000 this term
+}
+
+func ExampleClient_PostTaskWithTemplate() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+
+	// Standalone (no Salesforce): the template is embedded, and part
+	// "param.order" becomes the task's param "order".
+	tmpl := dynamo.TemplateFromBytes("receipt.dap", []byte("...DAP bytes..."))
+	resp, err := client.PostTaskWithTemplate(context.Background(), tmpl, &dynamo.TaskRequest{
+		Params: dynamo.Params{"currency": "EUR"},
+		Parts:  []dynamo.Part{{Name: "order", Value: map[string]any{"total": 42}}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	posted, _ := srv.SingleTask(resp.TaskID)
+	fmt.Println(posted.EmbeddedTemplate.FileName, posted.Params["currency"], posted.Params["order"])
+	// Output: receipt.dap EUR map[total:42]
+}
+
+func ExampleClient_WaitTask() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	resp, err := client.PostTask(ctx, &dynamo.TaskRequest{Template: "0691x000002AbCdQAK"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The test drives the fake through the task's life, one step per poll.
+	steps := []func(){
+		func() { srv.QueueSingleTask(resp.TaskID) },
+		func() { srv.StartSingleTask(resp.TaskID) },
+		func() {
+			srv.CompleteSingleTask(resp.TaskID, dynamotest.ResultFile{ID: "Receipt", Content: []byte("%PDF")})
+		},
+	}
+	status, err := client.WaitTask(ctx, resp.TaskID,
+		dynamo.WithPollInterval(time.Millisecond),
+		dynamo.WithTaskProgress(func(st *dynamo.TaskStatus) {
+			fmt.Println(st.StatusMessage)
+			if len(steps) > 0 {
+				steps[0]()
+				steps = steps[1:]
+			}
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var pdf bytes.Buffer
+	if _, err := client.DownloadResult(ctx, status.ResultList[0], &pdf); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(status.ResultList[0].ID, pdf.String())
+	// Output:
+	// Received
+	// Queued
+	// Running
+	// Ready
+	// Receipt %PDF
 }

@@ -19,3 +19,7 @@ func WithClock(sleep func(context.Context, time.Duration) error, now func() time
 		return nil
 	}
 }
+
+// WithRealClock gives back the client's own clock, for the tests of what a
+// wait does with real time.
+func WithRealClock() Option { return WithClock(sleepContext, time.Now) }

@@ -23,6 +23,8 @@ var statusSeeds = []string{
 	`{"completed":"yes"}`,
 	`{"tasks":[{"id":5}]}`,
 	`{"postDateTime":"2022-02-10T11:03:30+02:00"}`,
+	`{"startDateTime":"2023-03-07T10:26:35.405631389Z","endDateTime":"2023-03-07T10:26:47.781174583Z","completed":true,"errors":false,"results":[],"resultList":[],"statusMessage":"Ready","statusDescription":"Ready","log":[]}`,
+	`{"statusMessage":"Received","statusDescription":"The task was received","taskID":"t-1"}`,
 	`{"completed": tr`,
 	`null`,
 	`[]`,
@@ -222,7 +224,7 @@ func checkValid(t *testing.T, b *dynamo.Batch) {
 			t.Fatalf("task %d: accepted params that do not encode: %v", i, err)
 		}
 		for _, pp := range task.PartParams {
-			if b.Template != "" || !parts[pp.PartName] || pp.ParamName == "" {
+			if b.Template != "" || !parts[pp.PartName] || pp.ParamName == "" || pp.ParamName == "id" {
 				t.Fatalf("task %d: accepted partParam %+v", i, pp)
 			}
 		}
@@ -233,4 +235,108 @@ func checkValid(t *testing.T, b *dynamo.Batch) {
 			t.Fatalf("accepted integration %+v", in)
 		}
 	}
+}
+
+func FuzzTaskRequest(f *testing.F) {
+	// template, id, key, value (JSON, or else a string), part name, id kind,
+	// session, server URL.
+	f.Add("069000000000001AAA", "001000000000001AAA", "locale", []byte(`"fi-FI"`), "", uint8(idString), "SESSION-s3cr3t-x", "https://x.my.salesforce.com")
+	f.Add("", "", "order", []byte(`{"total":42}`), "lines", uint8(idString), "", "")
+	f.Add("", "1", "k", []byte(`1`), "k", uint8(idNumber), "", "")
+	f.Add("t", "x", "k", []byte(`NaN`), "bad name", uint8(idUnencodable), "s\r\n", "h\n")
+	f.Fuzz(func(t *testing.T, template, id, key string, value []byte, partName string, idKind uint8, session, serverURL string) {
+		var v any
+		if json.Unmarshal(value, &v) != nil {
+			v = string(value)
+		}
+		r := &dynamo.TaskRequest{Template: template, Params: dynamo.Params{}}
+		switch idKind % idKinds {
+		case idString:
+			r.Params["id"] = id
+		case idNumber:
+			r.Params["id"] = len(id)
+		case idNull:
+			r.Params["id"] = nil
+		case idUnencodable:
+			r.Params[key+"!"] = math.Inf(1)
+		}
+		if key != "id" {
+			r.Params[key] = v
+		}
+		if partName != "" {
+			r.Parts = []dynamo.Part{{Name: partName, Value: v}}
+		}
+		if session != "" || serverURL != "" {
+			r.Integration = dynamo.Salesforce(session, serverURL)
+		}
+
+		err := r.Validate()
+
+		if err == nil {
+			checkValidTask(t, r)
+			return
+		}
+		var verr *dynamo.ValidationError
+		if !errors.As(err, &verr) || err != error(verr) || len(verr.Problems) == 0 {
+			t.Fatalf("Validate returned %T, not a *ValidationError with problems: %v", err, err)
+		}
+		for _, p := range verr.Problems {
+			if p.Field == "" || p.Message == "" {
+				t.Fatalf("an incomplete problem: %+v", p)
+			}
+		}
+		if len(session) >= 8 && !strings.Contains(template+id+key+string(value)+partName+serverURL, session) &&
+			strings.Contains(err.Error(), session) {
+			t.Fatalf("the error shows the session: %v", err)
+		}
+	})
+}
+
+// checkValidTask checks what Validate promises of a task request it
+// accepted.
+func checkValidTask(t *testing.T, r *dynamo.TaskRequest) {
+	t.Helper()
+	if id, present := r.Params["id"]; r.Integration != nil || present {
+		if s, ok := id.(string); !ok || s == "" {
+			t.Fatalf("accepted id %#v", id)
+		}
+	}
+	if _, err := json.Marshal(r.Params); err != nil {
+		t.Fatalf("accepted params that do not encode: %v", err)
+	}
+	if r.Template != "" && len(r.Parts) > 0 {
+		t.Fatal("accepted parts with a template by reference")
+	}
+	for _, p := range r.Parts {
+		if !fuzzPartName.MatchString(p.Name) {
+			t.Fatalf("accepted part name %q", p.Name)
+		}
+		if _, clash := r.Params[p.Name]; clash {
+			t.Fatalf("accepted part %q that a param of the same name would meet", p.Name)
+		}
+		if _, err := json.Marshal(p.Value); err != nil {
+			t.Fatalf("accepted a part that does not encode: %v", err)
+		}
+	}
+}
+
+func FuzzDecodeTaskResponse(f *testing.F) {
+	f.Add([]byte(`{"taskID":"t-223e5458ec7f9a57802e3e31deba48cb","message":"Success","usage":{"api":{"term":1,"termMax":10000},"signing":{"term":0,"termMax":500}}}`))
+	f.Add([]byte(`{"taskID":"t-1","usage":{"api":{"term":"1"},"signing":[1]}}`))
+	f.Add([]byte(`{"taskID":"t-1","usage":"none"}`))
+	f.Add([]byte(`{"taskID":"t-1","usage":{"api":{"term":1e300,"termMax":-2.5}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var u dynamo.Usage
+		if err := u.UnmarshalJSON(data); err != nil {
+			t.Fatalf("usage failed to decode: %v", err)
+		}
+		var resp dynamo.TaskResponse
+		var plain struct {
+			TaskID  string `json:"taskID"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &plain) == nil && json.Unmarshal(data, &resp) != nil {
+			t.Fatalf("the usage made an answer fail to decode: %s", data)
+		}
+	})
 }

@@ -54,6 +54,7 @@ func assertBoundedMessage(t *testing.T, apiErr *dynamo.APIError) {
 }
 
 func TestHostileHTMLErrorPage(t *testing.T) {
+	t.Parallel()
 	page := htmlPage(502)
 	t.Run("GET", func(t *testing.T) {
 		srv, client, _ := newFake(t, dynamo.WithMaxRetries(1))
@@ -82,6 +83,7 @@ func TestHostileHTMLErrorPage(t *testing.T) {
 }
 
 func TestHostileJSONErrorMessageIsBounded(t *testing.T) {
+	t.Parallel()
 	client, mux, _ := setup(t, dynamo.WithMaxRetries(0))
 	long := strings.Repeat("line one\nFAKE LOG LINE level=ERROR\r\n\x1b[2J", 1000)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +113,7 @@ func rawResponse(t *testing.T, raw string) http.HandlerFunc {
 }
 
 func TestHostileTruncatedJSON(t *testing.T) {
+	t.Parallel()
 	short := "HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" + `{"completed": true, "id": "b1"`
 	cut := "HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n" + `{"completed": tr`
 	for _, tc := range []struct {
@@ -168,6 +171,8 @@ func endless(status int, prefix string, fill byte, total int64, written *atomic.
 	}
 }
 
+// TestHostileHugeBody measures the allocations of the whole process: it does
+// not run in parallel with other tests.
 func TestHostileHugeBody(t *testing.T) {
 	const gib = 1 << 30
 	for _, tc := range []struct {
@@ -229,6 +234,7 @@ func TestHostileHugeBody(t *testing.T) {
 }
 
 func TestHostileTaskCountMismatch(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, body string
 		ids        int
@@ -262,6 +268,7 @@ func TestHostileTaskCountMismatch(t *testing.T) {
 }
 
 func TestHostileNeverAnswers(t *testing.T) {
+	t.Parallel()
 	// Each server below holds the request until the client goes away; the
 	// bound is generous against that.
 	const bound = 5 * time.Second
@@ -353,6 +360,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 }
 
 func TestHostileWrongTypes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, path, body string
 	}{
@@ -401,6 +409,7 @@ func TestHostileWrongTypes(t *testing.T) {
 }
 
 func TestHostileHugeHeader(t *testing.T) {
+	t.Parallel()
 	client, mux, _ := setup(t, dynamo.WithMaxRetries(1))
 	var calls atomic.Int32
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

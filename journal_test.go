@@ -52,9 +52,10 @@ func journalJob(client *dynamo.Client, b *dynamo.Batch, path string, opts ...dyn
 }
 
 func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(1000)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(1000)}
 
 	// The first run stops after its second chunk, as a process killed there would.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,7 +80,7 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 	require.NoError(t, rep.Err())
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped), "the chunks done before are skipped")
 	assert.Equal(t, 8, rep.Count(dynamo.ChunkAccepted))
-	requireEachPostedOnce(t, srv, 1000)
+	requireAcceptedOnce(t, srv, 1000)
 	require.Len(t, journalLines(t, path), 20, "a posting line and an outcome line per chunk")
 
 	require.Len(t, results, 10, "one callback per chunk, skipped ones included")
@@ -96,18 +97,19 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 		}
 	}
 	for i, id := range rep.TaskIDs() {
-		require.Equal(t, bulkRecordID(i), onServer[id], "record %d's task ID", i)
+		require.Equal(t, recordID(i), onServer[id], "record %d's task ID", i)
 	}
 }
 
 func TestJournalLineFormat(t *testing.T) {
+	t.Parallel()
 	const session = "00Dxx0000001gPL!AQ4AQFake.Session.Secret"
-	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	// The second post is refused by a server that echoes the request's secrets.
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
 		dynamotest.Fault{Status: http.StatusBadRequest, Body: `{"message":"refused session ` + session + ` key ` + srv.APIKey + `"}`})
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(250), Integration: dynamo.Salesforce(session, "https://example.my.salesforce.com")}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(250), Integration: dynamo.Salesforce(session, "https://example.my.salesforce.com")}
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
@@ -128,8 +130,8 @@ func TestJournalLineFormat(t *testing.T) {
 	assert.Equal(t, float64(0), posting["chunk"])
 	assert.Equal(t, float64(0), posting["first"])
 	assert.Equal(t, float64(100), posting["end"])
-	assert.Equal(t, bulkRecordID(0), posting["firstID"])
-	assert.Equal(t, bulkRecordID(99), posting["lastID"])
+	assert.Equal(t, recordID(0), posting["firstID"])
+	assert.Equal(t, recordID(99), posting["lastID"])
 	assert.Equal(t, accepted["tasksSHA256"], posting["tasksSHA256"])
 	assert.NotEmpty(t, posting["time"])
 	assert.NotContains(t, posting, "batchID")
@@ -158,11 +160,12 @@ func TestJournalLineFormat(t *testing.T) {
 }
 
 func TestJournalPostsFailedChunksAgain(t *testing.T) {
-	srv, client := bulkServer(t, dynamo.WithMaxRetries(0))
+	t.Parallel()
+	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
 		dynamotest.Fault{Status: http.StatusBadRequest, Body: `{"message":"record a010000150 is locked"}`})
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
@@ -179,7 +182,7 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Chunks[1].Index)
 	assert.False(t, (rep.Chunks[1].State == dynamo.ChunkSkipped))
-	requireEachPostedOnce(t, srv, 300)
+	requireAcceptedOnce(t, srv, 300)
 
 	fb, ok := srv.Batch(rep.Chunks[1].BatchID)
 	require.True(t, ok)
@@ -189,11 +192,12 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 }
 
 func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	// The second chunk's batch is created, but its answer never arrives.
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{}, dynamotest.Fault{DropAfterAccept: true})
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
@@ -204,14 +208,14 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	lines := journalLines(t, path)
 	require.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 unknown", "2 posting", "2 accepted"}, journalStates(t, path))
 	assert.NotEmpty(t, lines[3]["error"])
-	requireEachPostedOnce(t, srv, 300) // the dropped post did create its batch
+	requireAcceptedOnce(t, srv, 300) // the dropped post did create its batch
 
 	// Run again: the unknown chunk is reported, not posted.
-	posts := bulkPosts(srv)
+	posts := requestsTo(srv, http.MethodPost)
 	var results []dynamo.ChunkResult
 	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
 	require.NoError(t, err)
-	assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
 	assert.Zero(t, rep.Count(dynamo.ChunkAccepted))
@@ -220,13 +224,13 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	assert.False(t, (unknown.State == dynamo.ChunkSkipped))
 	assert.Equal(t, dynamo.ChunkUnknown, unknown.State)
 	assert.Equal(t, lines[2]["time"], unknown.PostedAt.Format(time.RFC3339Nano), "when the earlier run posted it")
-	for _, want := range []string{path + ", line 4", "records [100, 200)", bulkRecordID(100) + " to " + bulkRecordID(199),
+	for _, want := range []string{path + ", line 4", "records [100, 200)", recordID(100) + " to " + recordID(199),
 		"Dynamo console", "WithRepostUnknown"} {
 		assert.Contains(t, unknown.Err.Error(), want)
 	}
 	assert.Len(t, results, 3, "the unknown chunk is reported to the callback too")
 	assert.Len(t, journalLines(t, path), 6, "nothing new to record")
-	requireEachPostedOnce(t, srv, 300)
+	requireAcceptedOnce(t, srv, 300)
 
 	// Told that the batch was not created after all, the caller posts it again.
 	rep, err = journalJob(client, b, path, dynamo.WithRepostUnknown())
@@ -234,10 +238,10 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	require.NoError(t, rep.Err())
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
-	counts := bulkPostCounts(srv)
-	assert.Equal(t, 2, counts[bulkRecordID(100)], "reposted on request")
-	assert.Equal(t, 1, counts[bulkRecordID(99)])
-	assert.Equal(t, 1, counts[bulkRecordID(200)])
+	counts := acceptedCounts(srv)
+	assert.Equal(t, 2, counts[recordID(100)], "reposted on request")
+	assert.Equal(t, 1, counts[recordID(99)])
+	assert.Equal(t, 1, counts[recordID(200)])
 
 	rep, err = journalJob(client, b, path)
 	require.NoError(t, err)
@@ -245,9 +249,10 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 }
 
 func TestJournalRepairsATruncatedLastLine(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(500)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(500)}
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
 	require.Equal(t, 5, rep.Count(dynamo.ChunkAccepted))
@@ -260,23 +265,24 @@ func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 	start := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
 	require.NoError(t, os.WriteFile(path, data[:start+(len(data)-start)/2], 0o600))
 
-	posts := bulkPosts(srv)
+	posts := requestsTo(srv, http.MethodPost)
 	rep, err = journalJob(client, b, path)
 	require.NoError(t, err)
-	assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 	assert.Equal(t, 4, rep.Count(dynamo.ChunkSkipped))
 	assert.Equal(t, dynamo.ChunkUnknown, rep.Chunks[4].State)
 	assert.ErrorContains(t, rep.Chunks[4].Err, "ended before its outcome was known")
-	requireEachPostedOnce(t, srv, 500)
+	requireAcceptedOnce(t, srv, 500)
 	lines := journalLines(t, path) // every line is whole again
 	require.Len(t, lines, 9)
 	assert.Equal(t, "posting", lines[8]["state"])
 }
 
 func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(200)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(200)}
 	_, err := journalJob(client, b, path)
 	require.NoError(t, err)
 
@@ -289,14 +295,15 @@ func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
 	assert.Zero(t, rep.Count(dynamo.ChunkAccepted))
-	requireEachPostedOnce(t, srv, 200)
+	requireAcceptedOnce(t, srv, 200)
 	require.Len(t, journalLines(t, path), 4)
 }
 
 func TestJournalRefusesACorruptLine(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 	_, err := journalJob(client, b, path)
 	require.NoError(t, err)
 
@@ -313,13 +320,13 @@ func TestJournalRefusesACorruptLine(t *testing.T) {
 			corrupt := bytes.Join([][]byte{lines[0], []byte(tc.line + "\n"), lines[1]}, nil)
 			bad := filepath.Join(t.TempDir(), "corrupt.journal")
 			require.NoError(t, os.WriteFile(bad, corrupt, 0o600))
-			posts := bulkPosts(srv)
+			posts := requestsTo(srv, http.MethodPost)
 
 			rep, err := journalJob(client, b, bad)
 			require.Error(t, err)
 			assert.Nil(t, rep)
 			assert.Contains(t, err.Error(), tc.want)
-			assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+			assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 			after, err := os.ReadFile(bad)
 			require.NoError(t, err)
 			assert.Equal(t, corrupt, after, "the journal is left as it was")
@@ -328,15 +335,16 @@ func TestJournalRefusesACorruptLine(t *testing.T) {
 }
 
 func TestJournalOfAnotherJobIsRefused(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 	_, err := journalJob(client, b, path)
 	require.NoError(t, err)
 	before, err := os.ReadFile(path)
 	require.NoError(t, err)
 
-	changed := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	changed := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 	changed.Tasks[150].Params["row"] = "edited after the first run"
 	for _, tc := range []struct {
 		name string
@@ -345,19 +353,19 @@ func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 		want string
 	}{
 		{"a record changed", changed, nil, "line 4 belongs to a different job (records [100, 200) differ"},
-		{"fewer records", &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(150)}, nil, "line 4 belongs to a different job (it records chunk 1 as records [100, 200), the job's chunk 1 is [100, 150))"},
-		{"other template", &dynamo.Batch{Template: "other", Tasks: bulkTasks(300)}, nil, "line 1 belongs to a different job"},
+		{"fewer records", &dynamo.Batch{Template: "tmpl", Tasks: records(150)}, nil, "line 4 belongs to a different job (it records chunk 1 as records [100, 200), the job's chunk 1 is [100, 150))"},
+		{"other template", &dynamo.Batch{Template: "other", Tasks: records(300)}, nil, "line 1 belongs to a different job"},
 		{"other chunk size", b, []dynamo.BulkOption{dynamo.WithChunkSize(50)}, "line 1 belongs to a different job"},
-		{"embedded template", &dynamo.Batch{Tasks: bulkTasks(300)},
+		{"embedded template", &dynamo.Batch{Tasks: records(300)},
 			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromBytes("tmpl", []byte("DAP")))}, "line 1 belongs to a different job"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			posts := bulkPosts(srv)
+			posts := requestsTo(srv, http.MethodPost)
 			rep, err := journalJob(client, tc.b, path, tc.opts...)
 			require.ErrorIs(t, err, dynamo.ErrJournalMismatch)
 			assert.Nil(t, rep)
 			assert.Contains(t, err.Error(), tc.want)
-			assert.Equal(t, posts, bulkPosts(srv), "nothing is posted")
+			assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 		})
 	}
 	t.Run("other tenant", func(t *testing.T) {
@@ -376,15 +384,16 @@ func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the journal is left as it was")
-	requireEachPostedOnce(t, srv, 300)
+	requireAcceptedOnce(t, srv, 300)
 }
 
 func TestJournalMustBeARegularFile(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat(os.DevNull); err != nil {
 		t.Skip("no null device")
 	}
-	srv, client := bulkServer(t)
-	rep, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(10)}, os.DevNull)
+	srv, client, _ := newFake(t)
+	rep, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: records(10)}, os.DevNull)
 	require.Error(t, err)
 	assert.Nil(t, rep)
 	assert.Contains(t, err.Error(), "is not a regular file")
@@ -392,9 +401,10 @@ func TestJournalMustBeARegularFile(t *testing.T) {
 }
 
 func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
-	srv, client := bulkServer(t)
+	t.Parallel()
+	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
-	_, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(200)}, path)
+	_, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: records(200)}, path)
 	require.NoError(t, err)
 
 	// Version 1 wrote one line per finished chunk: no posting line, no IDs.
@@ -412,12 +422,12 @@ func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(path, v1.Bytes(), 0o600))
 
-	b := &dynamo.Batch{Template: "tmpl", Tasks: bulkTasks(300)}
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 	rep, err := journalJob(client, b, path)
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped), "the chunks that version 1 recorded as accepted")
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
-	requireEachPostedOnce(t, srv, 300)
+	requireAcceptedOnce(t, srv, 300)
 	assert.Equal(t, []string{"0 accepted", "1 accepted", "2 posting", "2 accepted"}, journalStates(t, path))
 }

@@ -47,7 +47,9 @@ func TemplateFromBytes(name string, data []byte) Template {
 // TemplateFromReader embeds what r yields, under the file name name. Its size
 // is unknown, so the request is sent chunked, and it can be read only once: a
 // post that would need another attempt after the first byte was read fails
-// with ErrNotReplayable instead. r is not closed.
+// with ErrNotReplayable instead. (The request asks the server to accept it
+// before its body is sent, so a refusal that comes first, such as a 503,
+// leaves r unread and is retried.) r is not closed.
 func TemplateFromReader(name string, r io.Reader) Template {
 	return Template{name: name, size: -1, singleUse: true, open: func() (io.ReadCloser, error) {
 		return io.NopCloser(r), nil

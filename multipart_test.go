@@ -44,6 +44,7 @@ func embeddedBatch(t *testing.T) *dynamo.Batch {
 }
 
 func TestPostBatchWithTemplateWireForm(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	dap := bytes.Repeat([]byte("DAP--\r\n--boundary-like\r\n"), 1000)
@@ -87,6 +88,7 @@ func TestPostBatchWithTemplateWireForm(t *testing.T) {
 }
 
 func TestPostBatchWithTemplateSources(t *testing.T) {
+	t.Parallel()
 	dap := []byte("PK\x03\x04 a small template")
 	cases := []struct {
 		name     string
@@ -107,7 +109,7 @@ func TestPostBatchWithTemplateSources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := dynamotest.NewServer()
 			t.Cleanup(srv.Close)
-			_, err := srv.Client().PostBatchWithTemplate(context.Background(), tc.tmpl, &dynamo.Batch{Tasks: tasks(1)})
+			_, err := srv.Client().PostBatchWithTemplate(context.Background(), tc.tmpl, &dynamo.Batch{Tasks: records(1)})
 			require.NoError(t, err)
 			r := srv.Requests()[0]
 			assert.Equal(t, tc.fileName, r.Template.FileName)
@@ -121,6 +123,7 @@ func TestPostBatchWithTemplateSources(t *testing.T) {
 }
 
 func TestPostBatchWithTemplateStreamsJSONPartFromFile(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	path := filepath.Join(t.TempDir(), "big.json")
@@ -141,6 +144,7 @@ func TestPostBatchWithTemplateStreamsJSONPartFromFile(t *testing.T) {
 }
 
 func TestPostBatchWithTemplateValidatesBeforeNetwork(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
@@ -153,13 +157,13 @@ func TestPostBatchWithTemplateValidatesBeforeNetwork(t *testing.T) {
 		batch *dynamo.Batch
 		field string
 	}{
-		{"template reference and embedded", dap, &dynamo.Batch{Template: "t", Tasks: tasks(1)}, "template"},
-		{"no template", dynamo.Template{}, &dynamo.Batch{Tasks: tasks(1)}, "template"},
-		{"control character in file name", dynamo.TemplateFromBytes("a\r\nX-Evil: 1.dap", []byte("x")), &dynamo.Batch{Tasks: tasks(1)}, "template.name"},
+		{"template reference and embedded", dap, &dynamo.Batch{Template: "t", Tasks: records(1)}, "template"},
+		{"no template", dynamo.Template{}, &dynamo.Batch{Tasks: records(1)}, "template"},
+		{"control character in file name", dynamo.TemplateFromBytes("a\r\nX-Evil: 1.dap", []byte("x")), &dynamo.Batch{Tasks: records(1)}, "template.name"},
 		{"part not attached", dap, &dynamo.Batch{Tasks: []dynamo.Task{{
 			Params: dynamo.Params{"id": "1"}, PartParams: []dynamo.PartParam{{PartName: "missing", ParamName: "p"}},
 		}}}, "tasks[0].partParams[0].partName"},
-		{"unencodable part", dap, &dynamo.Batch{Tasks: tasks(1), Parts: []dynamo.Part{{Name: "p", Value: func() {}}}}, "parts[0].value"},
+		{"unencodable part", dap, &dynamo.Batch{Tasks: records(1), Parts: []dynamo.Part{{Name: "p", Value: func() {}}}}, "parts[0].value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,6 +182,7 @@ func TestPostBatchWithTemplateValidatesBeforeNetwork(t *testing.T) {
 }
 
 func TestPostBatchWithTemplateRetryReopensTemplate(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
@@ -188,7 +193,7 @@ func TestPostBatchWithTemplateRetryReopensTemplate(t *testing.T) {
 		return io.NopCloser(bytes.NewReader(dap)), nil
 	})
 	client := srv.Client(dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond))
-	resp, err := client.PostBatchWithTemplate(context.Background(), tmpl, &dynamo.Batch{Tasks: tasks(3)})
+	resp, err := client.PostBatchWithTemplate(context.Background(), tmpl, &dynamo.Batch{Tasks: records(3)})
 	require.NoError(t, err)
 
 	reqs := srv.Requests()
@@ -202,21 +207,24 @@ func TestPostBatchWithTemplateRetryReopensTemplate(t *testing.T) {
 }
 
 func TestPostBatchWithTemplateFromReaderIsNotResent(t *testing.T) {
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
-	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
-	client := srv.Client(dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond))
+	t.Parallel()
+	client, mux, _ := setup(t)
+	var posts atomic.Int32
+	mux.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		refuseOnceRead(http.StatusServiceUnavailable)(w, r)
+	})
 	_, err := client.PostBatchWithTemplate(context.Background(),
-		dynamo.TemplateFromReader("t.dap", strings.NewReader("template bytes")), &dynamo.Batch{Tasks: tasks(1)})
+		dynamo.TemplateFromReader("t.dap", strings.NewReader("template bytes")), &dynamo.Batch{Tasks: records(1)})
 	require.ErrorIs(t, err, dynamo.ErrNotReplayable)
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr, "the server's answer is kept")
 	assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
-	assert.Len(t, srv.Requests(), 1)
-	assert.Empty(t, srv.Batches())
+	assert.EqualValues(t, 1, posts.Load())
 }
 
 func TestPostBatchWithTemplateSourceFailure(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	diskGone := errors.New("disk gone")
@@ -224,7 +232,7 @@ func TestPostBatchWithTemplateSourceFailure(t *testing.T) {
 		return io.NopCloser(io.MultiReader(bytes.NewReader(make([]byte, 1000)), iotestErrReader{diskGone})), nil
 	})
 	_, err := srv.Client(dynamo.WithRetryWait(time.Millisecond, 10*time.Millisecond)).
-		PostBatchWithTemplate(context.Background(), tmpl, &dynamo.Batch{Tasks: tasks(1)})
+		PostBatchWithTemplate(context.Background(), tmpl, &dynamo.Batch{Tasks: records(1)})
 	require.ErrorIs(t, err, diskGone)
 	assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown, "a body cut short cannot have created a batch")
 	assert.LessOrEqual(t, len(srv.Requests()), 1, "a failing source is not retried")
@@ -234,3 +242,44 @@ func TestPostBatchWithTemplateSourceFailure(t *testing.T) {
 type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestLargeUploadAsksBeforeSendingTheBody(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	t.Run("a refusal costs no upload", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusRequestEntityTooLarge})
+		var opened atomic.Int32
+		tmpl := dynamo.TemplateFromOpener("big.dap", int64(len(big)), func() (io.ReadCloser, error) {
+			opened.Add(1)
+			return io.NopCloser(bytes.NewReader(big)), nil
+		})
+		_, err := client.PostBatchWithTemplate(context.Background(), tmpl, embeddedSalesforceBatch(1))
+		var apiErr *dynamo.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, apiErr.StatusCode)
+		reqs := srv.Requests()
+		require.Len(t, reqs, 1)
+		assert.Equal(t, "100-continue", reqs[0].Header.Get("Expect"))
+		assert.Zero(t, opened.Load(), "the server refused before the body: the template was never opened")
+	})
+	t.Run("a single-use template refused unread is retried", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+		_, err := client.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromReader("big.dap", bytes.NewReader(big)), embeddedSalesforceBatch(1))
+		require.NoError(t, err, "nothing was read of the reader, so it can still be sent")
+		reqs := srv.Requests()
+		require.Len(t, reqs, 2)
+		require.NotNil(t, reqs[1].Template)
+		assert.Equal(t, sha(big), reqs[1].Template.SHA256)
+	})
+	t.Run("a small body is sent at once", func(t *testing.T) {
+		t.Parallel()
+		srv, client, _ := newFake(t)
+		_, err := client.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromBytes("small.dap", []byte("DAP")), embeddedSalesforceBatch(1))
+		require.NoError(t, err)
+		assert.Empty(t, srv.Requests()[0].Header.Get("Expect"))
+	})
+}

@@ -18,6 +18,7 @@ import (
 // TestClassify is the table of what one attempt comes to: the one place that
 // decides it.
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	const get, post = "GET", "POST"
 	now := time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
 	policy := retryPolicy{maxWait: 30 * time.Second, now: now}
@@ -119,6 +120,7 @@ func TestClassify(t *testing.T) {
 // TestOutcomeOfErrors reads the verdict back from the errors the calls
 // return, as PostBulk and its journal do.
 func TestOutcomeOfErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		want verdict

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,24 +24,16 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-// postTasks posts a batch of n tasks to srv and returns the answer.
-func postTasks(t *testing.T, srv *dynamotest.Server, n int) *dynamo.BatchResponse {
-	t.Helper()
-	resp, err := srv.Client().PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: tasks(n)})
-	require.NoError(t, err)
-	return resp
-}
-
 func TestWaitBatch(t *testing.T) {
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, _ := newFake(t, clock.option())
 	resp := postTasks(t, srv, 2)
-	client := srv.Client()
 
 	var seen []string
 	polls := 0
 	st, err := client.WaitBatch(context.Background(), resp.ID,
-		dynamo.WithPollInterval(time.Millisecond), dynamo.WithMaxPollInterval(2*time.Millisecond),
+		dynamo.WithMaxPollInterval(3*time.Second),
 		dynamo.WithProgress(func(s *dynamo.BatchStatus) {
 			seen = append(seen, s.StatusMessage)
 			polls++
@@ -57,9 +50,12 @@ func TestWaitBatch(t *testing.T) {
 	assert.True(t, st.Errors)
 	assert.Equal(t, []string{"Waiting", "Waiting", "Started", "Completed"}, seen)
 	assert.Len(t, srv.Requests(), 1+len(seen), "one status call per progress report")
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, clock.Waits(),
+		"waits double from DefaultPollInterval, up to the maximum")
 }
 
 func TestWaitBatchUnknownBatch(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	_, err := srv.Client().WaitBatch(context.Background(), "0123456789abcdef0123456789abcdef")
@@ -67,6 +63,7 @@ func TestWaitBatchUnknownBatch(t *testing.T) {
 }
 
 func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
+	t.Parallel()
 	var now atomic.Int64
 	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
 	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
@@ -81,6 +78,7 @@ func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
 }
 
 func TestTaskStatuses(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 9)
@@ -103,6 +101,7 @@ func TestTaskStatuses(t *testing.T) {
 }
 
 func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
+	t.Parallel()
 	var inFlight, peak, calls atomic.Int32
 	full := make(chan struct{}) // closed once two calls are in flight at once
 	var fullOnce sync.Once
@@ -160,6 +159,7 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 }
 
 func TestTaskStatusesBatchError(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	n := 0
@@ -174,6 +174,7 @@ func TestTaskStatusesBatchError(t *testing.T) {
 }
 
 func TestDownloadResultSendsNoCredentials(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 1)
@@ -199,20 +200,48 @@ func TestDownloadResultSendsNoCredentials(t *testing.T) {
 }
 
 func TestDownloadResultErrors(t *testing.T) {
+	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	client := srv.Client()
-	_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: srv.StorageURL + "/files/a/b/c?sig=1"}, &bytes.Buffer{})
+	_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: srv.StorageURL + "/files/a/b/c?X-Amz-Signature=forged0123456789"}, &bytes.Buffer{})
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-	assert.NotContains(t, err.Error(), "sig=1", "the signature of a temporary URL is not repeated")
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode, "a storage host refuses a wrong signature")
+	assert.NotContains(t, err.Error(), "forged0123456789", "the signature of a temporary URL is not repeated")
 
 	for _, u := range []string{"", "/relative", "ftp://host/x", "http://storage.example.com/x", "https://user:pw@storage.example.com/x"} {
 		_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "x", URL: u}, &bytes.Buffer{})
 		assert.Error(t, err, u)
 	}
 	assert.Len(t, srv.StorageRequests(), 1)
+}
+
+func TestDownloadResultAfterTheURLExpired(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
+	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	resp := postTasks(t, srv, 1)
+	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Quote", Content: []byte("PDF")})
+	st, err := client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	require.NoError(t, err)
+	require.Len(t, st.ResultList, 1)
+
+	now.Add(int64(time.Hour + time.Minute)) // result URLs are valid about an hour
+	_, err = client.DownloadResult(context.Background(), st.ResultList[0], io.Discard)
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+
+	st, err = client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = client.DownloadResult(context.Background(), st.ResultList[0], &buf)
+	require.NoError(t, err, "a status read again hands out a fresh URL")
+	assert.Equal(t, "PDF", buf.String())
 }
 
 // newProxiedClient returns a client for srv's credentials whose requests go

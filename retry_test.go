@@ -29,25 +29,6 @@ const (
 	logFailed   = "dynamo: request failed"
 )
 
-// requestsTo counts the requests the fake received with method.
-func requestsTo(srv *dynamotest.Server, method string) int {
-	n := 0
-	for _, r := range srv.Requests() {
-		if r.Method == method {
-			n++
-		}
-	}
-	return n
-}
-
-// mustPost posts a valid batch and fails the test unless it was accepted.
-func mustPost(t *testing.T, client *dynamo.Client) *dynamo.BatchResponse {
-	t.Helper()
-	resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
-	require.NoError(t, err)
-	return resp
-}
-
 // assertRetryLogged checks that each retry was logged at debug level with its
 // reason, numbered from 1.
 func assertRetryLogged(t *testing.T, logs *logCapture, reasons ...string) {
@@ -63,6 +44,7 @@ func assertRetryLogged(t *testing.T, logs *logCapture, reasons ...string) {
 }
 
 func TestRetryGetServerErrorsAndRateLimitThenSuccess(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{500, 502, 503, 504, 429, 507} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			srv, client, logs := newFake(t)
@@ -81,6 +63,7 @@ func TestRetryGetServerErrorsAndRateLimitThenSuccess(t *testing.T) {
 }
 
 func TestRetryGetNotRetriedOnOtherStatuses(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		status   int
 		sentinel error
@@ -122,6 +105,7 @@ func TestRetryGetNotRetriedOnOtherStatuses(t *testing.T) {
 }
 
 func TestRetryGetOnDroppedConnections(t *testing.T) {
+	t.Parallel()
 	srv, client, logs := newFake(t)
 	posted := mustPost(t, client)
 	client.CloseIdleConnections() // a fresh connection: the transport itself replays nothing
@@ -139,6 +123,7 @@ func TestRetryGetOnDroppedConnections(t *testing.T) {
 }
 
 func TestRetryMaxRetriesBoundsAttempts(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 1, 2, 5} {
 		t.Run(fmt.Sprintf("status/%d", n), func(t *testing.T) {
 			client, mux, logs := setup(t, dynamo.WithMaxRetries(n))
@@ -172,7 +157,7 @@ func TestRetryMaxRetriesBoundsAttempts(t *testing.T) {
 			}
 			logs := newLogCapture()
 			client, err := dynamo.NewClient(testTenantID, testAPIKey, dynamo.WithBaseURL("http://"+closedAddr(t)),
-				dynamo.WithHTTPClient(&http.Client{Transport: tr}), dynamo.WithMaxRetries(n), fastRetries,
+				dynamo.WithHTTPClient(&http.Client{Transport: tr}), dynamo.WithMaxRetries(n), newFakeClock().option(),
 				dynamo.WithLogger(logs.Logger()))
 			require.NoError(t, err)
 
@@ -219,6 +204,7 @@ func assertAttempts(t *testing.T, err error, attempts int) {
 }
 
 func TestRetryPostOnlyWhenNotTaken(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		faults   []dynamotest.Fault
@@ -299,6 +285,7 @@ func (d *flakyDialer) DialContext(ctx context.Context, network, addr string) (ne
 }
 
 func TestRetryPostRetriedWhenConnectionRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		post func(*dynamo.Client) (*dynamo.BatchResponse, error)
@@ -331,6 +318,7 @@ func TestRetryPostRetriedWhenConnectionRefused(t *testing.T) {
 }
 
 func TestRetryTemplateFromReaderNotResentOnceRead(t *testing.T) {
+	t.Parallel()
 	t.Run("lost answer", func(t *testing.T) {
 		srv, client, _ := newFake(t)
 		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})
@@ -340,8 +328,12 @@ func TestRetryTemplateFromReaderNotResentOnceRead(t *testing.T) {
 		assert.Len(t, srv.Requests(), 1)
 		assert.Len(t, srv.Batches(), 1)
 	})
-	srv, client, logs := newFake(t)
-	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusTooManyRequests})
+	client, mux, logs := setup(t)
+	var posts atomic.Int32
+	mux.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		refuseOnceRead(http.StatusTooManyRequests)(w, r)
+	})
 	tmpl := dynamo.TemplateFromReader("t.dap", strings.NewReader(strings.Repeat("DAP ", 10_000)))
 
 	_, err := client.PostBatchWithTemplate(context.Background(), tmpl, embeddedSalesforceBatch(1))
@@ -349,24 +341,23 @@ func TestRetryTemplateFromReaderNotResentOnceRead(t *testing.T) {
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
-	assert.Len(t, srv.Requests(), 1)
-	assert.Empty(t, srv.Batches())
+	assert.EqualValues(t, 1, posts.Load())
 	assert.Empty(t, logs.Records(logRetrying))
 	assertPrintsNoSecrets(t, "error", err)
 }
 
 func TestRetryAfterSecondsIsWaited(t *testing.T) {
-	srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, 2*time.Second))
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, 2*time.Second), clock.option())
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{
 		Status: http.StatusTooManyRequests,
 		Header: http.Header{"Retry-After": {"1"}},
 	})
 
-	start := time.Now()
 	resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
-	elapsed := time.Since(start)
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, elapsed, time.Second, "Retry-After: 1 was honoured")
+	assert.Equal(t, []time.Duration{time.Second}, clock.Waits(), "Retry-After: 1 was honoured")
 	assert.Len(t, srv.Requests(), 2)
 	require.Len(t, srv.Batches(), 1)
 	assert.Equal(t, srv.Batches()[0].ID, resp.ID)
@@ -375,10 +366,11 @@ func TestRetryAfterSecondsIsWaited(t *testing.T) {
 }
 
 func TestRetryAfterHTTPDateIsWaited(t *testing.T) {
-	srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, 5*time.Second))
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, 5*time.Second), clock.option())
 	posted := mustPost(t, client)
-	// An HTTP date has whole seconds: the wait is between 1 and 2 s.
-	until := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
+	until := clock.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
 	srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{
 		Status: http.StatusServiceUnavailable,
 		Header: http.Header{"Retry-After": {until.Format(http.TimeFormat)}},
@@ -386,16 +378,35 @@ func TestRetryAfterHTTPDateIsWaited(t *testing.T) {
 
 	_, err := client.GetBatchStatus(context.Background(), posted.ID)
 	require.NoError(t, err)
-	// Timers never fire early; the slack covers a wall clock that steps.
-	assert.False(t, time.Now().Before(until.Add(-20*time.Millisecond)), "returned before the date the server gave")
+	waits := clock.Waits()
+	require.Len(t, waits, 1)
+	assert.Equal(t, until, clock.Now().UTC().Truncate(time.Second), "the wait lasts until the date the server gave")
+	assert.Greater(t, waits[0], time.Second) // an HTTP date has whole seconds: between 1 and 2 s
+	assert.LessOrEqual(t, waits[0], 2*time.Second)
 	assertRetryLogged(t, logs, "status 503")
-	wait, err := time.ParseDuration(logs.Records(logRetrying)[0].Attrs["wait"])
+}
+
+// TestRetryWaitsOnTheRealClock shows, once and briefly, that the waits the
+// other tests take on a fake clock are slept for real.
+func TestRetryWaitsOnTheRealClock(t *testing.T) {
+	t.Parallel()
+	srv, client, logs := newFake(t, dynamo.WithRetryWait(20*time.Millisecond, 50*time.Millisecond), dynamo.WithRealClock())
+	posted := mustPost(t, client)
+	srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Status: http.StatusBadGateway}, dynamotest.Fault{Status: http.StatusBadGateway})
+	start := time.Now()
+	_, err := client.GetBatchStatus(context.Background(), posted.ID)
 	require.NoError(t, err)
-	assert.Greater(t, wait, 900*time.Millisecond)
-	assert.LessOrEqual(t, wait, 2*time.Second)
+	var total time.Duration
+	for _, rec := range logs.Records(logRetrying) {
+		d, err := time.ParseDuration(rec.Attrs["wait"])
+		require.NoError(t, err)
+		total += d
+	}
+	assert.GreaterOrEqual(t, time.Since(start), total, "timers never fire early")
 }
 
 func TestRetryAfterAboveCapIsNotWaited(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		status     int
 		retryAfter string
@@ -440,6 +451,7 @@ func TestRetryAfterAboveCapIsNotWaited(t *testing.T) {
 // TestRetryAfterParsing checks how a Retry-After value is read, through the
 // RetryAfter of the error of a call that is not retried.
 func TestRetryAfterParsing(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	cases := []struct {
 		value    string
@@ -483,6 +495,7 @@ func TestRetryAfterParsing(t *testing.T) {
 // TestRetryBackoffFullJitterBounds reads the waits from the retry log records:
 // retry n (from 1) waits a random time in [0, min·2ⁿ⁻¹], never above max.
 func TestRetryBackoffFullJitterBounds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		min, max time.Duration
 		retries  int
@@ -556,6 +569,7 @@ func allEqual(ds []time.Duration) bool {
 // TestRetryConcurrentCallsKeepTheirOwnState runs calls that fail in different
 // ways on one client at once: each call's error tells its own story.
 func TestRetryConcurrentCallsKeepTheirOwnState(t *testing.T) {
+	t.Parallel()
 	client, mux, _ := setup(t, dynamo.WithMaxRetries(2))
 	mux.HandleFunc("GET /v1/batch/{id}", func(w http.ResponseWriter, r *http.Request) {
 		status, _ := strconv.Atoi(r.PathValue("id"))
@@ -587,6 +601,7 @@ func TestRetryConcurrentCallsKeepTheirOwnState(t *testing.T) {
 // before it has read the body: the upload is cut short, the answer still
 // counts, and the post is sent again in full.
 func TestRetryPostRefusedBeforeTheUploadEnded(t *testing.T) {
+	t.Parallel()
 	const size = 16 << 20
 	srv, client, logs := newFake(t)
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
@@ -601,9 +616,9 @@ func TestRetryPostRefusedBeforeTheUploadEnded(t *testing.T) {
 	assert.Equal(t, srv.Batches()[0].ID, resp.ID)
 	reqs := srv.Requests()
 	require.Len(t, reqs, 2)
-	assert.Less(t, reqs[0].BytesRead, int64(size), "the first attempt was refused unread")
+	assert.Zero(t, reqs[0].BytesRead, "the first attempt was refused before its body was sent")
 	require.NotNil(t, reqs[1].Template)
 	assert.EqualValues(t, size, reqs[1].Template.Size)
-	assert.EqualValues(t, 2, opens.Load())
+	assert.EqualValues(t, 1, opens.Load(), "the refused attempt never opened the template")
 	assertRetryLogged(t, logs, "status 503")
 }

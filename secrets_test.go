@@ -24,6 +24,7 @@ import (
 )
 
 func TestSecretsNotPrinted(t *testing.T) {
+	t.Parallel()
 	client, _, logs := setup(t)
 	in := dynamo.Salesforce(testSessionID, testServerURL)
 	b := salesforceBatch(2)
@@ -39,11 +40,16 @@ func TestSecretsNotPrinted(t *testing.T) {
 		"embedded *Batch": embedded,
 		"[]*Integration":  []*dynamo.Integration{in},
 		"map":             map[string]any{"batch": b, "integration": *in},
+		"TaskRequest":     *salesforceTask(),
+		"*TaskRequest":    salesforceTask(),
+		"Result":          dynamo.Result{ID: "r", URL: "https://bucket.example.com/r.pdf?" + signedQuery},
+		"*TaskStatus":     &dynamo.TaskStatus{ResultList: []dynamo.Result{{ID: "r", URL: "https://bucket.example.com/r.pdf?" + signedQuery}}},
 	}
 	for name, v := range values {
 		assertPrintsNoSecrets(t, name, v)
 		data, err := json.Marshal(v)
-		if err == nil {
+		if err == nil && !strings.Contains(name, "Result") && !strings.Contains(name, "TaskStatus") {
+			// JSON keeps a result URL whole: it is how the URL is handed on.
 			assertNoSecrets(t, name+" encoded as JSON", string(data))
 		}
 		logs.Logger().Debug("value", "v", v)
@@ -56,6 +62,7 @@ func TestSecretsNotPrinted(t *testing.T) {
 }
 
 func TestSecretsReachOnlyTheAPI(t *testing.T) {
+	t.Parallel()
 	srv, client, _ := newFake(t)
 	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
 	require.NoError(t, err)
@@ -119,6 +126,7 @@ func echoHandler(t *testing.T, status int, form string) http.HandlerFunc {
 }
 
 func TestSecretsNotEchoedBack(t *testing.T) {
+	t.Parallel()
 	calls := map[string]func(*dynamo.Client) error{
 		"GetBatchStatus": func(c *dynamo.Client) error {
 			_, err := c.GetBatchStatus(context.Background(), "b1")
@@ -130,6 +138,24 @@ func TestSecretsNotEchoedBack(t *testing.T) {
 		},
 		"PostBatchWithTemplate": func(c *dynamo.Client) error {
 			_, err := c.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromBytes("t.dap", []byte("DAP")), embeddedSalesforceBatch(2))
+			return err
+		},
+		"PostTask": func(c *dynamo.Client) error {
+			_, err := c.PostTask(context.Background(), salesforceTask())
+			return err
+		},
+		"PostTaskWithTemplate": func(c *dynamo.Client) error {
+			r := salesforceTask()
+			r.Template = ""
+			_, err := c.PostTaskWithTemplate(context.Background(), dynamo.TemplateFromBytes("t.dap", []byte("DAP")), r)
+			return err
+		},
+		"GetTask": func(c *dynamo.Client) error {
+			_, err := c.GetTask(context.Background(), "t-1")
+			return err
+		},
+		"DownloadResult": func(c *dynamo.Client) error {
+			_, err := c.DownloadResult(context.Background(), dynamo.Result{ID: "r", URL: c.BaseURL() + "/files/r.pdf?" + signedQuery}, io.Discard)
 			return err
 		},
 	}
@@ -154,6 +180,7 @@ func TestSecretsNotEchoedBack(t *testing.T) {
 // logger, and searches the logs and the errors for the secrets (the helpers
 // check the log when each subtest ends).
 func TestSecretsNotInFailures(t *testing.T) {
+	t.Parallel()
 	type scenario struct {
 		name string
 		run  func(t *testing.T) error
@@ -180,7 +207,7 @@ func TestSecretsNotInFailures(t *testing.T) {
 			return err
 		}},
 		{"cancelled", func(t *testing.T) error {
-			srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, time.Minute))
+			srv, client, logs := newFake(t, dynamo.WithRetryWait(time.Millisecond, time.Minute), dynamo.WithRealClock())
 			srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 429, Header: http.Header{"Retry-After": {"30"}}})
 			sleeping := logs.Next(logRetrying)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -234,8 +261,8 @@ func TestSecretsNotInFailures(t *testing.T) {
 			return err
 		}},
 		{"template from reader", func(t *testing.T) error {
-			srv, client, _ := newFake(t)
-			srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 503})
+			client, mux, _ := setup(t)
+			mux.Handle("POST /v1/batch", refuseOnceRead(503))
 			_, err := client.PostBatchWithTemplate(context.Background(),
 				dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")), embeddedSalesforceBatch(1))
 			assert.ErrorIs(t, err, dynamo.ErrNotReplayable)
@@ -244,7 +271,7 @@ func TestSecretsNotInFailures(t *testing.T) {
 		{"connection refused", func(t *testing.T) error {
 			logs := newLogCapture()
 			client, err := dynamo.NewClient(testTenantID, testAPIKey, dynamo.WithBaseURL("http://"+closedAddr(t)),
-				dynamo.WithLogger(logs.Logger()), fastRetries)
+				dynamo.WithLogger(logs.Logger()), newFakeClock().option())
 			require.NoError(t, err)
 			t.Cleanup(func() { assertNoSecrets(t, "log", logs.Text()) })
 			_, err = client.PostBatch(context.Background(), salesforceBatch(2))
@@ -257,6 +284,58 @@ func TestSecretsNotInFailures(t *testing.T) {
 				io.WriteString(w, `{"id":"b","tasks":[]}`)
 			})
 			_, err := client.PostBatch(context.Background(), salesforceBatch(2))
+			return err
+		}},
+		{"task: 500", func(t *testing.T) error {
+			srv, client, _ := newFake(t)
+			srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Status: 500})
+			_, err := client.PostTask(context.Background(), salesforceTask())
+			assert.ErrorIs(t, err, dynamo.ErrOutcomeUnknown)
+			return err
+		}},
+		{"task: drop after accept", func(t *testing.T) error {
+			srv, client, _ := newFake(t)
+			srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{DropAfterAccept: true})
+			_, err := client.PostTask(context.Background(), salesforceTask())
+			assert.ErrorIs(t, err, dynamo.ErrOutcomeUnknown)
+			return err
+		}},
+		{"task: validation", func(t *testing.T) error {
+			srv, client, _ := newFake(t)
+			r := salesforceTask()
+			delete(r.Params, "id")
+			r.Integration.SessionID += "\n"
+			_, err := client.PostTask(context.Background(), r)
+			assert.Empty(t, srv.Requests())
+			return err
+		}},
+		{"task: template from reader", func(t *testing.T) error {
+			client, mux, _ := setup(t)
+			mux.Handle("POST /v1/task", refuseOnceRead(503))
+			r := salesforceTask()
+			r.Template = ""
+			_, err := client.PostTaskWithTemplate(context.Background(), dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")), r)
+			assert.ErrorIs(t, err, dynamo.ErrNotReplayable)
+			return err
+		}},
+		{"task: not found", func(t *testing.T) error {
+			_, client, _ := newFake(t)
+			_, err := client.WaitTask(context.Background(), "t-00000000000000000000000000000000")
+			assert.ErrorIs(t, err, dynamo.ErrNotFound)
+			return err
+		}},
+		{"download: connection refused", func(t *testing.T) error {
+			_, client, _ := newFake(t)
+			_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "r", URL: "http://" + closedAddr(t) + "/f.pdf?" + signedQuery}, io.Discard)
+			return err
+		}},
+		{"download: expired", func(t *testing.T) error {
+			_, client, _ := newFake(t)
+			storage := newHTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message><Query>"+r.URL.RawQuery+"</Query></Error>")
+			}))
+			_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "r", URL: storage.URL + "/f.pdf?" + signedQuery}, io.Discard)
 			return err
 		}},
 		{"redirect with the key in Location", func(t *testing.T) error {
@@ -281,6 +360,7 @@ func TestSecretsNotInFailures(t *testing.T) {
 }
 
 func TestSecretsHeaderInjectionRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, tenant, key string }{
 		{"tenant CRLF", testTenantID + "\r\nX-Injected: 1", testAPIKey},
 		{"tenant LF", testTenantID + "\nX-Injected: 1", testAPIKey},
@@ -369,6 +449,7 @@ func redirectTargets(t *testing.T, api string, hits *atomic.Int32) map[string]st
 }
 
 func TestSecretsRedirectToOtherHostRefused(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			client, mux, _ := setup(t)
@@ -398,6 +479,7 @@ func TestSecretsRedirectToOtherHostRefused(t *testing.T) {
 }
 
 func TestSecretsRedirectOnSameHostFollowedForGet(t *testing.T) {
+	t.Parallel()
 	client, mux, _ := setup(t)
 	mux.HandleFunc("GET /v1/batch/old", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, baseURLPath+"/v1/batch/new", http.StatusTemporaryRedirect)
@@ -415,6 +497,7 @@ func TestSecretsRedirectOnSameHostFollowedForGet(t *testing.T) {
 }
 
 func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			client, mux, _ := setup(t)
@@ -442,6 +525,7 @@ func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
 }
 
 func TestSecretsCallerHTTPClientKeepsItsRedirectPolicy(t *testing.T) {
+	t.Parallel()
 	var followedAll int
 	hc := &http.Client{
 		Transport: newTransport(t),
@@ -468,6 +552,7 @@ func TestSecretsCallerHTTPClientKeepsItsRedirectPolicy(t *testing.T) {
 }
 
 func TestSecretsPlainHTTPOnlyToLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		url string
 		ok  bool
@@ -502,6 +587,7 @@ func TestSecretsPlainHTTPOnlyToLoopback(t *testing.T) {
 }
 
 func TestSecretsLogLevelsAndContent(t *testing.T) {
+	t.Parallel()
 	// The debug records exist, and carry what the documentation says.
 	srv, client, logs := newFake(t)
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 503})

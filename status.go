@@ -124,6 +124,22 @@ type TaskStatus struct {
 	ResultList []Result `json:"resultList"`
 }
 
+// LogValue implements slog.LogValuer: the task's state and its results,
+// whose URLs are logged without their signed query.
+func (s TaskStatus) LogValue() slog.Value {
+	results := make([]string, len(s.ResultList))
+	for i, r := range s.ResultList {
+		results[i] = r.String()
+	}
+	return slog.GroupValue(
+		slog.String("taskID", s.TaskID),
+		slog.String("statusMessage", s.StatusMessage),
+		slog.Bool("completed", s.Completed),
+		slog.Bool("errors", s.Errors),
+		slog.Any("resultList", results),
+	)
+}
+
 // UnmarshalJSON reads the documented fields, taking the log from "log" or
 // "logs" (the API documents one and shows the other).
 func (s *TaskStatus) UnmarshalJSON(data []byte) error {

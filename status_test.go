@@ -32,6 +32,7 @@ func serveOnce(t *testing.T, status int, body string) (*dynamo.Client, *[]string
 }
 
 func TestGetBatchStatusDecodesDocumentedExample(t *testing.T) {
+	t.Parallel()
 	c, seen := serveOnce(t, 200, `{
 		"postDateTime": "2022-02-10T11:03:30.100Z",
 		"completed": true,
@@ -54,6 +55,7 @@ func TestGetBatchStatusDecodesDocumentedExample(t *testing.T) {
 }
 
 func TestGetBatchStatusKeepsPlaceholderDate(t *testing.T) {
+	t.Parallel()
 	c, _ := serveOnce(t, 200, `{"postDateTime": "datetime", "completedDateTime": null, "completed": false, "statusMessage": "Waiting", "tasks": []}`)
 	st, err := c.GetBatchStatus(context.Background(), "b")
 	require.NoError(t, err)
@@ -64,6 +66,7 @@ func TestGetBatchStatusKeepsPlaceholderDate(t *testing.T) {
 }
 
 func TestGetTaskStatusDecodesDocumentedExample(t *testing.T) {
+	t.Parallel()
 	for _, key := range []string{"log", "logs"} {
 		t.Run(key, func(t *testing.T) {
 			c, seen := serveOnce(t, 200, `{
@@ -88,6 +91,7 @@ func TestGetTaskStatusDecodesDocumentedExample(t *testing.T) {
 }
 
 func TestStatusErrorsMapToSentinels(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		status  int
 		body    string
@@ -125,8 +129,9 @@ func TestStatusErrorsMapToSentinels(t *testing.T) {
 }
 
 func TestPostBatchBadRequestIsAPIError(t *testing.T) {
+	t.Parallel()
 	c, seen := serveOnce(t, 400, `{"message": "tasks[0].params.id is required"}`)
-	_, err := c.PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: tasks(1)})
+	_, err := c.PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: records(1)})
 	var apiErr *dynamo.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 400, apiErr.StatusCode)
@@ -136,6 +141,7 @@ func TestPostBatchBadRequestIsAPIError(t *testing.T) {
 }
 
 func TestStatusCallsRefuseEmptyIDs(t *testing.T) {
+	t.Parallel()
 	c, seen := serveOnce(t, 200, `{}`)
 	_, err := c.GetBatchStatus(context.Background(), "")
 	require.Error(t, err)

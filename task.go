@@ -60,9 +60,10 @@ func (r *TaskRequest) validate(f form) problems {
 	f = f.resolve(r.Template)
 	validateTemplateRef(f, r.Template, "PostTaskWithTemplate", &p)
 	validateID("params", r.Params, r.Integration != nil, &p)
-	validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
+	names := validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
 	for i, part := range r.Parts {
-		if _, clash := r.Params[part.Name]; clash && part.Name != "" {
+		if _, clash := r.Params[part.Name]; clash && names[part.Name] {
+			delete(names, part.Name) // said once, for the first part of the name
 			p.add(fmt.Sprintf("parts[%d].name", i), fmt.Sprintf("%q is also a key of params: the API does not say which the task would see; rename one", part.Name))
 		}
 	}
@@ -251,14 +252,7 @@ func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption
 	if err != nil {
 		return nil, err
 	}
-	return poll(ctx, c, &cfg, "task "+taskID, func(ctx context.Context) (*TaskStatus, bool, error) {
-		st, err := c.GetTask(ctx, taskID)
-		if err != nil {
-			return nil, false, err
-		}
-		if cfg.taskProgress != nil {
-			cfg.taskProgress(st)
-		}
-		return st, st.Completed, nil
-	})
+	return poll(ctx, c, &cfg, "task "+taskID,
+		func(ctx context.Context) (*TaskStatus, error) { return c.GetTask(ctx, taskID) },
+		func(st *TaskStatus) bool { return st.Completed }, cfg.taskProgress)
 }

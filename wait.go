@@ -113,29 +113,27 @@ func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitOpti
 	if err != nil {
 		return nil, err
 	}
-	return poll(ctx, c, &cfg, "batch "+batchID, func(ctx context.Context) (*BatchStatus, bool, error) {
-		st, err := c.GetBatchStatus(ctx, batchID)
-		if err != nil {
-			return nil, false, err
-		}
-		if cfg.batchProgress != nil {
-			cfg.batchProgress(st)
-		}
-		return st, st.Completed, nil
-	})
+	return poll(ctx, c, &cfg, "batch "+batchID,
+		func(ctx context.Context) (*BatchStatus, error) { return c.GetBatchStatus(ctx, batchID) },
+		func(st *BatchStatus) bool { return st.Completed }, cfg.batchProgress)
 }
 
-// poll calls get until it reports done, waiting between two calls as cfg
-// says, with the client's clock.
-func poll[T any](ctx context.Context, c *Client, cfg *waitConfig, what string, get func(context.Context) (T, bool, error)) (T, error) {
+// poll calls get until done says its status is final, reporting each status
+// to progress (when set) and waiting between two calls as cfg says, with the
+// client's clock.
+func poll[T any](ctx context.Context, c *Client, cfg *waitConfig, what string,
+	get func(context.Context) (T, error), done func(T) bool, progress func(T)) (T, error) {
 	var zero T
 	for wait := cfg.interval; ; wait = min(2*wait, cfg.maxInterval) {
-		v, done, err := get(ctx)
-		switch {
-		case err != nil:
+		st, err := get(ctx)
+		if err != nil {
 			return zero, err
-		case done:
-			return v, nil
+		}
+		if progress != nil {
+			progress(st)
+		}
+		if done(st) {
+			return st, nil
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return zero, fmt.Errorf("dynamo: waiting for %s: %w", what, err)

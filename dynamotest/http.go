@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 )
 
+// The credential headers, in their canonical form. The SDK and the benchmarks spell
+// them too; the fake keeps its own on purpose, so that a typo in the SDK's headers is
+// refused here instead of being agreed with.
 const (
 	headerTenantID = "X-Dynamo-Tenant-Id"
 	headerAPIKey   = "X-Dynamo-Api-Key"
@@ -25,8 +27,6 @@ type exchange struct {
 	rec  *Request
 	body *countingBody
 }
-
-type exchangeKey struct{}
 
 // countingBody counts the body bytes the fake reads.
 type countingBody struct {
@@ -88,14 +88,19 @@ func (x *exchange) drop(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
+type exchangeKey struct{}
+
+func exchangeOf(r *http.Request) *exchange {
+	return r.Context().Value(exchangeKey{}).(*exchange)
+}
+
 // recorder records every request before handing it to next.
 func (s *Server) recorder(storage bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil {
-			r.Body = http.NoBody
-		}
 		body := &countingBody{rc: r.Body}
-		r.Body = body
+		if body.rc == nil {
+			body.rc = http.NoBody
+		}
 		rec := &Request{
 			Method:        r.Method,
 			Path:          r.URL.Path,
@@ -121,7 +126,13 @@ func (s *Server) recorder(storage bool, next http.Handler) http.Handler {
 		x := &exchange{s: s, rec: rec, body: body}
 		defer x.update(nil)
 		sw := &statusWriter{ResponseWriter: w, x: x}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+		// The handlers read the counted body of a copy: the server's own
+		// request keeps its body, so that it still knows whether a client
+		// that sent "Expect: 100-continue" was told to go on, and answers a
+		// refusal at once instead of reading the body first.
+		inner := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+		inner.Body = body
+		next.ServeHTTP(sw, inner)
 	})
 }
 
@@ -147,52 +158,55 @@ func (s *Server) authError(r *http.Request) *reply {
 	return nil
 }
 
-// handlerFunc handles an authorised request that no fault replaced.
+// handlerFunc decides the answer to a request that no fault replaced.
 type handlerFunc func(x *exchange, r *http.Request) *reply
 
-// route wraps h with fault injection and, when auth is set, the credentials check.
-func (s *Server) route(route Route, auth bool, h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x := r.Context().Value(exchangeKey{}).(*exchange)
-		f := s.takeFault(route)
-		if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
+// serve answers r with h, under the next fault queued for route ("" for none), in
+// the order documented on Fault.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, route Route, h handlerFunc) {
+	x := exchangeOf(r)
+	f := s.takeFault(route)
+	if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
+		x.drop(w)
+		return
+	}
+	if f.DropBeforeRead {
+		x.drop(w)
+		return
+	}
+	if f.Hang {
+		_, _ = io.Copy(io.Discard, r.Body)
+		x.update(nil)
+		s.wait(r.Context(), nil)
+		x.drop(w)
+		return
+	}
+	var rep *reply
+	if f.Status != 0 {
+		rep = faultReply(f)
+	} else {
+		rep = h(x, r)
+		if f.SuccessStatus != 0 && rep.status/100 == 2 {
+			rep.status = f.SuccessStatus
+		}
+	}
+	for k, v := range f.Header {
+		rep.header[k] = append([]string(nil), v...)
+	}
+	if f.Hold != nil {
+		// The server notices a client that went away only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		x.update(nil)
+		if !s.wait(r.Context(), f.Hold) {
 			x.drop(w)
 			return
 		}
-		if f.DropBeforeRead {
-			x.drop(w)
-			return
-		}
-		if f.Hang {
-			_, _ = io.Copy(io.Discard, r.Body)
-			x.update(nil)
-			select {
-			case <-r.Context().Done():
-			case <-s.done:
-			}
-			x.drop(w)
-			return
-		}
-		var rep *reply
-		switch {
-		case f.Status != 0:
-			rep = faultReply(f)
-		case auth:
-			if rep = s.authError(r); rep == nil {
-				rep = h(x, r)
-			}
-		default:
-			rep = h(x, r)
-		}
-		for k, v := range f.Header {
-			rep.header[k] = append([]string(nil), v...)
-		}
-		if f.DropAfterAccept {
-			x.drop(w)
-			return
-		}
-		rep.write(w)
-	})
+	}
+	if f.DropAfterAccept {
+		x.drop(w)
+		return
+	}
+	rep.write(w)
 }
 
 // sleep waits for d; false if the client went away or the server closed first.
@@ -201,6 +215,19 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// wait waits until ch is closed; false if the client went away or the server closed
+// first. A nil ch waits for those alone.
+func (s *Server) wait(ctx context.Context, ch <-chan struct{}) bool {
+	select {
+	case <-ch:
 		return true
 	case <-ctx.Done():
 		return false
@@ -221,9 +248,19 @@ func (rep *reply) write(w http.ResponseWriter) {
 	for k, v := range rep.header {
 		h[k] = v
 	}
+	if !bodyAllowed(rep.status) {
+		w.WriteHeader(rep.status)
+		return
+	}
 	h.Set("Content-Length", strconv.Itoa(len(rep.body)))
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(rep.body)
+}
+
+// bodyAllowed reports whether an answer with the status may carry a body
+// (RFC 9110, sections 15.3.5 and 15.4.5).
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 func jsonReply(status int, v any) *reply {
@@ -259,143 +296,4 @@ func faultReply(f Fault) *reply {
 		header: http.Header{"Content-Type": {ct}},
 		body:   []byte(f.Body),
 	}
-}
-
-func noRoute(_ *exchange, r *http.Request) *reply {
-	return errorReply(http.StatusNotFound, "no such route: %s %s", r.Method, r.URL.Path)
-}
-
-type batchStatusBody struct {
-	PostDateTime      string            `json:"postDateTime"`
-	Completed         bool              `json:"completed"`
-	CompletedDateTime string            `json:"completedDateTime,omitempty"`
-	Errors            bool              `json:"errors"`
-	StatusMessage     string            `json:"statusMessage"`
-	Tasks             []taskSummaryBody `json:"tasks"`
-}
-
-type taskSummaryBody struct {
-	ID        string `json:"id"`
-	Completed bool   `json:"completed"`
-	Errors    bool   `json:"errors"`
-}
-
-type taskStatusBody struct {
-	StartDateTime string       `json:"startDateTime,omitempty"`
-	EndDateTime   string       `json:"endDateTime,omitempty"`
-	Completed     bool         `json:"completed"`
-	Errors        bool         `json:"errors"`
-	StatusMessage string       `json:"statusMessage"`
-	Log           []string     `json:"log"`
-	Results       []string     `json:"results"`
-	ResultList    []resultBody `json:"resultList"`
-}
-
-type resultBody struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// liveBatch finds a batch the status endpoints still know at now; s.mu is held.
-func (s *Server) liveBatch(id string, now time.Time) (*batchState, *reply) {
-	b, ok := s.batchIndex[id]
-	if !ok {
-		return nil, errorReply(http.StatusNotFound, "batch %s not found", id)
-	}
-	if b.expired(now) {
-		return nil, errorReply(http.StatusNotFound, "batch %s not found (expired)", id)
-	}
-	s.settle(b, now)
-	return b, nil
-}
-
-func (s *Server) batchStatus(_ *exchange, r *http.Request) *reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, rep := s.liveBatch(r.PathValue("batchId"), s.cfg.now())
-	if rep != nil {
-		return rep
-	}
-	completed, errors, message, completedAt := b.summary()
-	body := batchStatusBody{
-		PostDateTime:      formatTime(b.postedAt),
-		Completed:         completed,
-		CompletedDateTime: formatTime(completedAt),
-		Errors:            errors,
-		StatusMessage:     message,
-		Tasks:             make([]taskSummaryBody, len(b.tasks)),
-	}
-	for i, t := range b.tasks {
-		body.Tasks[i] = taskSummaryBody{ID: t.id, Completed: t.completed, Errors: t.errors}
-	}
-	return jsonReply(http.StatusOK, body)
-}
-
-func (s *Server) taskStatus(_ *exchange, r *http.Request) *reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, rep := s.liveBatch(r.PathValue("batchId"), s.cfg.now())
-	if rep != nil {
-		return rep
-	}
-	taskID := r.PathValue("taskId")
-	t, ok := b.task(taskID)
-	if !ok {
-		return errorReply(http.StatusNotFound, "task %s not found in batch %s", taskID, b.id)
-	}
-	message := t.statusMessage
-	if message == "" {
-		message = statusQueued
-	}
-	body := taskStatusBody{
-		StartDateTime: formatTime(t.startedAt),
-		EndDateTime:   formatTime(t.endedAt),
-		Completed:     t.completed,
-		Errors:        t.errors,
-		StatusMessage: message,
-		Log:           append([]string{}, t.log...),
-		Results:       make([]string, len(t.results)),
-		ResultList:    make([]resultBody, len(t.results)),
-	}
-	for i, res := range t.results {
-		body.Results[i] = res.ID
-		body.ResultList[i] = resultBody{ID: res.ID, URL: s.resultURL(b.id, t.id, res.ID)}
-	}
-	return jsonReply(http.StatusOK, body)
-}
-
-func (s *Server) resultURL(batchID, taskID, resultID string) string {
-	return s.StorageURL + "/files/" + url.PathEscape(batchID) + "/" + url.PathEscape(taskID) + "/" + url.PathEscape(resultID)
-}
-
-func (s *Server) download(_ *exchange, r *http.Request) *reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	batchID, taskID, resultID := r.PathValue("batchId"), r.PathValue("taskId"), r.PathValue("resultId")
-	b, ok := s.batchIndex[batchID]
-	if !ok {
-		return errorReply(http.StatusNotFound, "no such file")
-	}
-	s.settle(b, s.cfg.now())
-	t, ok := b.task(taskID)
-	if !ok {
-		return errorReply(http.StatusNotFound, "no such file")
-	}
-	for _, res := range t.results {
-		if res.ID == resultID {
-			return &reply{
-				status: http.StatusOK,
-				header: http.Header{"Content-Type": {"application/octet-stream"}},
-				body:   append([]byte(nil), res.Content...),
-			}
-		}
-	}
-	return errorReply(http.StatusNotFound, "no such file")
 }

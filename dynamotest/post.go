@@ -1,18 +1,16 @@
 package dynamotest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 const (
@@ -23,30 +21,33 @@ const (
 	maxJSONBytes = 32 << 20
 	// maxProblems bounds how many problems one refusal lists.
 	maxProblems = 20
-	// paramPrefix starts the name of every extra JSON part.
-	paramPrefix = "param."
 )
 
-var partNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+// bodyForm is which of the two documented forms a post uses.
+type bodyForm int
 
-// postBatch handles POST /v1/batch in both forms.
-func (s *Server) postBatch(x *exchange, r *http.Request) *reply {
+const (
+	formJSON bodyForm = iota
+	formMultipart
+)
+
+// postForm tells a post's form from its Content-Type, or refuses it with 415.
+func postForm(r *http.Request) (bodyForm, *reply) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return errorReply(http.StatusUnsupportedMediaType, "missing Content-Type: expected application/json or multipart/form-data")
+		return 0, errorReply(http.StatusUnsupportedMediaType, "missing Content-Type: expected application/json or multipart/form-data")
 	}
 	mediaType, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return errorReply(http.StatusUnsupportedMediaType, "invalid Content-Type %q: %v", ct, err)
+		return 0, errorReply(http.StatusUnsupportedMediaType, "invalid Content-Type %q: %v", ct, err)
 	}
 	switch mediaType {
 	case "application/json":
-		return s.postJSON(x, r)
+		return formJSON, nil
 	case "multipart/form-data":
-		return s.postMultipart(x, r)
-	default:
-		return errorReply(http.StatusUnsupportedMediaType, "unsupported Content-Type %q: expected application/json or multipart/form-data", mediaType)
+		return formMultipart, nil
 	}
+	return 0, errorReply(http.StatusUnsupportedMediaType, "unsupported Content-Type %q: expected application/json or multipart/form-data", mediaType)
 }
 
 // problems collects what is wrong with a post, to refuse it with every problem named.
@@ -89,6 +90,26 @@ func tooLarge(what string) *reply {
 	return errorReply(http.StatusRequestEntityTooLarge, "%s exceeds the limit of %d bytes of JSON", what, maxJSONBytes)
 }
 
+// readJSONBody reads the body of a JSON post, records it, and decodes it as an object.
+func readJSONBody(x *exchange, r *http.Request) (map[string]json.RawMessage, *reply) {
+	body, err := readLimited(r.Body, maxJSONBytes)
+	if errors.Is(err, errTooLarge) {
+		return nil, tooLarge("request body")
+	}
+	if err != nil {
+		return nil, errorReply(http.StatusBadRequest, "reading the request body: %v", err)
+	}
+	x.update(func(rec *Request) { rec.JSON = body })
+	if !json.Valid(body) {
+		return nil, errorReply(http.StatusBadRequest, "request body is not valid JSON: %v", jsonError(body))
+	}
+	top, ok := decodeObject(body)
+	if !ok {
+		return nil, errorReply(http.StatusBadRequest, "request body must be a JSON object")
+	}
+	return top, nil
+}
+
 // decodeObject decodes raw as a JSON object; ok is false if it is not one.
 func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, bool) {
 	var m map[string]json.RawMessage
@@ -96,6 +117,16 @@ func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, bool) {
 		return nil, false
 	}
 	return m, true
+}
+
+// jsonError describes why body is not valid JSON.
+func jsonError(body []byte) error {
+	var v any
+	err := json.Unmarshal(body, &v)
+	if err == nil {
+		return errors.New("unexpected data")
+	}
+	return err
 }
 
 // sortedKeys returns the keys of m in order, for stable messages.
@@ -118,162 +149,70 @@ func nonEmptyString(raw json.RawMessage) (string, bool) {
 	return str, ok && str != ""
 }
 
-// postJSON handles the JSON form: template by reference.
-func (s *Server) postJSON(x *exchange, r *http.Request) *reply {
-	body, err := readLimited(r.Body, maxJSONBytes)
-	if errors.Is(err, errTooLarge) {
-		return tooLarge("request body")
-	}
-	if err != nil {
-		return errorReply(http.StatusBadRequest, "reading the request body: %v", err)
-	}
-	x.update(func(rec *Request) { rec.JSON = body })
-	if !json.Valid(body) {
-		return errorReply(http.StatusBadRequest, "request body is not valid JSON: %v", jsonError(body))
-	}
-	top, ok := decodeObject(body)
-	if !ok {
-		return errorReply(http.StatusBadRequest, "request body must be a JSON object")
-	}
-	var p problems
-	for _, k := range sortedKeys(top) {
-		switch k {
-		case "template", "tasks", "integration":
-		default:
+// checkFields names every key of obj outside known; where says whose keys they are
+// ("" for the top level).
+func checkFields(obj map[string]json.RawMessage, where string, p *problems, known ...string) {
+	for _, k := range sortedKeys(obj) {
+		if slices.Contains(known, k) {
+			continue
+		}
+		if where == "" {
 			p.add("unknown field %q", k)
+		} else {
+			p.add("unknown field %q in %s", k, where)
 		}
 	}
-	template := ""
-	if raw, ok := top["template"]; !ok {
+}
+
+// checkTemplateRef checks the template reference of a JSON post.
+func checkTemplateRef(top map[string]json.RawMessage, p *problems) string {
+	raw, ok := top["template"]
+	if !ok {
 		p.add("template is required")
-	} else if template, ok = nonEmptyString(raw); !ok {
+		return ""
+	}
+	template, ok := nonEmptyString(raw)
+	if !ok {
 		p.add("template must be a non-empty string")
 	}
+	return template
+}
+
+// postBatch handles POST /v1/batch in both forms.
+func (s *Server) postBatch(x *exchange, r *http.Request) *reply {
+	form, rep := postForm(r)
+	if rep != nil {
+		return rep
+	}
+	if form == formMultipart {
+		return s.postBatchMultipart(x, r)
+	}
+	top, rep := readJSONBody(x, r)
+	if rep != nil {
+		return rep
+	}
+	var p problems
+	checkFields(top, "", &p, "template", "tasks", "integration")
+	template := checkTemplateRef(top, &p)
 	integration := checkIntegration(top, &p)
 	tasks := checkTasks(top, nil, false, &p)
 	if len(p) > 0 {
 		return p.reply()
 	}
-	return s.accept(&batchState{template: template, integration: integration, tasks: tasks})
+	return s.acceptBatch(&batchState{template: template, integration: integration, tasks: tasks})
 }
 
-// jsonError describes why body is not valid JSON.
-func jsonError(body []byte) error {
-	var v any
-	err := json.Unmarshal(body, &v)
-	if err == nil {
-		return errors.New("unexpected data")
+// postBatchMultipart handles the multipart form of a batch: embedded template and
+// extra JSON parts that tasks map through partParams.
+func (s *Server) postBatchMultipart(x *exchange, r *http.Request) *reply {
+	f, rep := readForm(x, r)
+	if rep != nil {
+		return rep
 	}
-	return err
-}
-
-// postMultipart handles the multipart form: embedded template and extra JSON parts.
-func (s *Server) postMultipart(x *exchange, r *http.Request) *reply {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return errorReply(http.StatusBadRequest, "invalid multipart body: %v", err)
-	}
-	var (
-		template *TemplateInfo
-		data     json.RawMessage
-		parts    = make(map[string]json.RawMessage)
-		budget   = int64(maxJSONBytes)
-	)
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return errorReply(http.StatusBadRequest, "invalid multipart body: %v", err)
-		}
-		name := part.FormName()
-		switch {
-		case name == "template":
-			if template != nil {
-				return errorReply(http.StatusBadRequest, "more than one template part")
-			}
-			info, err := hashTemplate(part)
-			if err != nil {
-				return errorReply(http.StatusBadRequest, "reading the template part: %v", err)
-			}
-			template = info
-			x.update(func(rec *Request) { t := *info; rec.Template = &t })
-		case name == "data":
-			if data != nil {
-				return errorReply(http.StatusBadRequest, "more than one data part")
-			}
-			if rep := checkJSONPartType(part, "data part"); rep != nil {
-				return rep
-			}
-			b, err := readLimited(part, budget)
-			if errors.Is(err, errTooLarge) {
-				return tooLarge("the data part and the param parts together")
-			}
-			if err != nil {
-				return errorReply(http.StatusBadRequest, "reading the data part: %v", err)
-			}
-			budget -= int64(len(b))
-			data = b
-			x.update(func(rec *Request) { rec.JSON = b })
-		case strings.HasPrefix(name, paramPrefix):
-			pn := strings.TrimPrefix(name, paramPrefix)
-			if !partNameRE.MatchString(pn) {
-				return errorReply(http.StatusBadRequest, "part %q: a param part's name must be %q followed by letters, digits, '.', '_' or '-'", name, paramPrefix)
-			}
-			if _, dup := parts[pn]; dup {
-				return errorReply(http.StatusBadRequest, "more than one part named %q", name)
-			}
-			if rep := checkJSONPartType(part, fmt.Sprintf("part %q", name)); rep != nil {
-				return rep
-			}
-			b, err := readLimited(part, budget)
-			if errors.Is(err, errTooLarge) {
-				return tooLarge("the data part and the param parts together")
-			}
-			if err != nil {
-				return errorReply(http.StatusBadRequest, "reading part %q: %v", name, err)
-			}
-			budget -= int64(len(b))
-			parts[pn] = b
-			x.update(func(rec *Request) {
-				if rec.Parts == nil {
-					rec.Parts = make(map[string]json.RawMessage)
-				}
-				rec.Parts[pn] = b
-			})
-			if !json.Valid(b) {
-				return errorReply(http.StatusBadRequest, "part %q is not valid JSON: %v", name, jsonError(b))
-			}
-		case name == "":
-			return errorReply(http.StatusBadRequest, "a part has no form-data name")
-		default:
-			return errorReply(http.StatusBadRequest, "unexpected part %q: expected template, data or %s<name>", name, paramPrefix)
-		}
-	}
-
 	var p problems
-	if template == nil {
-		p.add("the template part is missing")
-	} else {
-		if template.FileName == "" {
-			p.add("the template part has no filename in its Content-Disposition")
-		}
-		if template.Size == 0 {
-			p.add("the template part is empty")
-		}
-	}
-	if data == nil {
-		p.add("the data part is missing")
-		return p.reply()
-	}
-	if !json.Valid(data) {
-		p.add("the data part is not valid JSON: %v", jsonError(data))
-		return p.reply()
-	}
-	top, ok := decodeObject(data)
-	if !ok {
-		p.add("the data part must be a JSON object")
+	f.checkParts(&p)
+	top := f.decodeData(&p)
+	if top == nil {
 		return p.reply()
 	}
 	for _, k := range sortedKeys(top) {
@@ -286,34 +225,48 @@ func (s *Server) postMultipart(x *exchange, r *http.Request) *reply {
 		}
 	}
 	integration := checkIntegration(top, &p)
-	tasks := checkTasks(top, parts, true, &p)
+	tasks := checkTasks(top, f.parts, true, &p)
 	if len(p) > 0 {
 		return p.reply()
 	}
-	return s.accept(&batchState{embedded: template, integration: integration, tasks: tasks})
+	return s.acceptBatch(&batchState{embedded: f.template, integration: integration, parts: f.parts, tasks: tasks})
 }
 
-// hashTemplate counts and hashes the template part without keeping its bytes.
-func hashTemplate(part *multipart.Part) (*TemplateInfo, error) {
-	h := sha256.New()
-	n, err := io.Copy(h, part)
-	if err != nil {
-		return nil, err
-	}
-	return &TemplateInfo{
-		FileName:    part.FileName(),
-		ContentType: part.Header.Get("Content-Type"),
-		Size:        n,
-		SHA256:      hex.EncodeToString(h.Sum(nil)),
-	}, nil
+type acceptedBatchBody struct {
+	ID           string   `json:"id"`
+	Tasks        []string `json:"tasks"`
+	Message      string   `json:"message"`
+	LicenseUsage int      `json:"licenseUsage"`
 }
 
-// checkJSONPartType refuses a JSON part that is not declared as application/json.
-func checkJSONPartType(part *multipart.Part, what string) *reply {
-	ct := part.Header.Get("Content-Type")
-	mediaType, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || mediaType != "application/json" {
-		return errorReply(http.StatusBadRequest, "%s must have Content-Type application/json, got %q", what, ct)
+// acceptBatch stores a valid batch, tells the accept callbacks, and answers 202.
+func (s *Server) acceptBatch(b *batchState) *reply {
+	b.index()
+	s.mu.Lock()
+	b.postedAt = s.cfg.now()
+	s.batches = append(s.batches, b)
+	s.batchIndex[b.id] = b
+	s.mu.Unlock()
+	s.notify(func(now time.Time) Accepted {
+		s.settleBatch(b, now)
+		snap := b.snapshot()
+		return Accepted{Batch: &snap}
+	})
+	return jsonReply(http.StatusAccepted, acceptedBatchBody{
+		ID:           b.id,
+		Tasks:        b.taskIDs(),
+		Message:      "Success",
+		LicenseUsage: len(b.tasks),
+	})
+}
+
+// notify calls each accept callback with a snapshot of its own, taken under s.mu;
+// the callback itself runs without the lock, so it may use the Server.
+func (s *Server) notify(snapshot func(now time.Time) Accepted) {
+	for _, f := range s.cfg.onAccept {
+		s.mu.Lock()
+		a := snapshot(s.cfg.now())
+		s.mu.Unlock()
+		f(a)
 	}
-	return nil
 }

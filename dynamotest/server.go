@@ -6,68 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"time"
 
 	"github.com/dynamokit/dynamo"
 )
-
-// defaultTenantID is the tenant ID a Server accepts unless WithCredentials says otherwise.
-const defaultTenantID = "00D000000000001AAA"
-
-// retention is how long the status endpoints keep answering for a batch.
-const retention = 24 * time.Hour
-
-// serverConfig holds what the ServerOptions set.
-type serverConfig struct {
-	tenantID     string
-	apiKey       string
-	now          func() time.Time
-	autoComplete time.Duration
-	resultIDs    []string
-}
-
-// ServerOption configures a Server created by NewServer.
-type ServerOption func(*serverConfig)
-
-// WithCredentials sets the tenant ID and API key the server accepts. By default the
-// tenant is "00D000000000001AAA" and the key is 32 random hex digits, new for every server.
-func WithCredentials(tenantID, apiKey string) ServerOption {
-	return func(c *serverConfig) {
-		c.tenantID = tenantID
-		c.apiKey = apiKey
-	}
-}
-
-// WithClock replaces time.Now as the server's clock. The clock stamps postings and task
-// progress, and decides auto-completion and the 24-hour expiry of batches.
-func WithClock(now func() time.Time) ServerOption {
-	return func(c *serverConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
-
-// WithAutoComplete makes every task that the test does not drive complete on its own,
-// after the given duration from the moment its batch was posted. The delay is judged
-// lazily, by the clock, whenever state is read (status requests, Batches, Batch). Zero,
-// the default, means never: tasks stay queued until the test drives them.
-func WithAutoComplete(after time.Duration) ServerOption {
-	return func(c *serverConfig) {
-		if after < 0 {
-			after = 0
-		}
-		c.autoComplete = after
-	}
-}
-
-// WithResultFiles gives every auto-completed task one result file per ID, with
-// generated content of the form "result <id> of task <taskID>".
-func WithResultFiles(ids ...string) ServerOption {
-	return func(c *serverConfig) {
-		c.resultIDs = append([]string(nil), ids...)
-	}
-}
 
 // Server is a fake Dynamo API backed by two loopback HTTP servers: the API host at URL
 // and the storage host that serves result files at StorageURL. Create one with
@@ -82,27 +23,28 @@ type Server struct {
 	// APIKey is the API key the API host accepts.
 	APIKey string
 
-	cfg       serverConfig
-	api       *httptest.Server
-	storage   *httptest.Server
-	done      chan struct{}
-	closeOnce sync.Once
+	cfg        serverConfig
+	signingKey []byte // signs result URLs; kept across Reset, like the credentials
+	api        *httptest.Server
+	storage    *httptest.Server
+	done       chan struct{}
+	closeOnce  sync.Once
 
 	mu              sync.Mutex
 	requests        []*Request
 	storageRequests []*Request
 	batches         []*batchState
 	batchIndex      map[string]*batchState
+	singles         []*singleState
+	singleIndex     map[string]*singleState
+	apiTerm         int // accepted Task API posts, reported as usage.api.term
 	faults          map[Route][]Fault
 }
 
 // NewServer starts a fake Dynamo API and its storage host on loopback addresses.
+// Options are applied in order; nil ones are skipped.
 func NewServer(opts ...ServerOption) *Server {
-	cfg := serverConfig{
-		tenantID: defaultTenantID,
-		apiKey:   randomHex(16),
-		now:      time.Now,
-	}
+	cfg := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -112,30 +54,42 @@ func NewServer(opts ...ServerOption) *Server {
 		TenantID:   cfg.tenantID,
 		APIKey:     cfg.apiKey,
 		cfg:        cfg,
+		signingKey: []byte(randomHex(32)),
 		done:       make(chan struct{}),
-		batchIndex: make(map[string]*batchState),
-		faults:     make(map[Route][]Fault),
 	}
-
-	apiMux := http.NewServeMux()
-	apiMux.Handle("POST /v1/batch", s.route(RoutePostBatch, true, s.postBatch))
-	apiMux.Handle("GET /v1/batch/{batchId}", s.route(RouteBatchStatus, true, s.batchStatus))
-	apiMux.Handle("GET /v1/batch/{batchId}/{taskId}", s.route(RouteTaskStatus, true, s.taskStatus))
-	apiMux.Handle("/", s.route("", true, noRoute))
-
-	storageMux := http.NewServeMux()
-	storageMux.Handle("GET /files/{batchId}/{taskId}/{resultId}", s.route(RouteDownload, false, s.download))
-	storageMux.Handle("/", s.route("", false, noRoute))
-
-	s.api = httptest.NewServer(s.recorder(false, apiMux))
-	s.storage = httptest.NewServer(s.recorder(true, storageMux))
+	s.forget()
+	s.api = httptest.NewServer(s.recorder(false, http.HandlerFunc(s.serveAPI)))
+	s.storage = httptest.NewServer(s.recorder(true, http.HandlerFunc(s.serveStorage)))
 	s.URL = s.api.URL
 	s.StorageURL = s.storage.URL
 	return s
 }
 
-// Close shuts down both servers. Requests held by Hang or Delay faults are ended at
-// once. Close may be called more than once.
+// forget drops every batch, task, request, fault and usage count; s.mu is held or the
+// server is not running yet.
+func (s *Server) forget() {
+	s.requests = nil
+	s.storageRequests = nil
+	s.batches = nil
+	s.batchIndex = make(map[string]*batchState)
+	s.singles = nil
+	s.singleIndex = make(map[string]*singleState)
+	s.apiTerm = 0
+	s.faults = make(map[Route][]Fault)
+}
+
+// Reset forgets every batch, Task API task, recorded request, queued fault and usage
+// count, as if the server had just started; its URLs, credentials and options stay.
+// Result URLs handed out before are then answered 404. A request in flight during
+// Reset may still store what it carries and is not recorded.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forget()
+}
+
+// Close shuts down both servers. Requests held by a Hang, Hold or Delay fault are
+// ended at once, without an answer. Close may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
@@ -174,7 +128,8 @@ type Request struct {
 	BytesRead int64
 	// Chunked reports whether the body was sent with chunked transfer encoding.
 	Chunked bool
-	// JSON is the raw body of a JSON post, or the data part of a multipart post.
+	// JSON is the raw body of a JSON post, or the data part of a multipart post, of
+	// either API.
 	JSON json.RawMessage
 	// Template describes the template part of a multipart post.
 	Template *TemplateInfo
@@ -198,169 +153,21 @@ type TemplateInfo struct {
 	SHA256 string
 }
 
-// Batch is a snapshot of a posted batch.
-type Batch struct {
-	// ID is the batch ID handed out when the batch was posted.
-	ID string
-	// Template is the template reference of a JSON post; empty for a multipart post.
-	Template string
-	// EmbeddedTemplate describes the template part of a multipart post; nil for a
-	// JSON post.
-	EmbeddedTemplate *TemplateInfo
-	// Integration is the integration object as posted, nil when there was none.
-	Integration map[string]any
-	// PostedAt is the server clock's time when the batch was accepted.
-	PostedAt time.Time
-	// Tasks are the batch's tasks in posted order.
-	Tasks []Task
-}
-
-// PartParam is one partParams entry of a task, as posted.
-type PartParam struct {
-	PartName  string
-	ParamName string
-}
-
-// Task is a snapshot of one task of a batch.
-type Task struct {
-	// ID is the task ID handed out when the batch was posted.
-	ID string
-	// Params holds the task's params merged with its partParams: each entry, in
-	// order, puts the decoded JSON of its part under its paramName (later entries win).
-	Params map[string]any
-	// PartParams are the task's partParams entries as posted.
-	PartParams []PartParam
-	// Started, Completed and Errors tell the task's progress.
-	Started, Completed, Errors bool
-	// StatusMessage is "Queued", "Running", "Completed" or a failure message.
-	StatusMessage string
-	// StartedAt and EndedAt are zero until the task starts and ends.
-	StartedAt, EndedAt time.Time
-	// Log holds the task's compose log entries.
-	Log []string
-	// Results are the files the task produced.
-	Results []ResultFile
-}
-
-// ResultFile is one result file of a task, served by the storage host.
-type ResultFile struct {
-	ID      string
-	Content []byte
-}
-
-// Requests returns a copy of every request that arrived at the API host, in order of
-// arrival, including refused, faulted and dropped ones.
+// Requests returns a copy of every request that arrived at the API host since the
+// server started or was Reset, in order of arrival, including refused, faulted and
+// dropped ones.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return copyRequests(s.requests)
 }
 
-// StorageRequests returns a copy of every request that arrived at the storage host, in
-// order of arrival.
+// StorageRequests returns a copy of every request that arrived at the storage host
+// since the server started or was Reset, in order of arrival.
 func (s *Server) StorageRequests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return copyRequests(s.storageRequests)
-}
-
-// Batches returns a snapshot of every posted batch, in posting order, expired ones
-// included.
-func (s *Server) Batches() []Batch {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	out := make([]Batch, 0, len(s.batches))
-	for _, b := range s.batches {
-		s.settle(b, now)
-		out = append(out, b.snapshot())
-	}
-	return out
-}
-
-// Batch returns a snapshot of the batch with the given ID.
-func (s *Server) Batch(id string) (Batch, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.batchIndex[id]
-	if !ok {
-		return Batch{}, false
-	}
-	s.settle(b, s.cfg.now())
-	return b.snapshot(), true
-}
-
-// StartTask marks a task as running from now on. It panics if the batch or task is
-// unknown.
-func (s *Server) StartTask(batchID, taskID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	t := s.mustTask("StartTask", batchID, taskID, now)
-	t.driven = true
-	t.started = true
-	t.completed = false
-	t.errors = false
-	t.statusMessage = statusRunning
-	t.startedAt = now
-	t.endedAt = time.Time{}
-}
-
-// CompleteTask marks a task as completed without errors, with the given result files.
-// It panics if the batch or task is unknown.
-func (s *Server) CompleteTask(batchID, taskID string, results ...ResultFile) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	t := s.mustTask("CompleteTask", batchID, taskID, now)
-	t.finish(now, false, statusCompleted)
-	t.results = copyResults(results)
-}
-
-// FailTask marks a task as completed with errors: its status message becomes message
-// and its log gets a SEVERE entry. It panics if the batch or task is unknown.
-func (s *Server) FailTask(batchID, taskID, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	t := s.mustTask("FailTask", batchID, taskID, now)
-	if message == "" {
-		message = "Failed"
-	}
-	t.finish(now, true, message)
-	t.log = append(t.log, "SEVERE "+message)
-}
-
-// CompleteBatch completes, without errors or results, every task of the batch that is
-// not completed yet. It panics if the batch is unknown.
-func (s *Server) CompleteBatch(batchID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.now()
-	b, ok := s.batchIndex[batchID]
-	if !ok {
-		panic(fmt.Sprintf("dynamotest: CompleteBatch: unknown batch %q", batchID))
-	}
-	s.settle(b, now)
-	for _, t := range b.tasks {
-		if !t.completed {
-			t.finish(now, false, statusCompleted)
-		}
-	}
-}
-
-// mustTask finds a task for a driving method, settling its batch first; s.mu is held.
-func (s *Server) mustTask(method, batchID, taskID string, now time.Time) *taskState {
-	b, ok := s.batchIndex[batchID]
-	if !ok {
-		panic(fmt.Sprintf("dynamotest: %s: unknown batch %q", method, batchID))
-	}
-	s.settle(b, now)
-	t, ok := b.task(taskID)
-	if !ok {
-		panic(fmt.Sprintf("dynamotest: %s: batch %q has no task %q", method, batchID, taskID))
-	}
-	return t
 }
 
 func copyRequests(in []*Request) []Request {
@@ -381,22 +188,43 @@ func (r *Request) clone() Request {
 		t := *r.Template
 		c.Template = &t
 	}
-	if r.Parts != nil {
-		c.Parts = make(map[string]json.RawMessage, len(r.Parts))
-		for k, v := range r.Parts {
-			c.Parts[k] = append(json.RawMessage(nil), v...)
-		}
-	}
+	c.Parts = copyParts(r.Parts)
 	return c
 }
 
-func copyResults(in []ResultFile) []ResultFile {
-	if len(in) == 0 {
+func copyParts(in map[string]json.RawMessage) map[string]json.RawMessage {
+	if in == nil {
 		return nil
 	}
-	out := make([]ResultFile, len(in))
-	for i, r := range in {
-		out[i] = ResultFile{ID: r.ID, Content: append([]byte(nil), r.Content...)}
+	out := make(map[string]json.RawMessage, len(in))
+	for k, v := range in {
+		out[k] = append(json.RawMessage(nil), v...)
 	}
 	return out
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopyValue(v)
+	}
+	return out
+}
+
+func deepCopyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return deepCopyMap(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = deepCopyValue(e)
+		}
+		return out
+	default:
+		return v
+	}
 }

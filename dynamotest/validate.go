@@ -3,7 +3,6 @@ package dynamotest
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 )
 
 // checkIntegration checks the optional integration object and returns it decoded.
@@ -75,7 +74,7 @@ func checkTasks(top map[string]json.RawMessage, parts map[string]json.RawMessage
 				p.add("%s.%s is not a known field", field, k)
 			}
 		}
-		t := &taskState{id: newUUID(), statusMessage: statusQueued}
+		t := &taskState{}
 		if rawParams, ok := obj["params"]; !ok {
 			p.add("%s.params is required", field)
 		} else {
@@ -151,38 +150,13 @@ func checkPartParams(field string, raw json.RawMessage, parts map[string]json.Ra
 				okPart = false
 			}
 		}
+		if okParam && paramName == "id" {
+			p.add("%s.paramName must not be \"id\": the part would replace the task's record ID", f)
+			okParam = false
+		}
 		if okPart && okParam {
 			out = append(out, PartParam{PartName: partName, ParamName: paramName})
 		}
 	}
 	return out
-}
-
-type acceptedBody struct {
-	ID           string   `json:"id"`
-	Tasks        []string `json:"tasks"`
-	Message      string   `json:"message"`
-	LicenseUsage int      `json:"licenseUsage"`
-}
-
-// accept stores a valid batch and answers 202 Accepted.
-func (s *Server) accept(b *batchState) *reply {
-	b.id = randomHex(16)
-	b.byID = make(map[string]*taskState, len(b.tasks))
-	ids := make([]string, len(b.tasks))
-	for i, t := range b.tasks {
-		b.byID[t.id] = t
-		ids[i] = t.id
-	}
-	s.mu.Lock()
-	b.postedAt = s.cfg.now()
-	s.batches = append(s.batches, b)
-	s.batchIndex[b.id] = b
-	s.mu.Unlock()
-	return jsonReply(http.StatusAccepted, acceptedBody{
-		ID:           b.id,
-		Tasks:        ids,
-		Message:      "Success",
-		LicenseUsage: len(ids),
-	})
 }

@@ -11,16 +11,20 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dynamokit/dynamo/internal/formdata"
 )
 
 // templateFile is a template on disk, with what the sink must find of it.
@@ -33,6 +37,7 @@ type templateFile struct {
 // trial is one client run and what the sink saw of it.
 type trial struct {
 	mode   string // "A" or "B"
+	v      variant
 	file   *templateFile
 	round  int // from 0; negative for a warm-up round
 	warmup bool
@@ -49,16 +54,17 @@ type trial struct {
 
 // bench is a benchmark run.
 type bench struct {
-	o      *options
-	out    io.Writer // the report
-	errw   io.Writer // the sink's errors
-	exe    string
-	env    []string
-	sink   *sinkProc
-	spawn  *spawnerProc
-	trials []*trial
-	failed int // trials that could not be measured
-	seq    int // trials started, to tag each
+	o        *options
+	out      io.Writer // the report
+	errw     io.Writer // the sink's errors
+	exe      string
+	env      []string
+	certFile string // where the sink writes its certificate
+	sink     *sinkProc
+	spawn    *spawnerProc
+	trials   []*trial
+	failed   int // trials that could not be measured
+	seq      int // trials started, to tag each
 }
 
 func runBench(o *options, stdout, stderr io.Writer) int {
@@ -125,8 +131,15 @@ func (b *bench) run(ctx context.Context) (err error) {
 		}
 	}
 
-	b.env = append(os.Environ(), envTenantID+"=uploadbench-tenant", envAPIKey+"="+randomHex(24))
-	if b.sink, err = startSink(ctx, b.exe, b.env, b.errw); err != nil {
+	// Any unguessable token will do as the API key: the boundary generator's
+	// 30 random bytes in hexadecimal are one.
+	b.env = append(os.Environ(), envTenantID+"=uploadbench-tenant", envAPIKey+"="+formdata.NewBoundary())
+	b.certFile = filepath.Join(dir, "sink-cert.pem")
+	sinkArgs := []string{"-sink", "-proto", o.protos.String(), "-cert", b.certFile}
+	if !o.tune.isZero() {
+		sinkArgs = append(sinkArgs, "-tune", o.tune.String())
+	}
+	if b.sink, err = startSink(ctx, b.exe, sinkArgs, b.env, b.errw); err != nil {
 		return err
 	}
 	defer b.sink.stop()
@@ -140,26 +153,56 @@ func (b *bench) run(ctx context.Context) (err error) {
 	if compare != nil {
 		fmt.Fprintf(b.out, "compare: SDK also with a %s template (%d bytes)\n", formatSize(compare.size), compare.size)
 	}
-	fmt.Fprintf(b.out, "sink: pid %d at %s; clients started by launcher pid %d\n\n", b.sink.cmd.Process.Pid, b.sink.url, b.spawn.cmd.Process.Pid)
+	fmt.Fprintf(b.out, "sink: pid %d, control at %s; clients started by launcher pid %d\n", b.sink.cmd.Process.Pid, b.sink.url, b.spawn.cmd.Process.Pid)
+	for _, v := range o.variants() {
+		fmt.Fprintf(b.out, "  %-6s %s (%s)\n", v, b.sink.urls[v.String()], b.describe(v))
+	}
+	fmt.Fprintln(b.out)
 
+	// Each round runs both clients on every variant; odd rounds run them
+	// in the reverse order, so that no client or protocol always follows
+	// the same one.
+	type step struct {
+		v    variant
+		mode string
+	}
+	var steps []step
+	for _, v := range o.variants() {
+		steps = append(steps, step{v, "A"}, step{v, "B"})
+	}
 	for r := -o.warmup; r < o.rounds; r++ {
-		order := []string{"A", "B"}
+		order := slices.Clone(steps)
 		if r%2 != 0 {
-			order = []string{"B", "A"}
+			slices.Reverse(order)
 		}
-		for _, mode := range order {
-			if err := b.runTrial(ctx, r, mode, tmpl); err != nil {
+		for _, s := range order {
+			if err := b.runTrial(ctx, r, s.v, s.mode, tmpl); err != nil {
 				return err
 			}
 		}
 		if compare != nil {
-			if err := b.runTrial(ctx, r, "B", compare); err != nil {
-				return err
+			for _, p := range o.protos {
+				if err := b.runTrial(ctx, r, variant{proto: p}, "B", compare); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	b.report(tmpl, compare)
 	return nil
+}
+
+// describe says how the clients reach the sink in variant v.
+func (b *bench) describe(v variant) string {
+	d := map[proto]string{
+		protoHTTP:  "HTTP/1.1, plain TCP",
+		protoH1TLS: "HTTP/1.1 over TLS",
+		protoH2:    "HTTP/2 over TLS",
+	}[v.proto]
+	if v.tuned {
+		d += ", tuned: " + b.o.tune.String()
+	}
+	return d
 }
 
 // prepareMain returns the template to measure with: the -file, created with
@@ -238,13 +281,13 @@ func fileCRC(path string) (uint32, error) {
 // runTrial runs one client child and records it. It returns an error only
 // when the benchmark cannot go on (interrupted, sink gone); a failed trial
 // is reported and counted.
-func (b *bench) runTrial(ctx context.Context, round int, mode string, tf *templateFile) error {
-	t := &trial{mode: mode, file: tf, round: round, warmup: round < 0}
+func (b *bench) runTrial(ctx context.Context, round int, v variant, mode string, tf *templateFile) error {
+	t := &trial{mode: mode, v: v, file: tf, round: round, warmup: round < 0}
 	label := fmt.Sprintf("round %d/%d", round+1, b.o.rounds)
 	if t.warmup {
 		label = fmt.Sprintf("warm-up %d/%d", round+b.o.warmup+1, b.o.warmup)
 	}
-	label = fmt.Sprintf("%-13s %s %-8s", label, mode, formatSize(tf.size))
+	label = fmt.Sprintf("%-13s %-6s %s %-8s", label, v, mode, formatSize(tf.size))
 
 	b.seq++
 	tag := strconv.Itoa(b.seq)
@@ -270,7 +313,7 @@ func (b *bench) runTrial(ctx context.Context, round int, mode string, tf *templa
 		}
 		if len(mine) == 1 {
 			t.rec = mine[0]
-			t.problems = checkRecord(&t.rec, tf)
+			t.problems = checkRecord(&t.rec, v, tf)
 			if t.rec.FirstByte > 0 {
 				t.firstByte = time.Duration(t.rec.FirstByte - t.start)
 			}
@@ -297,15 +340,25 @@ func (b *bench) runTrial(ctx context.Context, round int, mode string, tf *templa
 // measured. It returns err when the trial failed, fatal when the benchmark
 // cannot go on.
 func (b *bench) runClientChild(ctx context.Context, round int, tag string, t *trial, tf *templateFile) (err, fatal error) {
-	args := []string{"-client=" + t.mode, "-tag", tag, "-url", b.sink.url, "-file", tf.path, "-timeout", b.o.timeout.String()}
+	args := []string{"-client=" + t.mode, "-tag", tag, "-url", b.sink.urls[t.v.String()], "-file", tf.path,
+		"-timeout", b.o.timeout.String(), "-proto", string(t.v.proto), "-cert", b.certFile}
+	if t.v.tuned {
+		args = append(args, "-tune", b.o.tune.String())
+	}
 	if b.o.profileDir != "" {
-		name := fmt.Sprintf("%s-%s-r%d", t.mode, strings.ReplaceAll(formatSize(tf.size), " ", ""), round+1)
+		size := strings.ReplaceAll(formatSize(tf.size), " ", "")
+		// A star is awkward in a file name.
+		v := strings.ReplaceAll(t.v.String(), "*", "-tuned")
+		name := fmt.Sprintf("%s-%s-%s-r%d", t.mode, v, size, round+1)
 		if t.warmup {
-			name = fmt.Sprintf("%s-%s-w%d", t.mode, strings.ReplaceAll(formatSize(tf.size), " ", ""), round+b.o.warmup+1)
+			name = fmt.Sprintf("%s-%s-%s-w%d", t.mode, v, size, round+b.o.warmup+1)
 		}
 		args = append(args,
 			"-cpuprofile", filepath.Join(b.o.profileDir, name+".cpu.pprof"),
 			"-memprofile", filepath.Join(b.o.profileDir, name+".heap.pprof"))
+		if err := b.sink.startProfile(ctx, filepath.Join(b.o.profileDir, "sink-"+name+".cpu.pprof")); err != nil {
+			return nil, fmt.Errorf("starting the sink's profile: %w", err)
+		}
 	}
 	res, fatal := b.spawn.run(ctx, args, b.o.timeout+10*time.Second)
 	if fatal != nil {
@@ -336,10 +389,18 @@ func (b *bench) runClientChild(ctx context.Context, round int, tag string, t *tr
 	return nil, nil
 }
 
-// checkRecord lists what is wrong with the body the sink received.
-func checkRecord(rec *sinkRecord, tf *templateFile) []string {
+// checkRecord lists what is wrong with the request the sink received for
+// variant v: its protocol, or its body.
+func checkRecord(rec *sinkRecord, v variant, tf *templateFile) []string {
 	var p []string
 	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if rec.Listener != v.String() || rec.Proto != v.proto.wire() || (rec.TLS != "") != v.proto.isTLS() {
+		tls := "without TLS"
+		if rec.TLS != "" {
+			tls = "over " + rec.TLS
+		}
+		add("arrived on the %s listener as %s %s, want %s on %s", rec.Listener, rec.Proto, tls, v.proto.wire(), v)
+	}
 	if rec.Status != http.StatusAccepted {
 		add("sink answered %d: %s", rec.Status, rec.Error)
 	}
@@ -372,15 +433,16 @@ func checkRecord(rec *sinkRecord, tf *templateFile) []string {
 type sinkProc struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	url     string
+	url     string            // of the benchmark's own requests
+	urls    map[string]string // base URL by variant
 	hc      *http.Client
 	done    chan struct{} // closed once the process has exited
 	waitErr error         // set before done is closed
 }
 
-// startSink starts the sink and waits for its address.
-func startSink(ctx context.Context, exe string, env []string, stderr io.Writer) (*sinkProc, error) {
-	cmd := exec.Command(exe, "-sink")
+// startSink starts the sink with args and waits for its addresses.
+func startSink(ctx context.Context, exe string, args, env []string, stderr io.Writer) (*sinkProc, error) {
+	cmd := exec.Command(exe, args...)
 	cmd.Env = env
 	cmd.Stderr = stderr
 	lw := &firstLine{ch: make(chan string, 1)}
@@ -409,17 +471,37 @@ func startSink(ctx context.Context, exe string, env []string, stderr io.Writer) 
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	addr, ok := strings.CutPrefix(line, "listen=")
-	if err == nil && !ok {
-		err = fmt.Errorf("the sink printed %q, want listen=HOST:PORT", line)
+	if err == nil {
+		err = s.parseAddrs(line)
 	}
 	if err != nil {
 		_ = cmd.Process.Kill()
 		<-s.done
 		return nil, err
 	}
-	s.url = "http://" + addr
 	return s, nil
+}
+
+// parseAddrs reads the sink's line of addresses:
+// "control=HOST:PORT <variant>=HOST:PORT …".
+func (s *sinkProc) parseAddrs(line string) error {
+	s.urls = map[string]string{}
+	for _, f := range strings.Fields(line) {
+		name, addr, _ := strings.Cut(f, "=")
+		if name == "control" {
+			s.url = "http://" + addr
+			continue
+		}
+		scheme := "http"
+		if p, err := parseProto(strings.TrimSuffix(name, "*")); err == nil && p.isTLS() {
+			scheme = "https"
+		}
+		s.urls[name] = scheme + "://" + addr
+	}
+	if s.url == "" {
+		return fmt.Errorf("the sink printed %q, want control=HOST:PORT first", line)
+	}
+	return nil
 }
 
 // stop ends the sink: closing its standard input makes it exit; it is
@@ -433,6 +515,25 @@ func (s *sinkProc) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// startProfile has the sink write a CPU profile to path until it has
+// answered the next post.
+func (s *sinkProc) startProfile(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/profile?file="+url.QueryEscape(path), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("POST /profile: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
 
 // fetchStats returns the sink's records of the requests since the last

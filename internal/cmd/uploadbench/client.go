@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/internal/formdata"
 )
 
 // dataJSON is the data part both clients send: one task.
@@ -28,7 +30,8 @@ type clientResult struct {
 }
 
 // runClient runs one client trial (-client=A or -client=B) against the sink
-// at -url, posting the template at -file, and prints on stdout one line:
+// at -url over -proto (trusting the certificate in -cert for TLS), posting
+// the template at -file, and prints on stdout one line:
 // "start=<UnixNano> end=<UnixNano> wall=<ns> hwm=<KiB> batch=<id>".
 func runClient(o *options, stdout, stderr io.Writer) int {
 	tenant, key := os.Getenv(envTenantID), os.Getenv(envAPIKey)
@@ -42,7 +45,20 @@ func runClient(o *options, stdout, stderr io.Writer) int {
 	case o.client != "A" && o.client != "B":
 		fmt.Fprintf(stderr, "uploadbench client: -client=%s: want A or B\n", o.client)
 		return 2
+	case len(o.protos) != 1:
+		fmt.Fprintf(stderr, "uploadbench client: -proto=%s: want one protocol\n", &o.protos)
+		return 2
 	}
+	p := o.protos[0]
+	var roots *x509.CertPool
+	if p.isTLS() {
+		var err error
+		if roots, err = loadRoots(o.certFile); err != nil {
+			fmt.Fprintf(stderr, "uploadbench client: %v\n", err)
+			return 1
+		}
+	}
+	hc := &http.Client{Transport: o.tune.wrap(newTransport(p, roots, &o.tune))}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 
@@ -61,9 +77,9 @@ func runClient(o *options, stdout, stderr io.Writer) int {
 	var res clientResult
 	var err error
 	if o.client == "A" {
-		res, err = postBaseline(ctx, o.url, tenant, key, o.file, o.tag)
+		res, err = postBaseline(ctx, hc, o.url, tenant, key, o.file, o.tag)
 	} else {
-		res, err = postSDK(ctx, o.url, tenant, key, o.file, o.tag)
+		res, err = postSDK(ctx, hc, o.url, tenant, key, o.file, o.tag)
 	}
 	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -97,10 +113,10 @@ func writeHeapProfile(path string) error {
 	return f.Close()
 }
 
-// postSDK is client B: the SDK. The client is made before the clock starts,
-// as a program would make it once.
-func postSDK(ctx context.Context, baseURL, tenant, key, path, tag string) (clientResult, error) {
-	c, err := dynamo.NewClient(tenant, key, dynamo.WithBaseURL(baseURL), dynamo.WithUserAgent(userAgentPrefix+tag))
+// postSDK is client B: the SDK, sending through hc. The client is made
+// before the clock starts, as a program would make it once.
+func postSDK(ctx context.Context, hc *http.Client, baseURL, tenant, key, path, tag string) (clientResult, error) {
+	c, err := dynamo.NewClient(tenant, key, dynamo.WithBaseURL(baseURL), dynamo.WithUserAgent(userAgentPrefix+tag), dynamo.WithHTTPClient(hc))
 	if err != nil {
 		return clientResult{}, err
 	}
@@ -122,12 +138,10 @@ func postSDK(ctx context.Context, baseURL, tenant, key, path, tag string) (clien
 	return clientResult{start: start, end: end, batchID: resp.ID}, nil
 }
 
-// postBaseline is client A: net/http alone. The body is the framing before
-// the template, the file itself and the framing after it, chained with
-// io.MultiReader, with its exact length declared.
-func postBaseline(ctx context.Context, baseURL, tenant, key, path, tag string) (clientResult, error) {
-	hc := &http.Client{} // http.DefaultTransport
-
+// postBaseline is client A: net/http alone, sending through hc. The body is
+// the framing before the template, the file itself and the framing after
+// it, chained with io.MultiReader, with its exact length declared.
+func postBaseline(ctx context.Context, hc *http.Client, baseURL, tenant, key, path, tag string) (clientResult, error) {
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
@@ -138,7 +152,9 @@ func postBaseline(ctx context.Context, baseURL, tenant, key, path, tag string) (
 	if err != nil {
 		return clientResult{}, err
 	}
-	boundary := randomHex(30)
+	// The SDK's own boundary generator, so that both bodies have the same
+	// framing length.
+	boundary := formdata.NewBoundary()
 	head, tail := baselineFraming(boundary, filepath.Base(path), dataJSON)
 	body := io.MultiReader(bytes.NewReader(head), f, bytes.NewReader(tail))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+"/v1/batch", body)

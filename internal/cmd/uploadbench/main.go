@@ -21,8 +21,31 @@
 // whatever the targets give, 1 when a trial could not be measured and 2 for
 // bad flags.
 //
+// With -proto the clients reach the sink over TLS, as every real call does:
+// h1tls is HTTP/1.1 over TLS and h2 is HTTP/2 over TLS (ALPN h2); several
+// protocols, separated by commas, are measured in one run, round by round.
+// The sink makes a self-signed certificate at start and hands it to the
+// clients in a file; both clients trust it alone and share one transport
+// configuration per protocol. The sink records the protocol, TLS version and
+// cipher suite each request arrived with, and the check fails on a request
+// that did not come as asked. The report gives, per protocol, the SDK's
+// ratios to the baseline, and the baseline's throughput on each protocol
+// relative to the first.
+//
+//	go run ./internal/cmd/uploadbench -size 1GiB -rounds 5 -proto http,h1tls,h2
+//
+// With -tune key=size,… every round also runs both clients with those
+// settings, and the report gives each against the untuned baseline of the
+// same protocol, measured in the same run. The clients' settings are
+// write-buffer (http.Transport.WriteBufferSize), read-size (the largest
+// Read the body is asked for) and expect-continue (the request waits for
+// the server's 100 Continue before its body); the sink's, for HTTP/2 only,
+// are h2-stream-window and h2-conn-window (the flow-control windows it
+// grants) and h2-frame-size (the largest DATA frame it accepts).
+//
 // With -profile-dir DIR every client trial also writes a CPU profile and a
-// heap profile there, to read with go tool pprof.
+// heap profile there, and the sink a CPU profile of its side of each trial
+// (sink-….cpu.pprof), to read with go tool pprof.
 package main
 
 import (
@@ -31,6 +54,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +74,9 @@ type options struct {
 	keepFile    bool
 	timeout     time.Duration
 	profileDir  string
+	protos      protoList // of the benchmark and the sink; a client trial's one
+	tune        tuning
+	certFile    string // the sink's certificate in PEM, written by the sink
 
 	// Child modes, started by the benchmark itself.
 	sink       bool
@@ -63,7 +90,7 @@ type options struct {
 
 // hiddenFlags are the flags of the child modes, left out of the usage text.
 var hiddenFlags = map[string]bool{
-	"sink": true, "spawner": true, "client": true, "url": true, "tag": true, "cpuprofile": true, "memprofile": true,
+	"sink": true, "spawner": true, "client": true, "url": true, "tag": true, "cpuprofile": true, "memprofile": true, "cert": true,
 }
 
 // isChildArgs reports whether args start a child mode (the sink or a client).
@@ -77,7 +104,7 @@ func isChildArgs(args []string) bool {
 
 // run is the whole program; it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	o := options{size: 1 << 30}
+	o := options{size: 1 << 30, protos: protoList{protoHTTP}}
 	fs := flag.NewFlagSet("uploadbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var((*sizeValue)(&o.size), "size", "template `size`: plain bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)")
@@ -87,7 +114,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.file, "file", "", "use the template file at `path`; it is created with -size if missing, and never removed")
 	fs.BoolVar(&o.keepFile, "keep-file", false, "keep the generated template files and print their paths")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of each client trial")
-	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial into `dir`")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU and a heap profile of every client trial, and a CPU profile of the sink for each, into `dir`")
+	fs.Var(&o.protos, "proto", "`protocols` to measure, separated by commas: http (HTTP/1.1, plain), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS)")
+	fs.Var(&o.tune, "tune", "also run both clients with these `settings` (key=size,…) and report them against the defaults: "+
+		"write-buffer, read-size and expect-continue (no size) for the clients, h2-stream-window, h2-conn-window and h2-frame-size for the sink's HTTP/2")
+	fs.StringVar(&o.certFile, "cert", "", "the sink's certificate file, in PEM")
 	fs.BoolVar(&o.sink, "sink", false, "run as the sink server")
 	fs.BoolVar(&o.spawner, "spawner", false, "run as the launcher of client trials")
 	fs.StringVar(&o.client, "client", "", "run one client trial: A (net/http) or B (SDK)")
@@ -127,7 +158,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case o.sink:
-		return runSink(stdout, stderr)
+		return runSink(&o, stdout, stderr)
 	case o.spawner:
 		return runSpawner(os.Stdin, stdout, stderr)
 	case o.client != "":
@@ -148,6 +179,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	case o.timeout <= 0:
 		fmt.Fprintln(stderr, "uploadbench: -timeout must be positive")
+		return 2
+	case o.tune.sinkSide() && !slices.Contains(o.protos, protoH2):
+		fmt.Fprintf(stderr, "uploadbench: -tune %s applies to h2, which -proto lacks\n", o.tune.sinkKeys())
 		return 2
 	}
 	return runBench(&o, stdout, stderr)

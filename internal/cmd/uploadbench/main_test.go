@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime/multipart"
 	"os"
@@ -19,16 +20,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestSmoke runs the whole benchmark on a 1 MiB template, one round.
-func TestSmoke(t *testing.T) {
+// startsChildren skips t in short mode, and keeps children built with -race
+// from sleeping a second at exit, as they do by default.
+func startsChildren(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
 	if os.Getenv("GORACE") == "" {
-		// A binary built with -race sleeps a second at exit by default;
-		// the children are four of them.
 		t.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
+}
+
+// TestSmoke runs the whole benchmark on a 1 MiB template, one round.
+func TestSmoke(t *testing.T) {
+	startsChildren(t)
 	var out bytes.Buffer
 	began := time.Now()
 	code := run([]string{"-size", "1MiB", "-compare-size", "256KiB", "-rounds", "1", "-warmup", "0", "-timeout", "30s"}, &out, &out)
@@ -38,7 +44,7 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, want := range []string{
 		"A net/http 1 MiB", "B SDK 1 MiB", "B SDK 256 KiB",
-		"PASS  sink: every body right",
+		"PASS  sink: every request right",
 		"B/A (ratio of medians)",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -47,6 +53,104 @@ func TestSmoke(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "FAILED") {
 		t.Error("a trial failed")
+	}
+}
+
+// TestTLS runs one round over each TLS mode on a tiny template and checks
+// that the sink saw every request arrive as asked.
+func TestTLS(t *testing.T) {
+	startsChildren(t)
+	for _, tc := range []struct {
+		p    proto
+		wire string // as the sink saw the request
+		alpn string
+	}{
+		{protoH1TLS, "HTTP/1.1", `ALPN "http/1.1"`},
+		{protoH2, "HTTP/2.0", `ALPN "h2"`},
+	} {
+		t.Run(string(tc.p), func(t *testing.T) {
+			var out bytes.Buffer
+			w := &lockedWriter{w: &out} // the children's output is copied in by goroutines of their own
+			o := &options{size: 64 << 10, rounds: 1, timeout: 30 * time.Second, protos: protoList{tc.p}}
+			b := &bench{o: o, out: w, errw: w}
+			err := b.run(context.Background())
+			t.Logf("output:\n%s", out.String())
+			if err != nil || b.failed > 0 {
+				t.Fatalf("run: %v, %d trials failed", err, b.failed)
+			}
+			if len(b.trials) != 2 {
+				t.Fatalf("%d trials measured, want 2", len(b.trials))
+			}
+			for _, tr := range b.trials {
+				rec := tr.rec
+				if rec.Listener != string(tc.p) || rec.Proto != tc.wire || !strings.HasPrefix(rec.TLS, "TLS 1.3 ") || !strings.HasSuffix(rec.TLS, tc.alpn) {
+					t.Errorf("client %s: the sink saw %s on %q over %q, want %s over TLS 1.3 with %s", tr.mode, rec.Proto, rec.Listener, rec.TLS, tc.wire, tc.alpn)
+				}
+				if len(tr.problems) > 0 {
+					t.Errorf("client %s: %v", tr.mode, tr.problems)
+				}
+			}
+			if want := tc.wire + " over TLS 1.3"; !strings.Contains(out.String(), want) {
+				t.Errorf("the report does not say %q", want)
+			}
+		})
+	}
+}
+
+// TestCheckRecordProtocol checks that a request which arrived other than as
+// its variant asks is reported.
+func TestCheckRecordProtocol(t *testing.T) {
+	tf := &templateFile{path: "/t/template.dap", size: 3, crc: 7}
+	good := sinkRecord{
+		Listener: "h2", Proto: "HTTP/2.0", TLS: `TLS 1.3 TLS_AES_128_GCM_SHA256 ALPN "h2"`,
+		FirstByte: 1, Bytes: 10, ContentLength: 10, Parts: 2, Tasks: 1, Status: 202,
+		TemplateName: "template.dap", TemplateType: "application/octet-stream", TemplateBytes: 3, TemplateCRC: 7,
+	}
+	h2 := variant{proto: protoH2}
+	for _, tc := range []struct {
+		name   string
+		v      variant
+		change func(*sinkRecord)
+		wrong  bool
+	}{
+		{"as asked", h2, func(*sinkRecord) {}, false},
+		{"fell back to HTTP/1.1", h2, func(r *sinkRecord) { r.Proto = "HTTP/1.1" }, true},
+		{"other listener", h2, func(r *sinkRecord) { r.Listener = "h2*" }, true},
+		{"tuned as asked", variant{proto: protoH2, tuned: true}, func(r *sinkRecord) { r.Listener = "h2*" }, false},
+		{"without TLS", h2, func(r *sinkRecord) { r.TLS = "" }, true},
+		{"TLS on plain", variant{proto: protoHTTP}, func(r *sinkRecord) { r.Listener, r.Proto = "http", "HTTP/1.1" }, true},
+		{"plain as asked", variant{proto: protoHTTP}, func(r *sinkRecord) { r.Listener, r.Proto, r.TLS = "http", "HTTP/1.1", "" }, false},
+	} {
+		rec := good
+		tc.change(&rec)
+		if p := checkRecord(&rec, tc.v, tf); (len(p) > 0) != tc.wrong {
+			t.Errorf("%s: problems %q, want some: %t", tc.name, p, tc.wrong)
+		}
+	}
+}
+
+func TestFlagValues(t *testing.T) {
+	var l protoList
+	if err := l.Set("http, H2,h1tls"); err != nil || l.String() != "http,h2,h1tls" {
+		t.Errorf("protoList.Set: %v, %q", err, l.String())
+	}
+	for _, bad := range []string{"", "h3", "h2,h2"} {
+		if err := l.Set(bad); err == nil {
+			t.Errorf("protoList.Set(%q) succeeded", bad)
+		}
+	}
+	var tu tuning
+	const spec = "expect-continue,write-buffer=64KiB,read-size=16375,h2-stream-window=4MiB,h2-conn-window=4MiB,h2-frame-size=16KiB"
+	if err := tu.Set(spec); err != nil || tu.String() != spec {
+		t.Errorf("tuning.Set: %v, %q", err, tu.String())
+	}
+	if !tu.sinkSide() || !tu.affects(protoHTTP) {
+		t.Errorf("%v: sink side %t, affects http %t", spec, tu.sinkSide(), tu.affects(protoHTTP))
+	}
+	for _, bad := range []string{"window=1", "read-size", "read-size=0", "read-size=2GiB", "expect-continue=1"} {
+		if err := tu.Set(bad); err == nil {
+			t.Errorf("tuning.Set(%q) succeeded", bad)
+		}
 	}
 }
 

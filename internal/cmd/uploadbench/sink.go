@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +24,9 @@ import (
 
 // The credential headers of the API, and the environment variables through
 // which the benchmark hands the credentials to its children (not on their
-// command lines).
+// command lines). The header names are the API's, written out here rather
+// than taken from the SDK (which keeps them unexported), so that the sink
+// checks the SDK against the wire format and not against itself.
 const (
 	headerTenantID = "x-dynamo-tenant-id"
 	headerAPIKey   = "x-dynamo-api-key"
@@ -31,11 +36,17 @@ const (
 	// the trial's tag, so that the sink's record can be told apart from
 	// one of an earlier trial that failed.
 	userAgentPrefix = "uploadbench/"
+
+	readHeaderTimeout = 10 * time.Second
 )
 
 // sinkRecord is what the sink saw of one request.
 type sinkRecord struct {
 	Tag           string `json:"tag"`           // the trial's tag, from the User-Agent
+	Listener      string `json:"listener"`      // the variant whose listener took the request
+	Proto         string `json:"proto"`         // as the request arrived: HTTP/1.1 or HTTP/2.0
+	TLS           string `json:"tls,omitempty"` // TLS version, cipher suite and ALPN protocol; empty without TLS
+	CPU           int64  `json:"cpu"`           // ns of the sink's CPU time while the body came in; -1 when unknown
 	FirstByte     int64  `json:"firstByte"`     // UnixNano when the first body byte was read; 0 if none
 	LastByte      int64  `json:"lastByte"`      // UnixNano when the body had been read whole
 	Bytes         int64  `json:"bytes"`         // body bytes read
@@ -57,36 +68,129 @@ type sink struct {
 
 	mu      sync.Mutex
 	records []sinkRecord
+	profile *os.File // the CPU profile being written, if any
 }
 
 // runSink serves until its standard input is closed (or the process is
-// killed). It prints its listen address on stdout as "listen=HOST:PORT".
-func runSink(stdout, stderr io.Writer) int {
+// killed). It listens for each variant in -proto (and -tune) on a port of
+// its own, and for the benchmark's own requests on another, and prints the
+// addresses on one line on stdout:
+// "control=HOST:PORT <variant>=HOST:PORT …". For TLS it makes a certificate
+// and writes it in PEM to -cert before it prints that line.
+func runSink(o *options, stdout, stderr io.Writer) int {
 	s := &sink{tenantID: os.Getenv(envTenantID), apiKey: os.Getenv(envAPIKey)}
 	if s.tenantID == "" || s.apiKey == "" {
 		fmt.Fprintf(stderr, "uploadbench sink: %s and %s must be set\n", envTenantID, envAPIKey)
 		return 2
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	servers, line, err := s.listen(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
 		return 1
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/batch", s.batch)
-	mux.HandleFunc("GET /stats", s.stats)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		// The parent closes our standard input to stop us, or dies.
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}()
-	fmt.Fprintf(stdout, "listen=%s\n", ln.Addr())
-	if err := srv.Serve(ln); err != nil {
-		fmt.Fprintf(stderr, "uploadbench sink: %v\n", err)
-		return 1
+	errs := make(chan error, len(servers))
+	for _, sv := range servers {
+		go func() {
+			if sv.srv.TLSConfig != nil {
+				errs <- sv.srv.ServeTLS(sv.ln, "", "")
+			} else {
+				errs <- sv.srv.Serve(sv.ln)
+			}
+		}()
 	}
-	return 0
+	fmt.Fprintln(stdout, line)
+	fmt.Fprintf(stderr, "uploadbench sink: %v\n", <-errs)
+	return 1
+}
+
+type sinkServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens the sink's listeners and returns its servers and the line
+// that tells their addresses.
+func (s *sink) listen(o *options) ([]sinkServer, string, error) {
+	var cert tls.Certificate
+	if slices.ContainsFunc(o.protos, proto.isTLS) {
+		if o.certFile == "" {
+			return nil, "", errors.New("-cert is required for TLS")
+		}
+		c, pemCert, err := newCertificate()
+		if err != nil {
+			return nil, "", fmt.Errorf("making a certificate: %w", err)
+		}
+		if err := os.WriteFile(o.certFile, pemCert, 0o600); err != nil {
+			return nil, "", err
+		}
+		cert = c
+	}
+	var servers []sinkServer
+	var line strings.Builder
+	add := func(name string, srv *http.Server) error {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		servers = append(servers, sinkServer{srv: srv, ln: ln})
+		if line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		fmt.Fprintf(&line, "%s=%s", name, ln.Addr())
+		return nil
+	}
+	control := http.NewServeMux()
+	control.HandleFunc("GET /stats", s.stats)
+	control.HandleFunc("POST /profile", s.startProfile)
+	if err := add("control", &http.Server{Handler: control, ReadHeaderTimeout: readHeaderTimeout}); err != nil {
+		return nil, "", err
+	}
+	for _, v := range o.variants() {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/v1/batch", func(w http.ResponseWriter, r *http.Request) { s.batch(w, r, v) })
+		srv, err := newSinkServer(v, mux, cert, &o.tune)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := add(v.String(), srv); err != nil {
+			return nil, "", err
+		}
+	}
+	return servers, line.String(), nil
+}
+
+// startProfile starts a CPU profile into the file named by the form value
+// "file", which ends when the next post has been answered. A profile left
+// running (its trial never reached the sink) is ended first.
+func (s *sink) startProfile(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopProfileLocked()
+	f, err := os.Create(r.FormValue("file"))
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
+	}
+	s.profile = f
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *sink) stopProfileLocked() {
+	if s.profile != nil {
+		pprof.StopCPUProfile()
+		s.profile.Close()
+		s.profile = nil
+	}
 }
 
 // stats answers the records of the requests since the last call, and
@@ -121,10 +225,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // batch handles POST /v1/batch: it reads the multipart body as it streams
 // in, checks it, and answers 202 as the API does.
-func (s *sink) batch(w http.ResponseWriter, r *http.Request) {
+//
+// It parses the body itself, beside the fake's parser in dynamotest, on
+// purpose: the sink runs in a process of its own, so that its work is not
+// counted as the client's, and must keep up with the fastest client, so it
+// reads through a large buffer and checks the template with CRC-32 rather
+// than hashing it with SHA-256 and keeping every request as the fake does.
+func (s *sink) batch(w http.ResponseWriter, r *http.Request, v variant) {
+	cpu0 := processCPU()
 	rec := sinkRecord{
+		Listener:      v.String(),
+		Proto:         r.Proto,
 		ContentLength: r.ContentLength,
 		Chunked:       slices.Contains(r.TransferEncoding, "chunked"),
+		CPU:           -1,
+	}
+	if r.TLS != nil {
+		rec.TLS = fmt.Sprintf("%s %s ALPN %q", tls.VersionName(r.TLS.Version), tls.CipherSuiteName(r.TLS.CipherSuite), r.TLS.NegotiatedProtocol)
 	}
 	if ua := strings.Fields(r.UserAgent()); len(ua) > 0 {
 		rec.Tag, _ = strings.CutPrefix(ua[0], userAgentPrefix)
@@ -135,8 +252,12 @@ func (s *sink) batch(w http.ResponseWriter, r *http.Request) {
 	answer := func(status int, body any) {
 		rec.Status = status
 		rec.FirstByte, rec.Bytes = cr.first, cr.n
+		if cpu1 := processCPU(); cpu0 >= 0 && cpu1 >= 0 {
+			rec.CPU = int64(cpu1 - cpu0)
+		}
 		s.mu.Lock()
 		s.records = append(s.records, rec)
+		s.stopProfileLocked()
 		s.mu.Unlock()
 		writeJSON(w, status, body)
 	}
@@ -229,7 +350,7 @@ func (s *sink) batch(w http.ResponseWriter, r *http.Request) {
 		tasks[i] = newUUID()
 	}
 	answer(http.StatusAccepted, map[string]any{
-		"id":           randomHex(16),
+		"id":           newUUID(),
 		"tasks":        tasks,
 		"message":      "Success",
 		"licenseUsage": rec.Tasks,
@@ -270,13 +391,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// randomHex returns n random bytes in hexadecimal.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -57,14 +57,28 @@ func formatSize(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+// exactSize writes n in the largest binary unit that divides it, else in
+// bytes, so that parseSize reads it back as n.
+func exactSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		v    int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.v && n%u.v == 0 {
+			return strconv.FormatInt(n/u.v, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // sizeValue is a flag.Value for a size.
 type sizeValue int64
 
 func (v *sizeValue) String() string {
-	if v == nil || *v == 0 {
+	if v == nil {
 		return "0"
 	}
-	return strings.ReplaceAll(formatSize(int64(*v)), " ", "")
+	return exactSize(int64(*v))
 }
 
 func (v *sizeValue) Set(s string) error {

@@ -21,6 +21,16 @@ func childUsage(ps *os.ProcessState) (cpu time.Duration, maxRSSKiB int64) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss
 }
 
+// processCPU returns the CPU time (user and system) this process has used,
+// or -1 when it cannot be read.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // ownPeakRSS returns this process's peak resident set size in KiB (VmHWM),
 // or -1 when it cannot be read. Unlike a child's ru_maxrss it counts only
 // pages of this program's own image.

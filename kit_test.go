@@ -28,14 +28,54 @@ const (
 	testAPIKey    = "KEY-s3cr3t-6f1d0c9a4e7b2853aa17c4d6e9f03b58"
 	testSessionID = "SESSION-s3cr3t-w8Tq!AQ4AQKz7Xc3vYw0TpLr9mN2bH5sGd8eJ"
 	testServerURL = "https://example.my.salesforce.com"
+	// testSignature is the signature in signedQuery: whoever holds it can
+	// download the file.
+	testSignature = "b7e19a04c2d85f63e0a1b9c4d7f28e56"
 )
 
 // baseURLPath is where setup mounts the API: the client must keep a base URL's
 // path in front of every request path.
 const baseURLPath = "/api-prefix"
 
-// fastRetries makes retries quick in tests that do not measure waits.
-var fastRetries = dynamo.WithRetryWait(time.Millisecond, 20*time.Millisecond)
+// fakeClock takes the place of a client's clock, so that no test waits for a
+// retry's backoff or a poll's interval: every wait returns at once (with the
+// context's error when it is done), moves the clock on, and is recorded.
+// A dynamotest server given its Now as WithClock sees the same time.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	c.now = c.now.Add(d)
+	return nil
+}
+
+// Now is the clock's time.
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Waits returns the waits asked for so far.
+func (c *fakeClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waits...)
+}
+
+// option gives a client this clock.
+func (c *fakeClock) option() dynamo.Option { return dynamo.WithClock(c.sleep, c.Now) }
 
 // setup starts a test server whose mux is mounted under baseURLPath and
 // returns a client for it that logs at debug level into the returned capture.
@@ -69,15 +109,15 @@ func newFake(t *testing.T, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.C
 }
 
 // newTestClient returns a client with the test credentials for baseURL that
-// logs at debug level into a capture, retries fast, and fails the test if a
-// secret reached its log.
+// logs at debug level into a capture, waits on a fake clock (unless opts give
+// it another), and fails the test if a secret reached its log.
 func newTestClient(t *testing.T, baseURL string, opts ...dynamo.Option) (*dynamo.Client, *logCapture) {
 	t.Helper()
 	logs := newLogCapture()
 	all := append([]dynamo.Option{
 		dynamo.WithBaseURL(baseURL),
 		dynamo.WithLogger(logs.Logger()),
-		fastRetries,
+		newFakeClock().option(),
 	}, opts...)
 	client, err := dynamo.NewClient(testTenantID, testAPIKey, all...)
 	require.NoError(t, err)
@@ -102,13 +142,73 @@ func testHeader(t *testing.T, r *http.Request, name, want string) {
 	}
 }
 
-// salesforceBatch is a valid batch by reference that carries the test session.
-func salesforceBatch(n int) *dynamo.Batch {
-	b := &dynamo.Batch{Template: "3242374783", Integration: dynamo.Salesforce(testSessionID, testServerURL)}
-	for i := range n {
-		b.Tasks = append(b.Tasks, dynamo.Task{Params: dynamo.Params{"id": fmt.Sprintf("a0B%06d", i), "locale": "fi-FI"}})
+// recordID is the Salesforce record ID of record i of a test job.
+func recordID(i int) string { return fmt.Sprintf("a01%07d", i) }
+
+// records returns n tasks for the records 0..n-1, each with a param.
+func records(n int) []dynamo.Task {
+	tasks := make([]dynamo.Task, n)
+	for i := range tasks {
+		tasks[i] = dynamo.Task{Params: dynamo.Params{"id": recordID(i), "row": i}}
 	}
-	return b
+	return tasks
+}
+
+// salesforceBatch is a valid batch by reference of n records that carries
+// the test session.
+func salesforceBatch(n int) *dynamo.Batch {
+	return &dynamo.Batch{Template: "3242374783", Integration: dynamo.Salesforce(testSessionID, testServerURL), Tasks: records(n)}
+}
+
+// mustPost posts a valid batch and fails the test unless it was accepted.
+func mustPost(t *testing.T, client *dynamo.Client) *dynamo.BatchResponse {
+	t.Helper()
+	resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
+	require.NoError(t, err)
+	return resp
+}
+
+// postTasks posts a batch of n records to srv and returns the answer.
+func postTasks(t *testing.T, srv *dynamotest.Server, n int) *dynamo.BatchResponse {
+	t.Helper()
+	resp, err := srv.Client().PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: records(n)})
+	require.NoError(t, err)
+	return resp
+}
+
+// requestsTo counts the requests the fake received with method, refused or
+// not.
+func requestsTo(srv *dynamotest.Server, method string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// acceptedCounts counts, per record ID, how many tasks the fake holds for it.
+func acceptedCounts(srv *dynamotest.Server) map[string]int {
+	counts := make(map[string]int)
+	for _, b := range srv.Batches() {
+		for _, task := range b.Tasks {
+			id, _ := task.Params["id"].(string)
+			counts[id]++
+		}
+	}
+	return counts
+}
+
+// requireAcceptedOnce checks that the fake holds exactly one task for each
+// of the records 0..n-1 and none for any other.
+func requireAcceptedOnce(t *testing.T, srv *dynamotest.Server, n int) {
+	t.Helper()
+	counts := acceptedCounts(srv)
+	require.Len(t, counts, n, "distinct records accepted")
+	for i := range n {
+		require.Equal(t, 1, counts[recordID(i)], "times record %d was accepted", i)
+	}
 }
 
 // embeddedSalesforceBatch is salesforceBatch for PostBatchWithTemplate.
@@ -125,7 +225,7 @@ const secretWindow = 12
 // leakedSecret returns the name of the secret that text contains whole or in
 // part, or "".
 func leakedSecret(text string) string {
-	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID} {
+	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID, "result URL's signature": testSignature} {
 		for i := 0; i+secretWindow <= len(secret); i++ {
 			if strings.Contains(text, secret[i:i+secretWindow]) {
 				return name
@@ -392,4 +492,22 @@ func within(t *testing.T, ch <-chan struct{}, d time.Duration, what string) bool
 type callResult struct {
 	err  error
 	done time.Time
+}
+
+// newHTTPServer starts a plain test server for handler, closed when the test
+// ends.
+func newHTTPServer(t *testing.T, handler http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// refuseOnceRead answers status once it has read some of the body: the
+// server saw the start of the upload, so a single-use body is spent.
+func refuseOnceRead(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.CopyN(io.Discard, r.Body, 1)
+		http.Error(w, `{"message":"busy"}`, status)
+	}
 }
