@@ -42,18 +42,18 @@ func wantCounts(t *testing.T, rep bulkJSON, want map[string]int) {
 
 func TestBulkWithJournal(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
+	f := newFake(t)
+	f.completeOnAccept()
 	csv := writeFile(t, "accounts.csv", records(2500))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
 
-	r := runWith(t, g.env, "bulk", "--template", "T", "--csv", csv, "--journal", journal)
+	r := runWith(t, f.env, "bulk", "--template", "T", "--csv", csv, "--journal", journal)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "chunks: 3 accepted, 0 skipped", "tasks: 2500 completed, 0 with errors, of 2500 records")
 	wantContains(t, "stderr", r.stderr, "2500 records from "+csv+" in 3 chunks", "2500/2500 tasks completed")
 	// Chunks are posted two at a time, so they may arrive in any order.
 	sizes := map[int]int{}
-	for _, b := range g.srv.Batches() {
+	for _, b := range f.srv.Batches() {
 		sizes[len(b.Tasks)]++
 		for _, task := range b.Tasks {
 			if task.Params["id"] == recordID(2499) && task.Params["name"] != "Account 2499" {
@@ -64,11 +64,11 @@ func TestBulkWithJournal(t *testing.T) {
 	if sizes[1000] != 2 || sizes[500] != 1 || len(sizes) != 2 {
 		t.Fatalf("batch sizes %v", sizes)
 	}
-	wantEachOnce(t, g.srv, 2500)
+	wantEachOnce(t, f.srv, 2500)
 
 	// The same job again: the journal skips every chunk, and the batches,
 	// still known to this server, are followed again.
-	r = runWith(t, g.env, "--json", "bulk", "--template", "T", "--csv", csv, "--journal", journal)
+	r = runWith(t, f.env, "--json", "bulk", "--template", "T", "--csv", csv, "--journal", journal)
 	wantCode(t, r, exitOK)
 	var rep bulkJSON
 	decodeJSON(t, r, &rep)
@@ -79,15 +79,15 @@ func TestBulkWithJournal(t *testing.T) {
 	if c := rep.Chunks[2]; c.State != "skipped" || c.First != 2000 || c.End != 2500 || c.FirstID != recordID(2000) || c.LastID != recordID(2499) || c.PostedAt == "" {
 		t.Errorf("chunk 2 reported as %+v", c)
 	}
-	if n := posts(g.srv); n != 3 {
+	if n := posts(f.srv); n != 3 {
 		t.Errorf("%d posts in all, want the first run's 3", n)
 	}
 
 	// Another job with the same journal is refused before anything is sent.
-	r = runWith(t, g.env, "bulk", "--template", "Other", "--csv", csv, "--journal", journal)
+	r = runWith(t, f.env, "bulk", "--template", "Other", "--csv", csv, "--journal", journal)
 	wantCode(t, r, exitUsage)
 	wantContains(t, "stderr", r.stderr, "belongs to a different job")
-	if n := posts(g.srv); n != 3 {
+	if n := posts(f.srv); n != 3 {
 		t.Errorf("%d posts in all, want 3", n)
 	}
 }
@@ -121,15 +121,15 @@ func TestBulkFake(t *testing.T) {
 
 func TestBulkTaskErrors(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
+	f := newFake(t)
 	// Each batch fails its first task and completes the others.
-	g.setOnAccept(func(id string) {
-		b, _ := g.srv.Batch(id)
-		g.srv.FailTask(id, b.Tasks[0].ID, "boom")
-		g.srv.CompleteBatch(id)
+	f.setOnAccept(func(id string) {
+		b, _ := f.srv.Batch(id)
+		f.srv.FailTask(id, b.Tasks[0].ID, "boom")
+		f.srv.CompleteBatch(id)
 	})
 	csv := writeFile(t, "accounts.csv", records(5))
-	r := runWith(t, g.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "3")
+	r := runWith(t, f.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "3")
 	wantCode(t, r, exitTaskErrors)
 	var rep bulkJSON
 	decodeJSON(t, r, &rep)
@@ -141,33 +141,33 @@ func TestBulkTaskErrors(t *testing.T) {
 
 func TestBulkChunkFailsThenResumes(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
+	f := newFake(t)
+	f.completeOnAccept()
 	csv := writeFile(t, "accounts.csv", records(5))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	g.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 400, Body: `{"message": "quota"}`})
+	f.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: 400, Body: `{"message": "quota"}`})
 	args := []string{"bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1", "--journal", journal}
-	r := runWith(t, g.env, args...)
+	r := runWith(t, f.env, args...)
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stdout", r.stdout, "chunks: 2 accepted, 0 skipped (accepted by an earlier run), 1 failed", "tasks: 3 completed")
 	wantContains(t, "stderr", r.stderr, "1 chunk failed, creating nothing", "chunk 0 (records [0, 2), IDs "+recordID(0)+" to "+recordID(1)+")",
 		"quota", "--journal "+journal)
 
-	r = runWith(t, g.env, args...)
+	r = runWith(t, f.env, args...)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "chunks: 1 accepted, 2 skipped", "tasks: 5 completed")
-	wantEachOnce(t, g.srv, 5)
+	wantEachOnce(t, f.srv, 5)
 }
 
 func TestBulkOutcomeUnknown(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
+	f := newFake(t)
+	f.completeOnAccept()
 	csv := writeFile(t, "accounts.csv", records(3))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	g.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})
+	f.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true})
 	args := []string{"bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1", "--journal", journal}
-	r := runWith(t, g.env, args...)
+	r := runWith(t, f.env, args...)
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stdout", r.stdout, "1 unknown")
 	wantContains(t, "stderr", r.stderr, "1 chunk of unknown outcome",
@@ -175,17 +175,17 @@ func TestBulkOutcomeUnknown(t *testing.T) {
 		"the connection was lost after the request was sent", "Dynamo console", "--repost-unknown")
 
 	// Not posted again on its own...
-	r = runWith(t, g.env, args...)
+	r = runWith(t, f.env, args...)
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stdout", r.stdout, "0 accepted, 1 skipped", "1 unknown")
 	wantContains(t, "stderr", r.stderr, "an earlier run posted it and did not learn its outcome", "--repost-unknown")
-	if n := posts(g.srv); n != 2 {
+	if n := posts(f.srv); n != 2 {
 		t.Errorf("%d posts, want 2", n)
 	}
 	// ...only when told to.
-	r = runWith(t, g.env, append(args, "--repost-unknown")...)
+	r = runWith(t, f.env, append(args, "--repost-unknown")...)
 	wantCode(t, r, exitOK)
-	if n := posts(g.srv); n != 3 {
+	if n := posts(f.srv); n != 3 {
 		t.Errorf("%d posts, want 3", n)
 	}
 }
@@ -194,15 +194,15 @@ func TestBulkOutcomeUnknown(t *testing.T) {
 // data and names its own flags, never the SDK's options.
 func TestBulkNamesNoSDKOption(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
+	f := newFake(t)
+	f.completeOnAccept()
 	csv := writeFile(t, "accounts.csv", records(3))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	g.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true}, dynamotest.Fault{Status: 502})
+	f.srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{DropAfterAccept: true}, dynamotest.Fault{Status: 502})
 	args := []string{"bulk", "--template", "T", "--csv", csv, "--chunk-size", "1", "--concurrency", "1", "--journal", journal}
 	var all strings.Builder
 	for _, extra := range [][]string{nil, {"--json"}, nil, {"--json"}} {
-		r := runWith(t, g.env, append(extra, args...)...)
+		r := runWith(t, f.env, append(extra, args...)...)
 		wantCode(t, r, exitFailed)
 		all.WriteString(r.stdout + r.stderr)
 	}

@@ -13,13 +13,11 @@ import (
 
 func TestBulkGraceOver(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.holdPosts()
+	f := newFake(t)
+	f.holdPosts(2)
 	csv := writeFile(t, "accounts.csv", records(10))
-	inv := startWith(t, g.env, "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--grace", "1ms", "--no-wait")
-	for range 2 {
-		await(t, g.held, "a post in flight")
-	}
+	inv := startWith(t, f.env, "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--grace", "1ms", "--no-wait")
+	f.awaitAccepted(t, 2) // both in flight, their answers held
 	inv.signals <- syscall.SIGTERM
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)
@@ -36,13 +34,13 @@ func TestBulkGraceOver(t *testing.T) {
 
 func TestBulkGraceZero(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.holdPosts()
+	f := newFake(t)
+	f.holdPosts(1)
 	csv := writeFile(t, "accounts.csv", records(4))
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	inv := startWith(t, g.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "1", "--concurrency", "1",
+	inv := startWith(t, f.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "1", "--concurrency", "1",
 		"--journal", journal, "--grace", "0", "--no-wait")
-	await(t, g.held, "a post in flight")
+	f.awaitAccepted(t, 1)
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)
@@ -62,9 +60,9 @@ func TestBulkGraceZero(t *testing.T) {
 
 func TestBulkInterruptWhileFollowing(t *testing.T) {
 	t.Parallel()
-	g := newGate(t) // batches never complete
+	f := newFake(t) // batches never complete
 	csv := writeFile(t, "accounts.csv", records(4))
-	inv := startWith(t, g.env, "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2")
+	inv := startWith(t, f.env, "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2")
 	inv.stderr.waitFor(t, "bulk: posting done; waiting for 2 batches")
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
@@ -81,14 +79,14 @@ func TestBulkInterruptWhileFollowing(t *testing.T) {
 // not followed; only its own post was let finish.
 func TestBulkInterruptBeforeFollowing(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.holdPosts()
+	f := newFake(t)
+	release := f.holdPosts(1)
 	csv := writeFile(t, "accounts.csv", records(4))
-	inv := startWith(t, g.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1")
-	await(t, g.held, "a post in flight")
+	inv := startWith(t, f.env, "--json", "bulk", "--template", "T", "--csv", csv, "--chunk-size", "2", "--concurrency", "1")
+	f.awaitAccepted(t, 1)
 	inv.signals <- os.Interrupt
 	inv.stderr.waitFor(t, "waiting up to 30s for 1 post in flight")
-	g.release()
+	release()
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)
 	var rep bulkJSON

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // Environment variables of the Salesforce session; the credentials' names
@@ -34,7 +35,10 @@ func (a *app) newClient() (*dynamo.Client, error) {
 		return a.clientFromEnv(opts)
 	}
 	if a.fakeServer == nil {
-		a.fakeServer = newFakeAPI(a.fakeDelay)
+		a.fakeServer = dynamotest.NewServer(
+			dynamotest.WithAutoComplete(a.fakeDelay),
+			dynamotest.WithResultFiles("Document"),
+		)
 		fmt.Fprintf(a.stderr, "dynamo: --fake: using an in-process fake server at %s; nothing leaves this machine\n", a.fakeServer.URL)
 	}
 	opts = append(opts, dynamo.WithBaseURL(a.fakeServer.URL))

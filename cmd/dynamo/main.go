@@ -22,9 +22,8 @@
 //	dynamo task results TASK --out DIR
 //
 // The global flag --fake runs a command against an in-process fake server
-// (package dynamotest, with a fake of the Task API in front of it) instead of
-// the API: tasks complete on their own after a moment, each with one result
-// file. Every run starts a new, empty fake, so "post --fake --wait", "task post
+// (package dynamotest) instead of the API: tasks complete on their own after a
+// moment, each with one result file. Every run starts a new, empty fake, so "post --fake --wait", "task post
 // --fake --wait" and "bulk --fake" are the useful demonstrations; the other
 // commands with --fake only find what was posted in the same process, which
 // happens in tests.

@@ -140,9 +140,9 @@ func TestPostSalesforceFromEnv(t *testing.T) {
 
 func TestPostWait(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
-	r := runWith(t, g.env, "--json", "post", "--template", "T", "--id", "1", "--id", "2", "--wait")
+	f := newFake(t)
+	f.completeOnAccept()
+	r := runWith(t, f.env, "--json", "post", "--template", "T", "--id", "1", "--id", "2", "--wait")
 	wantCode(t, r, exitOK)
 	var out postJSON
 	decodeJSON(t, r, &out)

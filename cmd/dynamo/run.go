@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // process is what a run of the tool takes from the process it runs in.
@@ -39,8 +40,8 @@ type app struct {
 	pollInterval time.Duration // hidden: how often wait polls at first
 	fakeDelay    time.Duration // hidden: how long the fake takes to complete a task
 
-	fakeServer *fakeAPI       // started by client() with --fake
-	apiClient  *dynamo.Client // made by client()
+	fakeServer *dynamotest.Server // started by client() with --fake
+	apiClient  *dynamo.Client     // made by client()
 }
 
 // run executes the command line and returns the process's exit code. The

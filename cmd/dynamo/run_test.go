@@ -277,9 +277,9 @@ func TestHelp(t *testing.T) {
 func TestNeverPrintsSecrets(t *testing.T) {
 	t.Parallel()
 	const key, session = "key-0123456789abcdef", "00Dsession!ABCDEFGHIJ"
-	g := newGate(t, dynamotest.WithCredentials("00D000000000001AAA", key))
-	g.completeOnAccept()
-	srv, env := g.srv, g.env
+	f := newFake(t, dynamotest.WithCredentials("00D000000000001AAA", key))
+	f.completeOnAccept()
+	srv, env := f.srv, f.env
 	env["DYNAMO_SF_SESSION_ID"] = session
 	env["DYNAMO_SF_SERVER_URL"] = "https://example.my.salesforce.com"
 	var all strings.Builder

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/dynamokit/dynamo/dynamotest"
@@ -90,17 +89,18 @@ func TestStatusFakeKnowsNoBatch(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	out := post(t, g.env, "--id", "1", "--id", "2", "--id", "3")
+	srv, env := newServer(t)
+	out := post(t, env, "--id", "1", "--id", "2", "--id", "3")
+	inv := startWith(t, env, "wait", out.ID)
 	// The first status read shows the tasks queued; the batch completes
-	// right after it.
-	var once sync.Once
-	g.setOnStatus(func(id string) { once.Do(func() { g.srv.CompleteBatch(id) }) })
-	r := runWith(t, g.env, "wait", out.ID)
+	// once the tool has said so.
+	inv.stderr.waitFor(t, "batch "+out.ID+": 0/3 tasks completed")
+	srv.CompleteBatch(out.ID)
+	r := inv.wait(t)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, "batch "+out.ID+": Completed (3/3 tasks completed)")
 	// Not a terminal: plain lines, one per change, no bar.
-	wantContains(t, "stderr", r.stderr, "batch "+out.ID+": 0/3 tasks completed", "batch "+out.ID+": 3/3 tasks completed")
+	wantContains(t, "stderr", r.stderr, "batch "+out.ID+": 3/3 tasks completed")
 	if strings.ContainsAny(r.stderr, "\r\x1b") || strings.Contains(r.stderr, "%") {
 		t.Errorf("progress is not plain lines:\n%q", r.stderr)
 	}
@@ -130,10 +130,10 @@ func TestWaitTaskErrors(t *testing.T) {
 
 func TestWaitProgressBar(t *testing.T) {
 	t.Parallel()
-	g := newGate(t)
-	g.completeOnAccept()
-	out := post(t, g.env, "--id", "1", "--id", "2")
-	r := runWith(t, g.env, "--progress", "bar", "wait", out.ID)
+	f := newFake(t)
+	f.completeOnAccept()
+	out := post(t, f.env, "--id", "1", "--id", "2")
+	r := runWith(t, f.env, "--progress", "bar", "wait", out.ID)
 	wantCode(t, r, exitOK)
 	wantContains(t, "stderr", r.stderr, "100%", "(2/2")
 }
@@ -148,13 +148,10 @@ func TestWaitUnknownBatch(t *testing.T) {
 
 func TestWaitInterrupted(t *testing.T) {
 	t.Parallel()
-	g := newGate(t) // tasks never complete
-	out := post(t, g.env, "--id", "1")
-	read := make(chan struct{})
-	var once sync.Once
-	g.setOnStatus(func(string) { once.Do(func() { close(read) }) })
-	inv := startWith(t, g.env, "wait", out.ID)
-	await(t, read, "the first status read")
+	_, env := newServer(t) // tasks never complete
+	out := post(t, env, "--id", "1")
+	inv := startWith(t, env, "wait", out.ID)
+	inv.stderr.waitFor(t, "batch "+out.ID+": 0/1 tasks completed")
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
 	wantCode(t, r, exitFailed)

@@ -2,11 +2,9 @@ package main
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/dynamokit/dynamo/dynamotest"
@@ -26,15 +24,6 @@ type taskPostJSON struct {
 		Errors        bool   `json:"errors"`
 		StatusMessage string `json:"statusMessage"`
 	} `json:"status"`
-}
-
-// newTaskFake starts the tool's fake of both APIs, whose tasks complete only
-// when the test drives them.
-func newTaskFake(t *testing.T) (*fakeAPI, map[string]string) {
-	t.Helper()
-	f := newFakeAPI(0)
-	t.Cleanup(f.Close)
-	return f, map[string]string{"DYNAMO_BASE_URL": f.URL, "DYNAMO_TENANT_ID": f.TenantID, "DYNAMO_API_KEY": f.APIKey}
 }
 
 // postTask posts a task with --json and returns what it printed.
@@ -70,16 +59,16 @@ func TestTaskPostFakeWait(t *testing.T) {
 	// A delay of 1ns: the task is complete when it is first read.
 	r := runWith(t, nil, "--fake", "--fake-delay=1ns", "task", "post", "--template", "T", "--param", "id=001", "--wait")
 	wantCode(t, r, exitOK)
-	wantContains(t, "stdout", r.stdout, "accepted", "API calls: 1 of 10000 this term", "signatures: 0 of 100 this term")
+	wantContains(t, "stdout", r.stdout, "accepted", "API calls: 1 of 10000 this term", "signatures: 0 of 1000 this term")
 	wantRows(t, r.stdout, "status", "Ready", "completed", "yes", "result", "Document")
 	wantContains(t, "stderr", r.stderr, "--fake: using an in-process fake server", ": Ready, ")
 }
 
 func TestTaskPostByReference(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
+	srv, env := newServer(t)
 	out := postTask(t, env, "--template", "069000000000001", "--param", "locale=fi-FI")
-	posted, ok := f.task(out.TaskID)
+	posted, ok := srv.SingleTask(out.TaskID)
 	if !ok || posted.Template != "069000000000001" || posted.Params["locale"] != "fi-FI" || posted.Integration != nil {
 		t.Fatalf("posted %+v (%v)", posted, ok)
 	}
@@ -90,7 +79,7 @@ func TestTaskPostByReference(t *testing.T) {
 
 func TestTaskPostSalesforce(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
+	srv, env := newServer(t)
 	env["DYNAMO_SF_SESSION_ID"] = "sess"
 	env["DYNAMO_SF_SERVER_URL"] = "https://acme.my.salesforce.com"
 
@@ -98,10 +87,13 @@ func TestTaskPostSalesforce(t *testing.T) {
 	r := runWith(t, env, "task", "post", "--template", "T")
 	wantCode(t, r, exitUsage)
 	wantContains(t, "stderr", r.stderr, "the task is invalid, nothing was sent", "params.id: is required", "--param id=RECORD")
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests sent for an invalid task", n)
+	}
 
 	out := postTask(t, env, "--template", "T", "--param", "id=001A")
-	posted, _ := f.task(out.TaskID)
-	if posted.Integration == nil || (*posted.Integration)["sessionID"] != "sess" || posted.Params["id"] != "001A" {
+	posted, _ := srv.SingleTask(out.TaskID)
+	if posted.Integration["sessionID"] != "sess" || posted.Params["id"] != "001A" {
 		t.Errorf("posted %+v", posted)
 	}
 	if strings.Contains(r.stdout+r.stderr, "sess\n") {
@@ -111,12 +103,12 @@ func TestTaskPostSalesforce(t *testing.T) {
 
 func TestTaskPostEmbeddedWithParts(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
+	srv, env := newServer(t)
 	dap := writeFile(t, "letter.dap", strings.Repeat("DAP!", 100))
 	extra := writeFile(t, "extra.json", `{"rates": [1.5, 2]}`)
 	out := postTask(t, env, "--dap", dap, "--part", "extra="+extra, "--param", "year=2024")
-	posted, _ := f.task(out.TaskID)
-	if posted.TemplateFile != "letter.dap" || posted.Params["year"] != "2024" {
+	posted, _ := srv.SingleTask(out.TaskID)
+	if posted.EmbeddedTemplate == nil || posted.EmbeddedTemplate.FileName != "letter.dap" || posted.EmbeddedTemplate.Size != 400 || posted.Params["year"] != "2024" {
 		t.Fatalf("posted %+v", posted)
 	}
 	rates, _ := posted.Params["extra"].(map[string]any)["rates"].([]any)
@@ -127,7 +119,7 @@ func TestTaskPostEmbeddedWithParts(t *testing.T) {
 
 func TestTaskPostUsageErrors(t *testing.T) {
 	t.Parallel()
-	_, env := newTaskFake(t)
+	srv, env := newServer(t)
 	data := writeFile(t, "data.json", `{}`)
 	dap := writeFile(t, "t.dap", "DAP")
 	for _, tc := range []struct {
@@ -148,25 +140,31 @@ func TestTaskPostUsageErrors(t *testing.T) {
 			wantContains(t, "stderr", r.stderr, tc.want)
 		})
 	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("bad usage sent %d requests", n)
+	}
 }
 
 func TestTaskStatusWaitResults(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
+	srv, env := newServer(t)
 	out := postTask(t, env, "--template", "T")
 	r := runWith(t, env, "task", "status", out.TaskID)
 	wantCode(t, r, exitOK)
-	wantRows(t, r.stdout, "task", out.TaskID, "status", "Queued", "completed", "no")
+	wantRows(t, r.stdout, "task", out.TaskID, "status", "Received", "completed", "no")
 
 	dir := filepath.Join(t.TempDir(), "out")
 	r = runWith(t, env, "task", "results", out.TaskID, "--out", dir)
 	wantCode(t, r, exitFailed)
-	wantContains(t, "stderr", r.stderr, "has not completed yet (Queued)", "dynamo task wait "+out.TaskID)
+	wantContains(t, "stderr", r.stderr, "has not completed yet (Received)", "dynamo task wait "+out.TaskID)
 
-	f.completeTask(out.TaskID, dynamotest.ResultFile{ID: "Letter.pdf", Content: []byte("%PDF")},
+	inv := startWith(t, env, "--json", "task", "wait", out.TaskID)
+	inv.stderr.waitFor(t, "task "+out.TaskID+": Received")
+	srv.CompleteSingleTask(out.TaskID, dynamotest.ResultFile{ID: "Letter.pdf", Content: []byte("%PDF")},
 		dynamotest.ResultFile{ID: "../escaped", Content: []byte("x")})
-	r = runWith(t, env, "--json", "task", "wait", out.TaskID)
+	r = inv.wait(t)
 	wantCode(t, r, exitOK)
+	wantContains(t, "stderr", r.stderr, "task "+out.TaskID+": Ready")
 	wantContains(t, "stdout", r.stdout, `"statusMessage": "Ready"`, `"taskID": "`+out.TaskID+`"`)
 
 	r = runWith(t, env, "task", "results", out.TaskID, "--out", dir)
@@ -183,8 +181,9 @@ func TestTaskStatusWaitResults(t *testing.T) {
 
 func TestTaskCompletedWithErrors(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
-	f.onPost = func(id string) { f.failTask(id, "template error: no field Name") }
+	f := newFake(t)
+	f.setOnAcceptTask(func(srv *dynamotest.Server, id string) { srv.FailSingleTask(id, "template error: no field Name") })
+	env := f.env
 	r := runWith(t, env, "task", "post", "--template", "T", "--wait")
 	wantCode(t, r, exitTaskErrors)
 	wantRows(t, r.stdout, "errors", "yes", "log", "SEVERE template error: no field Name")
@@ -198,7 +197,7 @@ func TestTaskCompletedWithErrors(t *testing.T) {
 
 func TestTaskUnknown(t *testing.T) {
 	t.Parallel()
-	_, env := newTaskFake(t)
+	_, env := newServer(t)
 	for _, cmd := range []string{"status", "wait"} {
 		r := runWith(t, env, "task", cmd, "t-nope")
 		wantCode(t, r, exitFailed)
@@ -208,19 +207,14 @@ func TestTaskUnknown(t *testing.T) {
 
 func TestTaskPostOutcomeUnknown(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		w.Header().Set("X-Request-Id", "req-42")
-		http.Error(w, `{"message": "upstream timed out"}`, http.StatusGatewayTimeout)
-	}))
-	t.Cleanup(api.Close)
-	env := map[string]string{"DYNAMO_BASE_URL": api.URL, "DYNAMO_TENANT_ID": "t", "DYNAMO_API_KEY": "k"}
+	srv, env := newServer(t)
+	srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Status: http.StatusGatewayTimeout,
+		Header: http.Header{"X-Request-Id": {"req-42"}}, Body: `{"message": "upstream timed out"}`})
 	r := runWith(t, env, "task", "post", "--template", "T")
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stderr", r.stderr, "posting the task", "504", "req-42", "may have been created", "Dynamo console")
-	if n.Load() != 1 {
-		t.Errorf("%d posts, want 1: a post of unknown outcome is never sent again", n.Load())
+	if n := posts(srv); n != 1 {
+		t.Errorf("%d posts, want 1: a post of unknown outcome is never sent again", n)
 	}
 }
 
@@ -228,17 +222,12 @@ func TestTaskPostOutcomeUnknown(t *testing.T) {
 // message says so rather than only "interrupted".
 func TestTaskPostInterrupted(t *testing.T) {
 	t.Parallel()
-	f, env := newTaskFake(t)
-	accepted, release := make(chan string, 1), make(chan struct{})
-	f.onPost = func(id string) {
-		accepted <- id
-		<-release
-	}
-	inv := startWith(t, env, "task", "post", "--template", "T")
-	await(t, accepted, "the post")
+	f := newFake(t)
+	f.srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Hold: make(chan struct{})}) // never answered
+	inv := startWith(t, f.env, "task", "post", "--template", "T")
+	f.awaitAccepted(t, 1)
 	inv.signals <- os.Interrupt
 	r := inv.wait(t)
-	close(release)
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stderr", r.stderr, "posting the task: interrupted after the request was sent, so it may have been created", "Dynamo console")
 }
