@@ -17,9 +17,18 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
+// envRunTool, in the environment of the test binary, makes it the tool: the
+// process-level tests run it as a child process (see startTool).
+const envRunTool = "DYNAMO_TEST_RUN_TOOL"
+
 // TestMain fails the package when a run leaves a goroutine behind: a
-// progress ticker, a batch follower or an idle connection.
+// progress ticker, a batch follower or an idle connection. With
+// envRunTool set, the test binary is the tool instead.
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunTool) != "" {
+		limitFileSize()
+		main() // exits
+	}
 	goleak.VerifyTestMain(m)
 }
 
