@@ -32,6 +32,10 @@ func (a *app) taskCommand() *cobra.Command {
 		Use:   "task",
 		Short: "Post a single task to the Task API and follow it",
 		Long:  taskLong,
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error {
+			return usageErrorf("task: give a command: post, status, wait or results (see 'dynamo task --help')")
+		},
 	}
 	c.AddCommand(a.taskPostCommand(), a.taskStatusCommand(), a.taskWaitCommand(), a.taskResultsCommand())
 	return c

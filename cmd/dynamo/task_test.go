@@ -132,6 +132,8 @@ func TestTaskPostUsageErrors(t *testing.T) {
 		{"part and param", []string{"task", "post", "--dap", dap, "--part", "x=" + data, "--param", "x=1"}, "--param x sets the same param"},
 		{"param twice", []string{"task", "post", "--template", "T", "--param", "id=1", "--param", "id=2"}, "--param id: given twice"},
 		{"status no task", []string{"task", "status"}, "dynamo task status"},
+		{"no command", []string{"task"}, "give a command: post, status, wait or results"},
+		{"unknown command", []string{"task", "frob"}, `unknown command "frob"`},
 		{"results no out", []string{"task", "results", "t-1"}, "--out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
