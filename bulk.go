@@ -254,6 +254,10 @@ type ChunkResult struct {
 	// PostedAt is when the chunk's post started, by this run or (per the
 	// journal) an earlier one; zero when it was not posted.
 	PostedAt time.Time
+	// FromJournal reports a chunk that this run left alone because of what
+	// its journal records: accepted (ChunkSkipped) or of unknown outcome
+	// (ChunkUnknown) by an earlier run.
+	FromJournal bool
 	// Err is nil when the chunk was accepted. It matches ErrOutcomeUnknown
 	// for ChunkUnknown, is a *TaskCountError (with BatchID set) when the
 	// batch was accepted with an unexpected number of task IDs, and says why
@@ -615,6 +619,7 @@ func (r *bulkRun) settleFromJournal() []int {
 			e, ok = r.journal.latest[i]
 		}
 		res := &r.report.Chunks[i]
+		res.FromJournal = true
 		switch {
 		case ok && e.rec.State == journalAccepted:
 			res.State = ChunkSkipped
@@ -629,6 +634,7 @@ func (r *bulkRun) settleFromJournal() []int {
 			res.PostedAt = e.postedAt
 			res.Err = &journalUnknownError{path: r.journal.path, entry: e}
 		default:
+			res.FromJournal = false
 			todo = append(todo, i)
 			continue
 		}

@@ -53,6 +53,7 @@ func journalJob(client *dynamo.Client, b *dynamo.Batch, path string, opts ...dyn
 
 func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(1000)}
@@ -103,6 +104,7 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 
 func TestJournalLineFormat(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	const session = "00Dxx0000001gPL!AQ4AQFake.Session.Secret"
 	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	// The second post is refused by a server that echoes the request's secrets.
@@ -161,6 +163,7 @@ func TestJournalLineFormat(t *testing.T) {
 
 func TestJournalPostsFailedChunksAgain(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
 		dynamotest.Fault{Status: http.StatusBadRequest, Body: `{"message":"record a010000150 is locked"}`})
@@ -193,6 +196,7 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 
 func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	// The second chunk's batch is created, but its answer never arrives.
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{}, dynamotest.Fault{DropAfterAccept: true})
@@ -204,6 +208,7 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
 	assert.ErrorIs(t, rep.Chunks[1].Err, dynamo.ErrOutcomeUnknown)
+	assert.False(t, rep.Chunks[1].FromJournal, "this run's outcome")
 	assert.ErrorIs(t, rep.Err(), dynamo.ErrOutcomeUnknown)
 	lines := journalLines(t, path)
 	require.Equal(t, []string{"0 posting", "0 accepted", "1 posting", "1 unknown", "2 posting", "2 accepted"}, journalStates(t, path))
@@ -223,6 +228,8 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	require.ErrorIs(t, unknown.Err, dynamo.ErrOutcomeUnknown)
 	assert.False(t, (unknown.State == dynamo.ChunkSkipped))
 	assert.Equal(t, dynamo.ChunkUnknown, unknown.State)
+	assert.True(t, unknown.FromJournal, "an earlier run's outcome")
+	assert.True(t, rep.Chunks[0].FromJournal)
 	assert.Equal(t, lines[2]["time"], unknown.PostedAt.Format(time.RFC3339Nano), "when the earlier run posted it")
 	for _, want := range []string{path + ", line 4", "records [100, 200)", recordID(100) + " to " + recordID(199),
 		"Dynamo console", "WithRepostUnknown"} {
@@ -250,6 +257,7 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 
 func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(500)}
@@ -280,6 +288,7 @@ func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 
 func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(200)}
@@ -301,6 +310,7 @@ func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 
 func TestJournalRefusesACorruptLine(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
@@ -336,6 +346,7 @@ func TestJournalRefusesACorruptLine(t *testing.T) {
 
 func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
@@ -389,6 +400,7 @@ func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 
 func TestJournalMustBeARegularFile(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	if _, err := os.Stat(os.DevNull); err != nil {
 		t.Skip("no null device")
 	}
@@ -402,6 +414,7 @@ func TestJournalMustBeARegularFile(t *testing.T) {
 
 func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
 	t.Parallel()
+	locksJournals(t)
 	srv, client, _ := newFake(t)
 	path := filepath.Join(t.TempDir(), "job.journal")
 	_, err := journalJob(client, &dynamo.Batch{Template: "tmpl", Tasks: records(200)}, path)

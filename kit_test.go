@@ -511,3 +511,16 @@ func refuseOnceRead(status int) http.HandlerFunc {
 		http.Error(w, `{"message":"busy"}`, status)
 	}
 }
+
+// forks keeps the tests that lock journals in this process apart from the
+// start of child processes. A child forked while this process holds a
+// journal's lock holds it too, for the instant until it execs, and a test
+// that locks the same journal again in that instant would find it in use.
+// Children are started under the read lock.
+var forks sync.RWMutex
+
+// locksJournals marks a test that locks journals in this process.
+func locksJournals(t *testing.T) {
+	forks.Lock()
+	t.Cleanup(forks.Unlock)
+}

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !solaris && !aix
 
 package dynamo
 
@@ -13,7 +13,8 @@ var errLocked = errors.New("locked")
 
 // lockFile takes an exclusive lock on f without waiting. The lock belongs to
 // the open file, which the SDK opens close-on-exec: it ends when f is closed
-// or the process ends, however it ends, and no child process inherits it.
+// or the process ends, however it ends, and no program the process starts
+// keeps it (but for the instant between its fork and its exec).
 func lockFile(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

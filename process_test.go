@@ -218,7 +218,10 @@ func startBulk(t *testing.T, f *bulkFake, journal string, records, chunk int, en
 	cmd.Stdout = &c.stdout
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
+	forks.RLock()
+	err = cmd.Start()
+	forks.RUnlock()
+	require.NoError(t, err)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {

@@ -154,6 +154,9 @@ func (s *TaskStatus) UnmarshalJSON(data []byte) error {
 	}
 	*s = TaskStatus(v.plain)
 	s.Log = nil
+	if v.Log != nil || v.Logs != nil { // an empty log stays empty, not absent
+		s.Log = make([]string, 0, len(v.Log)+len(v.Logs))
+	}
 	for _, raw := range append(v.Log, v.Logs...) {
 		var text string
 		if json.Unmarshal(raw, &text) != nil {

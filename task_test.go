@@ -347,6 +347,7 @@ func TestGetTaskKeepsAnUnexpectedDate(t *testing.T) {
 	assert.True(t, st.StartDateTime.IsZero())
 	assert.Equal(t, "datetime", st.StartDateTime.String())
 	assert.Equal(t, "2023-03-07 10:26", st.EndDateTime.Raw)
+	assert.Equal(t, []string{}, st.Log, "an empty log is empty, not absent")
 }
 
 func TestTaskErrorsMapToSentinels(t *testing.T) {

@@ -21,14 +21,14 @@ func newTestRun(t *testing.T, n, size int, journal string) *bulkRun {
 	}
 	f := &bulkFlags{journal: journal, chunkSize: size, concurrency: 2, noWait: true}
 	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: "T", Tasks: tasks}, chunks: (n + size - 1) / size}
-	r := &bulkRun{a: a, plan: plan, stop: &bulkStop{stop: make(chan struct{})}, started: time.Now()}
+	r := &bulkRun{a: a, plan: plan, stop: &bulkStop{stop: make(chan struct{})}}
 	return r
 }
 
 func TestJournalWriteMessage(t *testing.T) {
 	t.Parallel()
 	r := newTestRun(t, 8, 2, "run.jsonl")
-	posted := r.started.Add(time.Second)
+	posted := time.Now()
 	jwe := &dynamo.JournalWriteError{Path: "run.jsonl", Err: errors.New("dynamo: journal run.jsonl: writing: no space left on device"),
 		Unrecorded: []dynamo.ChunkResult{
 			{Index: 0, First: 0, End: 2, State: dynamo.ChunkAccepted, BatchID: "b-0", PostedAt: posted},

@@ -21,7 +21,6 @@ type bulkRun struct {
 	follow  *follower // nil with --no-wait
 	stop    *bulkStop
 	postCtx context.Context
-	started time.Time // when PostBulk was called
 
 	mu       sync.Mutex
 	reported int // chunks that PostBulk has reported so far
@@ -57,7 +56,6 @@ func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	r.p.log(fmt.Sprintf("bulk: %d records from %s in %d chunks of up to %d", len(r.plan.batch.Tasks), f.csv, r.plan.chunks, f.chunkSize))
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
-	r.started = time.Now()
 	rep, err := r.client.PostBulk(r.postCtx, r.plan.batch, opts...)
 	r.stop.postingDone()
 	if r.follow != nil {

@@ -98,6 +98,8 @@ func (r *bulkRun) unknownCause(ch dynamo.ChunkResult) string {
 	var apiErr *dynamo.APIError
 	var trErr *dynamo.TransportError
 	switch {
+	case ch.FromJournal:
+		return "an earlier run posted it and did not learn its outcome"
 	case errors.As(ch.Err, &apiErr):
 		s := fmt.Sprintf("the API answered %d %s", apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
 		if apiErr.Message != "" {
@@ -113,8 +115,6 @@ func (r *bulkRun) unknownCause(ch dynamo.ChunkResult) string {
 		return "no answer came in time after the request was sent"
 	case errors.As(ch.Err, &trErr):
 		return "the connection was lost after the request was sent"
-	case !ch.PostedAt.IsZero() && ch.PostedAt.Before(r.started):
-		return "an earlier run posted it and did not learn its outcome"
 	}
 	return "no answer came back"
 }
