@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// sample is what one run of a client measured, per operation (a call, or a
+// whole job).
+type sample struct {
+	perOp  time.Duration
+	allocs float64 // heap allocations of the whole process
+	bytes  float64 // bytes allocated by the whole process
+}
+
+// measureRun makes n operations with op and returns their figures. It
+// starts from a collected heap, so that a run does not pay for the garbage
+// of the run before it. Allocations are counted over the whole process, the
+// server's included: the server does the same for both clients.
+func measureRun(ctx context.Context, op func(context.Context) error, n int) (sample, error) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for range n {
+		if err := op(ctx); err != nil {
+			return sample{}, err
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return sample{
+		perOp:  elapsed / time.Duration(n),
+		allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
+		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n),
+	}, nil
+}
+
+// comparison is the samples of both clients over the same rounds.
+type comparison struct {
+	name      string
+	ops       int // operations per run
+	hand, sdk []sample
+}
+
+// alternate runs rounds of both clients, each making n operations, in
+// alternating order (hand then SDK, then SDK then hand, …), so that a drift
+// of the machine's speed weighs on both alike.
+func alternate(ctx context.Context, name string, rounds, n int, hand, sdk func(context.Context) error) (*comparison, error) {
+	c := &comparison{name: name, ops: n}
+	for r := range rounds {
+		for i := range 2 {
+			useSDK := (r+i)%2 == 1
+			op := hand
+			if useSDK {
+				op = sdk
+			}
+			s, err := measureRun(ctx, op, n)
+			if err != nil {
+				return nil, clientError(useSDK, name, err)
+			}
+			if useSDK {
+				c.sdk = append(c.sdk, s)
+			} else {
+				c.hand = append(c.hand, s)
+			}
+		}
+	}
+	return c, nil
+}
+
+// calibrate warms both clients up (connections, pools, caches) and returns
+// how many calls make a run of about roundTime.
+func calibrate(ctx context.Context, name string, roundTime time.Duration, hand, sdk func(context.Context) error) (int, error) {
+	var per time.Duration
+	for i, op := range []func(context.Context) error{hand, sdk} {
+		calls, start := 0, time.Now()
+		for calls < 3 || time.Since(start) < roundTime/4 {
+			if err := op(ctx); err != nil {
+				return 0, clientError(i == 1, name, err)
+			}
+			calls++
+		}
+		per = max(per, time.Since(start)/time.Duration(calls))
+	}
+	return max(1, int(roundTime/max(per, 1))), nil
+}
+
+// stats summarises a comparison.
+type stats struct {
+	hand, sdk            time.Duration // median per operation
+	ratio                float64       // median of the rounds' SDK/hand ratios
+	ratioMin, ratioMax   float64
+	handAllocs, sdkAlloc float64 // medians
+	allocRatio           float64
+	handBytes, sdkBytes  float64 // medians
+}
+
+func (c *comparison) stats() stats {
+	var st stats
+	var ratios, ha, sa, hb, sb []float64
+	var ht, stimes []time.Duration
+	for i := range c.hand {
+		h, s := c.hand[i], c.sdk[i]
+		ratios = append(ratios, float64(s.perOp)/float64(h.perOp))
+		ht, stimes = append(ht, h.perOp), append(stimes, s.perOp)
+		ha, sa = append(ha, h.allocs), append(sa, s.allocs)
+		hb, sb = append(hb, h.bytes), append(sb, s.bytes)
+	}
+	st.hand, st.sdk = medianDuration(ht), medianDuration(stimes)
+	st.ratio = median(ratios)
+	st.ratioMin, st.ratioMax = slices.Min(ratios), slices.Max(ratios)
+	st.handAllocs, st.sdkAlloc = median(ha), median(sa)
+	st.allocRatio = st.sdkAlloc / st.handAllocs
+	st.handBytes, st.sdkBytes = median(hb), median(sb)
+	return st
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	fs := make([]float64, len(ds))
+	for i, d := range ds {
+		fs[i] = float64(d)
+	}
+	return time.Duration(median(fs))
+}
