@@ -28,8 +28,9 @@
 // and TaskStatuses over a batch of -statuses-tasks tasks against a loop with
 // the same concurrency.
 //
-// With -cpuprofile or -memprofile, only the SDK side of -profile-case runs,
-// for -profile-time, and the profiles are written for go tool pprof.
+// With -cpuprofile or -memprofile, only the SDK side of -profile-case runs
+// (the baseline's with -profile-baseline), for -profile-time, and the
+// profiles are written for go tool pprof.
 //
 // The exit code is 0 whatever the targets give, 1 when a call failed or the
 // wire check found a difference, and 2 for bad flags.
@@ -67,6 +68,7 @@ type options struct {
 
 	cpuProfile, memProfile string
 	profileCase            string
+	profileHand            bool // profile the baseline instead of the SDK
 	profileTime            time.Duration
 }
 
@@ -79,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&parts, "run", strings.Join(allParts, ","), "what to measure: a comma-separated list of calls, bulk and statuses")
 	fs.StringVar(&cases, "cases", strings.Join(callCaseNames, ","), "the per-call cases to run, comma-separated")
-	fs.IntVar(&o.rounds, "rounds", 21, "measured rounds of each per-call case; each runs both clients, in alternating order")
-	fs.DurationVar(&o.roundTime, "round-time", 100*time.Millisecond, "about how long each client calls in one round")
+	fs.IntVar(&o.rounds, "rounds", 41, "measured rounds of each per-call case; each runs both clients, in alternating order")
+	fs.DurationVar(&o.roundTime, "round-time", 50*time.Millisecond, "about how long each client calls in one round")
 	fs.StringVar(&bulk, "bulk-records", "10000,100000", "PostBulk job sizes in records, multiples of 1000, comma-separated, smallest first")
 	fs.IntVar(&o.bulkRounds, "bulk-rounds", 5, "measured rounds of each PostBulk size")
 	fs.IntVar(&o.statusesTasks, "statuses-tasks", 1000, "tasks of the batch TaskStatuses reads")
@@ -89,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "profile the SDK side of -profile-case and write its CPU profile to `file`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "profile the SDK side of -profile-case and write its allocation profile to `file`")
 	fs.StringVar(&o.profileCase, "profile-case", "", "the case to profile: a per-call case, PostBulk or TaskStatuses")
+	fs.BoolVar(&o.profileHand, "profile-baseline", false, "profile the net/http baseline instead of the SDK, to compare")
 	fs.DurationVar(&o.profileTime, "profile-time", 5*time.Second, "how long the profiled case runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -11,29 +11,37 @@ import (
 // sample is what one run of a client measured, per operation (a call, or a
 // whole job).
 type sample struct {
-	perOp  time.Duration
-	allocs float64 // heap allocations of the whole process
-	bytes  float64 // bytes allocated by the whole process
+	perOp  time.Duration // wall time
+	cpu    time.Duration // CPU time of the whole process; negative when unknown
+	allocs float64       // heap allocations of the whole process
+	bytes  float64       // bytes allocated by the whole process
 }
 
 // measureRun makes n operations with op and returns their figures. It
 // starts from a collected heap, so that a run does not pay for the garbage
-// of the run before it. Allocations are counted over the whole process, the
-// server's included: the server does the same for both clients.
+// of the run before it. CPU time and allocations are counted over the whole
+// process, the server's included: the server does the same for both
+// clients. CPU time is what the process itself used, so it is less
+// disturbed than wall time by other programs on a busy machine.
 func measureRun(ctx context.Context, op func(context.Context) error, n int) (sample, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start := time.Now()
+	cpu0, start := cpuTime(), time.Now()
 	for range n {
 		if err := op(ctx); err != nil {
 			return sample{}, err
 		}
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu1 := time.Since(start), cpuTime()
 	runtime.ReadMemStats(&after)
+	cpu := time.Duration(-1)
+	if cpu0 >= 0 && cpu1 >= 0 {
+		cpu = (cpu1 - cpu0) / time.Duration(n)
+	}
 	return sample{
 		perOp:  elapsed / time.Duration(n),
+		cpu:    cpu,
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n),
 	}, nil
@@ -91,9 +99,10 @@ func calibrate(ctx context.Context, name string, roundTime time.Duration, hand, 
 
 // stats summarises a comparison.
 type stats struct {
-	hand, sdk            time.Duration // median per operation
+	hand, sdk            time.Duration // median wall time per operation
 	ratio                float64       // median of the rounds' SDK/hand ratios
 	ratioMin, ratioMax   float64
+	cpuRatio             float64 // median of the rounds' CPU time ratios; NaN when unknown
 	handAllocs, sdkAlloc float64 // medians
 	allocRatio           float64
 	handBytes, sdkBytes  float64 // medians
@@ -101,11 +110,14 @@ type stats struct {
 
 func (c *comparison) stats() stats {
 	var st stats
-	var ratios, ha, sa, hb, sb []float64
+	var ratios, cpuRatios, ha, sa, hb, sb []float64
 	var ht, stimes []time.Duration
 	for i := range c.hand {
 		h, s := c.hand[i], c.sdk[i]
 		ratios = append(ratios, float64(s.perOp)/float64(h.perOp))
+		if h.cpu > 0 && s.cpu >= 0 {
+			cpuRatios = append(cpuRatios, float64(s.cpu)/float64(h.cpu))
+		}
 		ht, stimes = append(ht, h.perOp), append(stimes, s.perOp)
 		ha, sa = append(ha, h.allocs), append(sa, s.allocs)
 		hb, sb = append(hb, h.bytes), append(sb, s.bytes)
@@ -113,6 +125,7 @@ func (c *comparison) stats() stats {
 	st.hand, st.sdk = medianDuration(ht), medianDuration(stimes)
 	st.ratio = median(ratios)
 	st.ratioMin, st.ratioMax = slices.Min(ratios), slices.Max(ratios)
+	st.cpuRatio = median(cpuRatios)
 	st.handAllocs, st.sdkAlloc = median(ha), median(sa)
 	st.allocRatio = st.sdkAlloc / st.handAllocs
 	st.handBytes, st.sdkBytes = median(hb), median(sb)

@@ -14,8 +14,8 @@ import (
 	"github.com/dynamokit/dynamo"
 )
 
-// runProfile runs the SDK side of one case alone for o.profileTime and writes
-// its CPU and allocation profiles. The server runs in the same process and
+// runProfile runs the SDK side of one case (or the baseline's) alone for
+// o.profileTime and writes its CPU and allocation profiles. The server runs in the same process and
 // shows in the profiles too, as the same share it takes of the baseline's.
 func runProfile(ctx context.Context, o *options, w io.Writer) error {
 	srv := newAPIServer(o.statusesTasks)
@@ -26,24 +26,28 @@ func runProfile(ctx context.Context, o *options, w io.Writer) error {
 	}
 	defer c.close()
 
-	var op func(context.Context) error
+	var hand, sdk func(context.Context) error
 	switch name := o.profileCase; {
 	case slices.Contains(callCaseNames, name):
 		cs := c.selectedCases([]string{name})[0]
 		if cs.tasks > 0 {
 			srv.expectTasks(cs.tasks)
 		}
-		op = cs.sdk
+		hand, sdk = cs.hand, cs.sdk
 	case name == "PostBulk":
 		srv.expectTasks(dynamo.MaxTasksPerBatch)
-		_, op = c.bulkJobs(newRecords(o.bulkRecords[len(o.bulkRecords)-1]))
+		hand, sdk = c.bulkJobs(newRecords(o.bulkRecords[len(o.bulkRecords)-1]))
 	case name == "TaskStatuses":
-		_, op = c.statusJobs(o.statusesTasks)
+		hand, sdk = c.statusJobs(o.statusesTasks)
 	default:
 		return fmt.Errorf("-profile-case: unknown %q (want %s, PostBulk or TaskStatuses)", name, strings.Join(callCaseNames, ", "))
 	}
+	op, who := sdk, "SDK"
+	if o.profileHand {
+		op, who = hand, "net/http"
+	}
 	if err := op(ctx); err != nil { // warm up, before the profiles start
-		return clientError(true, o.profileCase, err)
+		return clientError(!o.profileHand, o.profileCase, err)
 	}
 
 	if o.memProfile != "" {
@@ -65,7 +69,7 @@ func runProfile(ctx context.Context, o *options, w io.Writer) error {
 	for time.Since(start) < o.profileTime {
 		if err := op(ctx); err != nil {
 			pprof.StopCPUProfile()
-			return clientError(true, o.profileCase, err)
+			return clientError(!o.profileHand, o.profileCase, err)
 		}
 		calls++
 	}
@@ -83,6 +87,6 @@ func runProfile(ctx context.Context, o *options, w io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "profiled %s (SDK): %d operations in %v, %s each\n", o.profileCase, calls, elapsed.Round(time.Millisecond), fmtDuration(elapsed/time.Duration(max(calls, 1))))
+	fmt.Fprintf(w, "profiled %s (%s): %d operations in %v, %s each\n", o.profileCase, who, calls, elapsed.Round(time.Millisecond), fmtDuration(elapsed/time.Duration(max(calls, 1))))
 	return nil
 }

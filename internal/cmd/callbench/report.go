@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"text/tabwriter"
 	"time"
 )
@@ -36,14 +37,15 @@ func newTable(w io.Writer) *tabwriter.Writer {
 
 // printCalls prints the per-call table.
 func printCalls(w io.Writer, cmps []*comparison, v *verdicts) {
-	fmt.Fprintf(w, "Per call. Time: median over rounds; ratio: median of the rounds' SDK/net/http ratios, and their min–max.\n")
-	fmt.Fprintf(w, "Allocations and KiB: whole process (client, transport, server) per call, medians over rounds.\n\n")
+	fmt.Fprintf(w, "Per call. Time: wall time, median over rounds; ratio: median of the rounds' SDK/net/http ratios, and their min–max;\n")
+	fmt.Fprintf(w, "CPU: median of the rounds' ratios of the process's CPU time. Allocations and KiB: whole process (client,\n")
+	fmt.Fprintf(w, "transport, server) per call, medians over rounds.\n\n")
 	tw := newTable(w)
-	fmt.Fprintf(tw, "call\tnet/http\tSDK\tratio\trounds\tallocs net/http\tSDK\tratio\tKiB net/http\tSDK\ttime ≤ %.2f\tallocs ≤ %.2f\n", maxCallRatio, maxAllocRatio)
+	fmt.Fprintf(tw, "call\tnet/http\tSDK\tratio\trounds\tCPU ratio\tallocs net/http\tSDK\tratio\tKiB net/http\tSDK\ttime ≤ %.2f\tallocs ≤ %.2f\n", maxCallRatio, maxAllocRatio)
 	for _, c := range cmps {
 		st := c.stats()
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\t%s\t%s\n",
-			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%s\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\t%s\t%s\n",
+			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax, fmtRatio(st.cpuRatio),
 			st.handAllocs, st.sdkAlloc, st.allocRatio, st.handBytes/1024, st.sdkBytes/1024,
 			v.check(st.ratio <= maxCallRatio), v.check(st.allocRatio <= maxAllocRatio))
 	}
@@ -54,13 +56,13 @@ func printCalls(w io.Writer, cmps []*comparison, v *verdicts) {
 // printLarge prints the large jobs' timing table.
 func printLarge(w io.Writer, jobs []*largeComparison, statuses *comparison, v *verdicts) {
 	fmt.Fprintf(w, "Large jobs. Time: median over rounds of one job each; ratio: median of the rounds' ratios, and their min–max.\n")
-	fmt.Fprintf(w, "Allocations: whole process per job, medians.\n\n")
+	fmt.Fprintf(w, "CPU: median of the rounds' CPU time ratios. Allocations: whole process per job, medians.\n\n")
 	tw := newTable(w)
-	fmt.Fprintf(tw, "job\tnet/http\tSDK\tratio\trounds\tallocs net/http\tSDK\tratio\ttime ≤ %.2f\n", maxLargeRatio)
+	fmt.Fprintf(tw, "job\tnet/http\tSDK\tratio\trounds\tCPU ratio\tallocs net/http\tSDK\tratio\ttime ≤ %.2f\n", maxLargeRatio)
 	row := func(c *comparison) {
 		st := c.stats()
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%.0f\t%.0f\t%.3f\t%s\n",
-			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%s\t%.0f\t%.0f\t%.3f\t%s\n",
+			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax, fmtRatio(st.cpuRatio),
 			st.handAllocs, st.sdkAlloc, st.allocRatio, v.check(st.ratio <= maxLargeRatio))
 	}
 	for _, j := range jobs {
@@ -101,6 +103,13 @@ func printMemory(w io.Writer, jobs []*largeComparison, v *verdicts) {
 
 func perRecord(j *largeComparison) float64 {
 	return float64(j.sdkMem.peakHeap) / float64(j.records)
+}
+
+func fmtRatio(r float64) string {
+	if math.IsNaN(r) {
+		return notMeasuredTxt
+	}
+	return fmt.Sprintf("%.3f", r)
 }
 
 func fmtDuration(d time.Duration) string {

@@ -7,7 +7,19 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
+
+// cpuTime is the CPU time (user and system) the whole process has used, or
+// -1 when it cannot be read.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return -1
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // residentBytes is the process's resident set size now (VmRSS), or -1.
 func residentBytes() int64 { return statusBytes("VmRSS:") }
