@@ -260,7 +260,7 @@ func (c *Client) postBatch(ctx context.Context, b *Batch, r *request) (*BatchRes
 	var resp BatchResponse
 	r.method = http.MethodPost
 	r.path = "/v1/batch"
-	r.secrets = b.secrets()
+	r.integration = b.Integration
 	r.out = &resp
 	r.ok = func() bool { return resp.ID != "" }
 	if _, err := c.do(ctx, r); err != nil {

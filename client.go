@@ -213,7 +213,9 @@ type request struct {
 	body        func() (io.ReadCloser, error) // a fresh body per attempt; nil for none
 	size        int64                         // exact body size, or -1 when unknown
 	singleUse   bool                          // the body cannot be produced twice once read
-	secrets     redactor                      // request secrets besides the API key
+	// integration is the request's Salesforce session, or nil: its ID is a
+	// secret besides the API key.
+	integration *Integration
 	// out receives the decoded JSON of a 2xx answer; ok reports whether it
 	// holds the call's result (for a post, the ID). With a nil out, the
 	// answer's body is left open for the caller.
@@ -259,13 +261,9 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 // outcome is a typed error.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	cl := &call{client: c, req: r}
-	var target string
+	target := c.base + r.path
 	if r.resultURL != nil {
 		target = r.resultURL.String()
-		cl.secrets = append(append(redactor{c.apiKey}, signedQuery(r.resultURL)...), r.secrets...)
-	} else {
-		target = c.base + r.path
-		cl.secrets = append(redactor{c.apiKey}, r.secrets...)
 	}
 	ctx = context.WithValue(ctx, callKey{}, cl)
 	var body any // nil, or a ReaderFunc: never a plain reader, which retryablehttp would buffer
@@ -324,7 +322,7 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 type call struct {
 	client   *Client
 	req      *request
-	secrets  redactor
+	secrets  redactor // made by redactor when first needed
 	attempts int
 	// Set by the body of the current attempt, read once it ends.
 	bodyStarted atomic.Bool  // some byte of a body was read, in any attempt
@@ -336,6 +334,21 @@ type call struct {
 	// one: the last attempt's outcome is known (for a post, not taken).
 	retrying      bool
 	notReplayable bool
+}
+
+// redactor returns every secret of the call: the API key, a result URL's
+// query and the request's session. It is made when an error or a log line
+// first needs it, so that a call that succeeds never makes it.
+func (cl *call) redactor() redactor {
+	if cl.secrets == nil {
+		r := cl.req
+		cl.secrets = redactor{cl.client.apiKey}
+		if r.resultURL != nil {
+			cl.secrets = append(cl.secrets, signedQuery(r.resultURL)...)
+		}
+		cl.secrets = append(cl.secrets, r.integration.secrets()...)
+	}
+	return cl.secrets
 }
 
 // openBody produces the body of one attempt. A single-use body that was
@@ -411,7 +424,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, nil
 	}
 	if err != nil { // the log line says what went wrong, not only its kind
-		cl.last.reason = cl.secrets.apply(noAnswerText(err))
+		cl.last.reason = cl.redactor().apply(noAnswerText(err))
 	}
 	if cl.req.singleUse && cl.bodyStarted.Load() {
 		cl.notReplayable = true
@@ -512,7 +525,7 @@ func (cl *call) transportError(ctx context.Context, err error, d decision) error
 		Attempts:       cl.attempts,
 		OutcomeUnknown: d.verdict == verdictUnknown,
 		Err:            cause,
-		msg:            cl.secrets.apply(noAnswerText(err)),
+		msg:            cl.redactor().apply(noAnswerText(err)),
 	}
 	cl.logFailure(ctx, d, slog.String("error", e.msg))
 	if errors.Is(err, ErrNotReplayable) || cl.notReplayable {
@@ -524,23 +537,24 @@ func (cl *call) transportError(ctx context.Context, err error, d decision) error
 // apiError describes an answer that is not the call's result; detail says
 // why a 2xx answer could not be used.
 func (cl *call) apiError(ctx context.Context, resp *http.Response, d decision, body []byte, detail string) *APIError {
+	secrets := cl.redactor()
 	text := string(body)
 	if len(body) == maxErrorBody { // perhaps cut, and inside an echoed secret
-		text = cl.secrets.trimCut(text)
+		text = secrets.trimCut(text)
 	}
-	body = []byte(cl.secrets.apply(text))
+	body = []byte(secrets.apply(text))
 	e := &APIError{
 		StatusCode:     resp.StatusCode,
 		Method:         cl.req.method,
 		Path:           cl.req.display(),
-		Message:        errorMessage(body, cl.secrets.apply),
+		Message:        errorMessage(body, secrets.apply),
 		Body:           body,
 		RequestID:      requestID(resp.Header),
 		Attempts:       cl.attempts,
 		OutcomeUnknown: d.verdict == verdictUnknown,
 	}
 	if detail != "" {
-		e.Message = cl.secrets.apply(detail)
+		e.Message = secrets.apply(detail)
 	}
 	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), cl.client.now()); ok {
 		e.RetryAfter = ra

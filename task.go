@@ -219,7 +219,7 @@ func (c *Client) postTask(ctx context.Context, r *TaskRequest, req *request) (*T
 	var resp TaskResponse
 	req.method = http.MethodPost
 	req.path = "/v1/task"
-	req.secrets = r.Integration.secrets()
+	req.integration = r.Integration
 	req.out = &resp
 	req.ok = func() bool { return resp.TaskID != "" }
 	if _, err := c.do(ctx, req); err != nil {
