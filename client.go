@@ -260,7 +260,10 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 // response with its body open for the caller to read and close. Any other
 // outcome is a typed error.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
-	cl := &call{client: c, req: r}
+	// The call holds a copy of r, so that the caller's request need not
+	// escape to the heap.
+	cl := &call{client: c, req: *r}
+	r = &cl.req
 	target := c.base + r.path
 	if r.resultURL != nil {
 		target = r.resultURL.String()
@@ -321,7 +324,7 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 // call is the state of one logical request across its attempts.
 type call struct {
 	client   *Client
-	req      *request
+	req      request
 	secrets  redactor // made by redactor when first needed
 	attempts int
 	// Set by the body of the current attempt, read once it ends.
@@ -341,7 +344,7 @@ type call struct {
 // first needs it, so that a call that succeeds never makes it.
 func (cl *call) redactor() redactor {
 	if cl.secrets == nil {
-		r := cl.req
+		r := &cl.req
 		cl.secrets = redactor{cl.client.apiKey}
 		if r.resultURL != nil {
 			cl.secrets = append(cl.secrets, signedQuery(r.resultURL)...)
@@ -496,7 +499,7 @@ func (cl *call) answer(ctx context.Context, resp *http.Response) (*http.Response
 // noAnswer turns a call that ended without a usable answer into a typed
 // error.
 func (cl *call) noAnswer(ctx context.Context, err error) error {
-	r := cl.req
+	r := &cl.req
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		ue.URL = r.display() // a result URL's query, or a redirect's target chosen by the server
@@ -511,7 +514,7 @@ func (cl *call) noAnswer(ctx context.Context, err error) error {
 // transportError is the error of a call whose last attempt got no usable
 // answer, decided d.
 func (cl *call) transportError(ctx context.Context, err error, d decision) error {
-	r := cl.req
+	r := &cl.req
 	if d.verdict == verdictRetry { // no retry left
 		d.verdict = verdictFailed
 	}
