@@ -94,6 +94,9 @@ type BatchResponse struct {
 	LicenseUsage int      `json:"licenseUsage"` // batch tasks consumed from the licence
 }
 
+// hasResult reports whether the answer gives the batch ID.
+func (r *BatchResponse) hasResult() bool { return r.ID != "" }
+
 // secrets returns what must never appear in what the SDK prints about b.
 func (b *Batch) secrets() redactor {
 	if b == nil {
@@ -262,7 +265,6 @@ func (c *Client) postBatch(ctx context.Context, b *Batch, r *request) (*BatchRes
 	r.path = "/v1/batch"
 	r.integration = b.Integration
 	r.out = &resp
-	r.ok = func() bool { return resp.ID != "" }
 	if _, err := c.do(ctx, r); err != nil {
 		return nil, err
 	}

@@ -216,11 +216,17 @@ type request struct {
 	// integration is the request's Salesforce session, or nil: its ID is a
 	// secret besides the API key.
 	integration *Integration
-	// out receives the decoded JSON of a 2xx answer; ok reports whether it
-	// holds the call's result (for a post, the ID). With a nil out, the
-	// answer's body is left open for the caller.
+	// out receives the decoded JSON of a 2xx answer; when it is a
+	// resultHolder, it also tells whether it holds the call's result (for a
+	// post, the ID). With a nil out, the answer's body is left open for the
+	// caller.
 	out any
-	ok  func() bool
+}
+
+// resultHolder is an answer that can decode without giving the call's
+// result, such as a post's answer without the ID.
+type resultHolder interface {
+	hasResult() bool
 }
 
 func (r *request) isPost() bool { return r.method == http.MethodPost }
@@ -481,7 +487,7 @@ func (cl *call) answer(ctx context.Context, resp *http.Response) (*http.Response
 	if err == nil {
 		err = decodeJSON(data, cl.req.out)
 	}
-	if err == nil && cl.req.ok != nil && !cl.req.ok() {
+	if h, ok := cl.req.out.(resultHolder); ok && err == nil && !h.hasResult() {
 		err = errors.New("the answer has no ID")
 	}
 	a.decoded = err == nil

@@ -113,6 +113,9 @@ type TaskResponse struct {
 	Usage   Usage  `json:"usage"`   // the organisation's consumption
 }
 
+// hasResult reports whether the answer gives the task ID.
+func (r *TaskResponse) hasResult() bool { return r.TaskID != "" }
+
 // Usage is the organisation's consumption of its licence, as the API reports
 // it with an accepted task. A part the API leaves out, or sends in another
 // shape, reads as zero: usage is for information, and never fails a post.
@@ -221,7 +224,6 @@ func (c *Client) postTask(ctx context.Context, r *TaskRequest, req *request) (*T
 	req.path = "/v1/task"
 	req.integration = r.Integration
 	req.out = &resp
-	req.ok = func() bool { return resp.TaskID != "" }
 	if _, err := c.do(ctx, req); err != nil {
 		return nil, err
 	}
