@@ -279,7 +279,9 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	if r.body != nil {
 		body = retryablehttp.ReaderFunc(cl.openBody)
 	}
+	cl.building = true
 	hreq, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
+	cl.building = false
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: %s %s: %w", r.method, r.display(), err)
 	}
@@ -333,6 +335,9 @@ type call struct {
 	req      request
 	secrets  redactor // made by redactor when first needed
 	attempts int
+	// building is set while retryablehttp builds the request: it then
+	// calls the body's ReaderFunc once, only to look for a length.
+	building bool
 	// Set by the body of the current attempt, read once it ends.
 	bodyStarted atomic.Bool  // some byte of a body was read, in any attempt
 	bodySent    atomic.Bool  // the whole body of the current attempt was read
@@ -363,6 +368,11 @@ func (cl *call) redactor() redactor {
 // openBody produces the body of one attempt. A single-use body that was
 // already read cannot be produced again.
 func (cl *call) openBody() (io.Reader, error) {
+	if cl.building {
+		// do sets the length on the request itself: a body opened for
+		// this look would only be closed again.
+		return http.NoBody, nil
+	}
 	if cl.req.singleUse && cl.bodyStarted.Load() {
 		return nil, ErrNotReplayable
 	}
