@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+	"unicode/utf8"
 )
 
 // Timestamp is a date from the API. The API writes RFC 3339 with fractional
@@ -24,7 +25,16 @@ type Timestamp struct {
 // UnmarshalJSON accepts a string in RFC 3339 form, any other string (kept in
 // Raw), or null.
 func (t *Timestamp) UnmarshalJSON(data []byte) error {
+	// The API's dates are plain strings, and an absent one is null: both
+	// are read without a second pass of the JSON decoder, which would
+	// allocate several times per date.
+	if text, ok := plainJSONString(data); ok {
+		return t.UnmarshalText(text)
+	}
 	*t = Timestamp{}
+	if string(data) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
 		if string(data) == "null" {
@@ -34,6 +44,22 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	return t.UnmarshalText([]byte(s))
+}
+
+// plainJSONString returns the content of data when data is a JSON string of
+// printable ASCII without escapes, whose value is then its bytes as they
+// are.
+func plainJSONString(data []byte) ([]byte, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return nil, false
+	}
+	text := data[1 : len(data)-1]
+	for _, c := range text {
+		if c < ' ' || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return nil, false
+		}
+	}
+	return text, true
 }
 
 // UnmarshalText reads text as UnmarshalJSON reads a string.
