@@ -132,7 +132,7 @@ func (b *Batch) validate(f form) problems {
 	}
 	parts := validateParts(b.Parts, f, "PostBatchWithTemplate", &p)
 	for i, t := range b.Tasks {
-		t.validate(fmt.Sprintf("tasks[%d]", i), f, parts, &p)
+		t.validate(i, f, parts, &p)
 	}
 	b.Integration.validate(&p)
 	return p
@@ -149,25 +149,32 @@ func (b *Batch) encodingProblems(p *problems) {
 	partsEncodingProblems(b.Parts, p)
 }
 
-func (t Task) validate(field string, f form, parts map[string]bool, p *problems) {
-	validateID(field+".params", t.Params, true, p)
+// validate checks the task at index i of its batch. A field's name is
+// spelled out only for a problem, so that checking a valid batch of 1000
+// tasks builds no strings.
+func (t Task) validate(i int, f form, parts map[string]bool, p *problems) {
+	field := func() string { return fmt.Sprintf("tasks[%d]", i) }
+	// validateID has nothing to say of a non-empty string.
+	if id, ok := t.Params["id"].(string); !ok || id == "" {
+		validateID(field()+".params", t.Params, true, p)
+	}
 	if len(t.PartParams) > 0 && f == formReference {
-		p.add(field+".partParams", "partParams need an embedded template (PostBatchWithTemplate)")
+		p.add(field()+".partParams", "partParams need an embedded template (PostBatchWithTemplate)")
 		return
 	}
 	for j, pp := range t.PartParams {
-		ppField := fmt.Sprintf("%s.partParams[%d]", field, j)
+		ppField := func() string { return fmt.Sprintf("%s.partParams[%d]", field(), j) }
 		switch {
 		case pp.PartName == "":
-			p.add(ppField+".partName", "is required")
+			p.add(ppField()+".partName", "is required")
 		case !parts[pp.PartName]:
-			p.add(ppField+".partName", fmt.Sprintf("no part named %q is attached", pp.PartName))
+			p.add(ppField()+".partName", fmt.Sprintf("no part named %q is attached", pp.PartName))
 		}
 		switch pp.ParamName {
 		case "":
-			p.add(ppField+".paramName", "is required")
+			p.add(ppField()+".paramName", "is required")
 		case "id":
-			p.add(ppField+".paramName", `must not be "id": the part would replace the task's record ID`)
+			p.add(ppField()+".paramName", `must not be "id": the part would replace the task's record ID`)
 		}
 	}
 }
