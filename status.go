@@ -169,16 +169,36 @@ func (s TaskStatus) LogValue() slog.Value {
 // UnmarshalJSON reads the documented fields, taking the log from "log" or
 // "logs" (the API documents one and shows the other).
 func (s *TaskStatus) UnmarshalJSON(data []byte) error {
-	type plain TaskStatus
-	var v struct {
-		plain
-		Log  []json.RawMessage `json:"log"`
-		Logs []json.RawMessage `json:"logs"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
+	var st TaskStatus
+	v := st.decoding()
+	if err := json.Unmarshal(data, v); err != nil {
 		return err
 	}
-	*s = TaskStatus(v.plain)
+	v.takeLog()
+	*s = st
+	return nil
+}
+
+// taskStatusJSON decodes a task status into the TaskStatus it points to,
+// keeping the log's entries of either name aside for takeLog. The request
+// path decodes an answer into it directly: through UnmarshalJSON, the
+// decoder would check and walk every status twice.
+type taskStatusJSON struct {
+	*plainTaskStatus
+	Log  []json.RawMessage `json:"log"`
+	Logs []json.RawMessage `json:"logs"`
+}
+
+// plainTaskStatus has the fields of TaskStatus without its UnmarshalJSON.
+type plainTaskStatus TaskStatus
+
+func (s *TaskStatus) decoding() *taskStatusJSON {
+	return &taskStatusJSON{plainTaskStatus: (*plainTaskStatus)(s)}
+}
+
+// takeLog sets the status's log from the entries of both names.
+func (v *taskStatusJSON) takeLog() {
+	s := v.plainTaskStatus
 	s.Log = nil
 	if v.Log != nil || v.Logs != nil { // an empty log stays empty, not absent
 		s.Log = make([]string, 0, len(v.Log)+len(v.Logs))
@@ -190,7 +210,6 @@ func (s *TaskStatus) UnmarshalJSON(data []byte) error {
 		}
 		s.Log = append(s.Log, text)
 	}
-	return nil
 }
 
 // Result is a file the template stored.
@@ -259,10 +278,17 @@ func (c *Client) GetTaskStatus(ctx context.Context, batchID, taskID string) (*Ta
 	if err := requireIDs("batchID", batchID, "taskID", taskID); err != nil {
 		return nil, err
 	}
+	return c.getTaskStatus(ctx, "/v1/batch/"+url.PathEscape(batchID)+"/"+url.PathEscape(taskID), taskID)
+}
+
+// getTaskStatus reads the status of the task taskID at path.
+func (c *Client) getTaskStatus(ctx context.Context, path, taskID string) (*TaskStatus, error) {
 	st := &TaskStatus{}
-	if err := c.getJSON(ctx, "/v1/batch/"+url.PathEscape(batchID)+"/"+url.PathEscape(taskID), st); err != nil {
+	v := st.decoding()
+	if err := c.getJSON(ctx, path, v); err != nil {
 		return nil, err
 	}
+	v.takeLog()
 	st.TaskID = taskID
 	return st, nil
 }

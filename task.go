@@ -235,12 +235,7 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*TaskStatus, error
 	if err := requireIDs("taskID", taskID); err != nil {
 		return nil, err
 	}
-	st := &TaskStatus{}
-	if err := c.getJSON(ctx, "/v1/task/"+url.PathEscape(taskID), st); err != nil {
-		return nil, err
-	}
-	st.TaskID = taskID
-	return st, nil
+	return c.getTaskStatus(ctx, "/v1/task/"+url.PathEscape(taskID), taskID)
 }
 
 // WaitTask polls the status of the Task API task taskID, with WaitBatch's
