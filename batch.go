@@ -259,7 +259,7 @@ func (c *Client) postReference(ctx context.Context, b *Batch, tasks []byte) (*Ba
 	body := batchJSON(b.Template, tasks, b.Integration)
 	return c.postBatch(ctx, b, &request{
 		contentType: "application/json",
-		body:        bytesOpener(body),
+		data:        body,
 		size:        int64(len(body)),
 	})
 }

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"runtime"
@@ -211,8 +213,11 @@ type request struct {
 	resultURL   *url.URL
 	contentType string
 	body        func() (io.ReadCloser, error) // a fresh body per attempt; nil for none
-	size        int64                         // exact body size, or -1 when unknown
-	singleUse   bool                          // the body cannot be produced twice once read
+	// data is the whole body when it is in memory (a JSON post), in place
+	// of body.
+	data      []byte
+	size      int64 // exact body size, or -1 when unknown
+	singleUse bool  // the body cannot be produced twice once read
 	// integration is the request's Salesforce session, or nil: its ID is a
 	// secret besides the API key.
 	integration *Integration
@@ -230,6 +235,16 @@ type resultHolder interface {
 }
 
 func (r *request) isPost() bool { return r.method == http.MethodPost }
+
+func (r *request) hasBody() bool { return r.body != nil || r.data != nil }
+
+// open returns a fresh body for one attempt.
+func (r *request) open() (io.ReadCloser, error) {
+	if r.data != nil {
+		return io.NopCloser(bytes.NewReader(r.data)), nil
+	}
+	return r.body()
+}
 
 // display is the request's path as logs and errors show it: for a result
 // file, its host and path without the query.
@@ -275,8 +290,20 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		target = r.resultURL.String()
 	}
 	ctx = context.WithValue(ctx, callKey{}, cl)
+	expect := r.hasBody() && (r.size < 0 || r.size >= expectContinueSize)
+	if r.data != nil && !expect {
+		// A body the transport knows to be in memory goes out with the
+		// headers in one write; any other reader makes it send the
+		// headers first, costing a write and a wakeup of the server per
+		// post. Such a body is therefore not wrapped to track its reads:
+		// the trace tells when it was written whole. (With Expect, the
+		// trace also says so of a body withheld, hence the exception.)
+		cl.inMemory = true
+		cl.trace.WroteRequest = cl.wroteRequest
+		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
+	}
 	var body any // nil, or a ReaderFunc: never a plain reader, which retryablehttp would buffer
-	if r.body != nil {
+	if r.hasBody() {
 		body = retryablehttp.ReaderFunc(cl.openBody)
 	}
 	cl.building = true
@@ -287,10 +314,10 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	}
 	h := hreq.Header
 	vals := make(headerValues, 0, 6)
-	if r.body != nil {
+	if r.hasBody() {
 		hreq.ContentLength = max(r.size, 0) // 0 with a body: unknown, sent chunked
 		vals.set(h, "Content-Type", r.contentType)
-		if r.size < 0 || r.size >= expectContinueSize {
+		if expect {
 			vals.set(h, "Expect", "100-continue")
 		}
 	}
@@ -338,6 +365,10 @@ type call struct {
 	// building is set while retryablehttp builds the request: it then
 	// calls the body's ReaderFunc once, only to look for a length.
 	building bool
+	// inMemory is set when the body goes to the transport as a
+	// *bytes.Reader, whose delivery trace reports.
+	inMemory bool
+	trace    httptrace.ClientTrace
 	// Set by the body of the current attempt, read once it ends.
 	bodyStarted atomic.Bool  // some byte of a body was read, in any attempt
 	bodySent    atomic.Bool  // the whole body of the current attempt was read
@@ -376,13 +407,26 @@ func (cl *call) openBody() (io.Reader, error) {
 	if cl.req.singleUse && cl.bodyStarted.Load() {
 		return nil, ErrNotReplayable
 	}
-	rc, err := cl.req.body()
+	if cl.inMemory {
+		cl.bodySent.Store(false)
+		return bytes.NewReader(cl.req.data), nil
+	}
+	rc, err := cl.req.open()
 	if err != nil {
 		return nil, err
 	}
 	cl.bodySent.Store(false)
 	cl.bodyBytes.Store(0)
 	return &trackedBody{rc: rc, call: cl}, nil
+}
+
+// wroteRequest is the trace's report that the transport finished writing
+// an attempt with an in-memory body: without an error, the whole body.
+func (cl *call) wroteRequest(info httptrace.WroteRequestInfo) {
+	if info.Err == nil {
+		cl.bodyStarted.Store(true)
+		cl.bodySent.Store(true)
+	}
 }
 
 // trackedBody records how much of a body the transport has read, which tells

@@ -346,7 +346,7 @@ func (c *Client) PostTask(ctx context.Context, r *TaskRequest) (*TaskResponse, e
 	}
 	return c.postTask(ctx, r, &request{
 		contentType: "application/json",
-		body:        bytesOpener(body),
+		data:        body,
 		size:        int64(len(body)),
 	})
 }
