@@ -207,7 +207,7 @@ func encodeTasks(tasks []Task, first int) ([]byte, error) {
 // PostBulk job costs. It writes the values a template's params mostly hold
 // itself (strings without anything to escape, finite float64s in plain
 // notation, integers, bools, nil) and has encoding/json write any other
-// value, and the whole params of a task with a key to escape.
+// value, and any string to escape.
 func appendTasks(buf []byte, tasks []Task) ([]byte, error) {
 	if tasks == nil || !taskLayoutKnown {
 		return appendMarshal(buf, tasks)
@@ -244,7 +244,7 @@ var taskLayoutKnown = func() bool {
 }()
 
 // appendParams appends the JSON of p, its keys sorted as encoding/json
-// sorts them.
+// sorts them: by their bytes, whatever their escapes.
 func appendParams(buf []byte, p Params) ([]byte, error) {
 	if p == nil {
 		return append(buf, "null"...), nil
@@ -252,9 +252,6 @@ func appendParams(buf []byte, p Params) ([]byte, error) {
 	var room [8]string // enough for most params, on the stack
 	keys := room[:0]
 	for k := range p {
-		if !verbatimInJSON(k) {
-			return appendMarshal(buf, p)
-		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -263,7 +260,7 @@ func appendParams(buf []byte, p Params) ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(append(append(buf, '"'), k...), '"', ':')
+		buf = append(appendJSONString(buf, k), ':')
 		var err error
 		if buf, err = appendValue(buf, p[k]); err != nil {
 			return nil, err
@@ -278,9 +275,7 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 	case nil:
 		return append(buf, "null"...), nil
 	case string:
-		if verbatimInJSON(v) {
-			return append(append(append(buf, '"'), v...), '"'), nil
-		}
+		return appendJSONString(buf, v), nil
 	case bool:
 		return strconv.AppendBool(buf, v), nil
 	case int:
@@ -339,9 +334,7 @@ func batchJSON(template string, tasks []byte, in *Integration) []byte {
 	buf := make([]byte, 0, len(tasks)+len(template)+256)
 	buf = append(buf, '{')
 	if template != "" {
-		buf = append(buf, `"template":`...)
-		buf = appendJSON(buf, template)
-		buf = append(buf, ',')
+		buf = append(appendJSONString(append(buf, `"template":`...), template), ',')
 	}
 	buf = append(buf, `"tasks":`...)
 	buf = append(buf, tasks...)
@@ -350,6 +343,15 @@ func batchJSON(template string, tasks []byte, in *Integration) []byte {
 		buf = appendJSON(buf, in.wire())
 	}
 	return append(buf, '}')
+}
+
+// appendJSONString appends the JSON of s, without encoding/json when s has
+// nothing to escape.
+func appendJSONString(buf []byte, s string) []byte {
+	if verbatimInJSON(s) {
+		return append(append(append(buf, '"'), s...), '"')
+	}
+	return appendJSON(buf, s)
 }
 
 // appendJSON appends the encoding of v, a value that always encodes.

@@ -80,22 +80,26 @@ func (r *TaskRequest) encodingProblems(p *problems) {
 	partsEncodingProblems(r.Parts, p)
 }
 
-// taskJSON is the JSON the API receives for a task: the whole body of a post
-// by reference, or the "data" part of a post with an embedded template (then
-// without a template).
-type taskJSON struct {
-	Template    string           `json:"template,omitempty"`
-	Params      Params           `json:"params"`
-	Integration *wireIntegration `json:"integration,omitempty"`
-}
-
-// encode encodes a valid request's JSON, with template.
+// encode encodes a valid request as the JSON the API receives for a task:
+// the whole body of a post by reference, or the "data" part of a post with
+// an embedded template (then without a template). It is written as
+// batchJSON writes a batch's, its params as a task's: {"template":…,
+// "params":{…},"integration":{…}}, without a template when template is
+// empty and without an integration when there is none.
 func (r *TaskRequest) encode(template string) ([]byte, error) {
 	params := r.Params
 	if params == nil {
 		params = Params{}
 	}
-	data, err := json.Marshal(taskJSON{Template: template, Params: params, Integration: r.Integration.wire()})
+	buf := make([]byte, 0, 256)
+	buf = append(buf, '{')
+	if template != "" {
+		buf = append(appendJSONString(append(buf, `"template":`...), template), ',')
+	}
+	data, err := appendParams(append(buf, `"params":`...), params)
+	if err == nil && r.Integration != nil {
+		data = appendJSON(append(data, `,"integration":`...), r.Integration.wire())
+	}
 	if err != nil {
 		var p problems
 		r.encodingProblems(&p)
@@ -104,7 +108,7 @@ func (r *TaskRequest) encode(template string) ([]byte, error) {
 		}
 		return nil, p.err()
 	}
-	return data, nil
+	return append(data, '}'), nil
 }
 
 // TaskResponse is the API's answer to an accepted task.
