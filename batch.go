@@ -339,11 +339,32 @@ func batchJSON(template string, tasks []byte, in *Integration) []byte {
 	buf = append(buf, `"tasks":`...)
 	buf = append(buf, tasks...)
 	if in != nil {
-		buf = append(buf, `,"integration":`...)
-		buf = appendJSON(buf, in.wire())
+		buf = appendIntegration(append(buf, `,"integration":`...), in.wire())
 	}
 	return append(buf, '}')
 }
+
+// appendIntegration appends what json.Marshal makes of w.
+func appendIntegration(buf []byte, w *wireIntegration) []byte {
+	if !wireLayoutKnown {
+		return appendJSON(buf, *w) // a copy, so that w stays on its caller's stack
+	}
+	buf = appendJSONString(append(buf, `{"type":`...), w.Type)
+	buf = appendJSONString(append(buf, `,"sessionID":`...), w.SessionID)
+	buf = appendJSONString(append(buf, `,"serverURL":`...), w.ServerURL)
+	return append(buf, '}')
+}
+
+// wireLayoutKnown reports that wireIntegration has the fields
+// appendIntegration writes, with their tags; otherwise encoding/json
+// writes it.
+var wireLayoutKnown = func() bool {
+	t := reflect.TypeFor[wireIntegration]()
+	return t.NumField() == 3 &&
+		t.Field(0).Name == "Type" && t.Field(0).Tag == `json:"type"` &&
+		t.Field(1).Name == "SessionID" && t.Field(1).Tag == `json:"sessionID"` &&
+		t.Field(2).Name == "ServerURL" && t.Field(2).Tag == `json:"serverURL"`
+}()
 
 // appendJSONString appends the JSON of s, without encoding/json when s has
 // nothing to escape.

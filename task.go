@@ -98,7 +98,7 @@ func (r *TaskRequest) encode(template string) ([]byte, error) {
 	}
 	data, err := appendParams(append(buf, `"params":`...), params)
 	if err == nil && r.Integration != nil {
-		data = appendJSON(append(data, `,"integration":`...), r.Integration.wire())
+		data = appendIntegration(append(data, `,"integration":`...), r.Integration.wire())
 	}
 	if err != nil {
 		var p problems
