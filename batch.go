@@ -5,12 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"reflect"
-	"slices"
-	"strconv"
-	"unicode/utf8"
 )
 
 // MaxTasksPerBatch is the most tasks one batch may hold.
@@ -188,7 +183,7 @@ func (t Task) validate(i int, f form, parts map[string]bool, p *problems) {
 // cannot be encoded, the error is a *ValidationError naming every such value,
 // its fields numbered from first.
 func encodeTasks(tasks []Task, first int) ([]byte, error) {
-	data, err := appendTasks(nil, tasks)
+	data, err := json.Marshal(tasks)
 	if err == nil {
 		return data, nil
 	}
@@ -202,130 +197,6 @@ func encodeTasks(tasks []Task, first int) ([]byte, error) {
 	return nil, p.err()
 }
 
-// appendTasks appends the JSON of tasks: byte for byte what json.Marshal
-// makes of them, at a third of its cost, which is most of what validating a
-// PostBulk job costs. It writes the values a template's params mostly hold
-// itself (strings without anything to escape, finite float64s in plain
-// notation, integers, bools, nil) and has encoding/json write any other
-// value, and any string to escape.
-func appendTasks(buf []byte, tasks []Task) ([]byte, error) {
-	if tasks == nil || !taskLayoutKnown {
-		return appendMarshal(buf, tasks)
-	}
-	buf = append(buf, '[')
-	for i, t := range tasks {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"params":`...)
-		var err error
-		if buf, err = appendParams(buf, t.Params); err != nil {
-			return nil, err
-		}
-		if len(t.PartParams) > 0 {
-			buf = append(buf, `,"partParams":`...)
-			if buf, err = appendMarshal(buf, t.PartParams); err != nil {
-				return nil, err
-			}
-		}
-		buf = append(buf, '}')
-	}
-	return append(buf, ']'), nil
-}
-
-// taskLayoutKnown reports that Task has the fields appendTasks writes, with
-// their tags. A field added to Task leaves every task to encoding/json
-// until appendTasks writes it too.
-var taskLayoutKnown = func() bool {
-	t := reflect.TypeFor[Task]()
-	return t.NumField() == 2 &&
-		t.Field(0).Name == "Params" && t.Field(0).Tag == `json:"params"` &&
-		t.Field(1).Name == "PartParams" && t.Field(1).Tag == `json:"partParams,omitempty"`
-}()
-
-// appendParams appends the JSON of p, its keys sorted as encoding/json
-// sorts them: by their bytes, whatever their escapes.
-func appendParams(buf []byte, p Params) ([]byte, error) {
-	if p == nil {
-		return append(buf, "null"...), nil
-	}
-	var room [8]string // enough for most params, on the stack
-	keys := room[:0]
-	for k := range p {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	buf = append(buf, '{')
-	for i, k := range keys {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(appendJSONString(buf, k), ':')
-		var err error
-		if buf, err = appendValue(buf, p[k]); err != nil {
-			return nil, err
-		}
-	}
-	return append(buf, '}'), nil
-}
-
-// appendValue appends the JSON of a param's value.
-func appendValue(buf []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return append(buf, "null"...), nil
-	case string:
-		return appendJSONString(buf, v), nil
-	case bool:
-		return strconv.AppendBool(buf, v), nil
-	case int:
-		return strconv.AppendInt(buf, int64(v), 10), nil
-	case int64:
-		return strconv.AppendInt(buf, v, 10), nil
-	case int32:
-		return strconv.AppendInt(buf, int64(v), 10), nil
-	case float64:
-		// encoding/json writes exponents outside this range; NaN and the
-		// infinities fail both tests and go to it, to be refused.
-		if a := math.Abs(v); a == 0 || a >= 1e-6 && a < 1e21 {
-			return strconv.AppendFloat(buf, v, 'f', -1, 64), nil
-		}
-	}
-	return appendMarshal(buf, v)
-}
-
-// verbatimInJSON reports whether encoding/json writes s as it is, between
-// quotes: printable ASCII but for the quote, the backslash and the three
-// characters it escapes for HTML, and valid UTF-8 beyond ASCII but for the
-// two line separators it escapes for JavaScript.
-func verbatimInJSON(s string) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < ' ' || c > '~' || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return false
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-		i += size
-	}
-	return true
-}
-
-// appendMarshal appends what json.Marshal makes of v.
-func appendMarshal(buf []byte, v any) ([]byte, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(buf, data...), nil
-}
-
 // batchJSON is the JSON the API receives for a batch: the whole body of a
 // post by reference, or the "data" part of a post with an embedded
 // template (then without a template). tasks is the tasks' encoding, so that
@@ -334,45 +205,17 @@ func batchJSON(template string, tasks []byte, in *Integration) []byte {
 	buf := make([]byte, 0, len(tasks)+len(template)+256)
 	buf = append(buf, '{')
 	if template != "" {
-		buf = append(appendJSONString(append(buf, `"template":`...), template), ',')
+		buf = append(buf, `"template":`...)
+		buf = appendJSON(buf, template)
+		buf = append(buf, ',')
 	}
 	buf = append(buf, `"tasks":`...)
 	buf = append(buf, tasks...)
 	if in != nil {
-		buf = appendIntegration(append(buf, `,"integration":`...), in.wire())
+		buf = append(buf, `,"integration":`...)
+		buf = appendJSON(buf, in.wire())
 	}
 	return append(buf, '}')
-}
-
-// appendIntegration appends what json.Marshal makes of w.
-func appendIntegration(buf []byte, w *wireIntegration) []byte {
-	if !wireLayoutKnown {
-		return appendJSON(buf, *w) // a copy, so that w stays on its caller's stack
-	}
-	buf = appendJSONString(append(buf, `{"type":`...), w.Type)
-	buf = appendJSONString(append(buf, `,"sessionID":`...), w.SessionID)
-	buf = appendJSONString(append(buf, `,"serverURL":`...), w.ServerURL)
-	return append(buf, '}')
-}
-
-// wireLayoutKnown reports that wireIntegration has the fields
-// appendIntegration writes, with their tags; otherwise encoding/json
-// writes it.
-var wireLayoutKnown = func() bool {
-	t := reflect.TypeFor[wireIntegration]()
-	return t.NumField() == 3 &&
-		t.Field(0).Name == "Type" && t.Field(0).Tag == `json:"type"` &&
-		t.Field(1).Name == "SessionID" && t.Field(1).Tag == `json:"sessionID"` &&
-		t.Field(2).Name == "ServerURL" && t.Field(2).Tag == `json:"serverURL"`
-}()
-
-// appendJSONString appends the JSON of s, without encoding/json when s has
-// nothing to escape.
-func appendJSONString(buf []byte, s string) []byte {
-	if verbatimInJSON(s) {
-		return append(append(append(buf, '"'), s...), '"')
-	}
-	return appendJSON(buf, s)
 }
 
 // appendJSON appends the encoding of v, a value that always encodes.

@@ -80,26 +80,22 @@ func (r *TaskRequest) encodingProblems(p *problems) {
 	partsEncodingProblems(r.Parts, p)
 }
 
-// encode encodes a valid request as the JSON the API receives for a task:
-// the whole body of a post by reference, or the "data" part of a post with
-// an embedded template (then without a template). It is written as
-// batchJSON writes a batch's, its params as a task's: {"template":…,
-// "params":{…},"integration":{…}}, without a template when template is
-// empty and without an integration when there is none.
+// taskJSON is the JSON the API receives for a task: the whole body of a post
+// by reference, or the "data" part of a post with an embedded template (then
+// without a template).
+type taskJSON struct {
+	Template    string           `json:"template,omitempty"`
+	Params      Params           `json:"params"`
+	Integration *wireIntegration `json:"integration,omitempty"`
+}
+
+// encode encodes a valid request's JSON, with template.
 func (r *TaskRequest) encode(template string) ([]byte, error) {
 	params := r.Params
 	if params == nil {
 		params = Params{}
 	}
-	buf := make([]byte, 0, 256)
-	buf = append(buf, '{')
-	if template != "" {
-		buf = append(appendJSONString(append(buf, `"template":`...), template), ',')
-	}
-	data, err := appendParams(append(buf, `"params":`...), params)
-	if err == nil && r.Integration != nil {
-		data = appendIntegration(append(data, `,"integration":`...), r.Integration.wire())
-	}
+	data, err := json.Marshal(taskJSON{Template: template, Params: params, Integration: r.Integration.wire()})
 	if err != nil {
 		var p problems
 		r.encodingProblems(&p)
@@ -108,7 +104,7 @@ func (r *TaskRequest) encode(template string) ([]byte, error) {
 		}
 		return nil, p.err()
 	}
-	return append(data, '}'), nil
+	return data, nil
 }
 
 // TaskResponse is the API's answer to an accepted task.
