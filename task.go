@@ -1,7 +1,6 @@
 package dynamo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -131,193 +130,45 @@ type UsageCount struct {
 	TermMax int `json:"termMax"` // available in the licence term
 }
 
-// The counts are read by walking the answer's JSON (jsonMembers) instead of
-// decoding each level into a map, which cost some forty allocations per
-// accepted task, more than all the rest of the answer. The decoder still
-// reads what the walk leaves to it, a key written with an escape; either
-// way, the same JSON gives the same counts.
-
 // UnmarshalJSON reads the two counts of an object, whatever else it holds;
 // anything that is not such an object reads as zero.
 func (u *Usage) UnmarshalJSON(data []byte) error {
 	*u = Usage{}
-	if json.Valid(data) {
-		u.read(data)
+	var v struct {
+		API     json.RawMessage `json:"api"`
+		Signing json.RawMessage `json:"signing"`
+	}
+	if json.Unmarshal(data, &v) == nil {
+		_ = u.API.UnmarshalJSON(v.API)
+		_ = u.Signing.UnmarshalJSON(v.Signing)
 	}
 	return nil
-}
-
-// read reads valid JSON data as UnmarshalJSON does.
-func (u *Usage) read(data []byte) {
-	*u = Usage{}
-	walked := jsonMembers(data, func(key, value []byte) {
-		switch string(key) {
-		case "api":
-			u.API.read(value)
-		case "signing":
-			u.Signing.read(value)
-		}
-	})
-	if !walked {
-		u.decode(data)
-	}
-}
-
-// decode reads data through the JSON decoder.
-func (u *Usage) decode(data []byte) {
-	*u = Usage{}
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(data, &raw) != nil {
-		return
-	}
-	_ = u.API.UnmarshalJSON(raw["api"])
-	_ = u.Signing.UnmarshalJSON(raw["signing"])
 }
 
 // UnmarshalJSON reads "term" and "termMax" when they are whole numbers;
 // anything else reads as zero.
 func (c *UsageCount) UnmarshalJSON(data []byte) error {
+	type plain UsageCount
+	if json.Unmarshal(data, (*plain)(c)) == nil { // the documented shape
+		return nil
+	}
 	*c = UsageCount{}
-	if json.Valid(data) {
-		c.read(data)
+	var v struct {
+		Term    json.RawMessage `json:"term"`
+		TermMax json.RawMessage `json:"termMax"`
+	}
+	if json.Unmarshal(data, &v) == nil {
+		c.Term, c.TermMax = wholeNumber(v.Term), wholeNumber(v.TermMax)
 	}
 	return nil
 }
 
-// read reads valid JSON data as UnmarshalJSON does.
-func (c *UsageCount) read(data []byte) {
-	*c = UsageCount{}
-	walked := jsonMembers(data, func(key, value []byte) {
-		switch string(key) {
-		case "term":
-			c.Term = wholeNumber(value)
-		case "termMax":
-			c.TermMax = wholeNumber(value)
-		}
-	})
-	if !walked {
-		c.decode(data)
-	}
-}
-
-// decode reads data through the JSON decoder.
-func (c *UsageCount) decode(data []byte) {
-	*c = UsageCount{}
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(data, &raw) != nil {
-		return
-	}
-	c.Term, c.TermMax = wholeNumber(raw["term"]), wholeNumber(raw["termMax"])
-}
-
-// wholeNumber reads a JSON number that is a whole number within the range
-// of an int32; anything else reads as zero.
-func wholeNumber(raw []byte) int {
-	if n, ok := shortInteger(raw); ok {
-		return n
-	}
+func wholeNumber(raw json.RawMessage) int {
 	var f float64
-	if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+	if json.Unmarshal(raw, &f) != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		return 0
 	}
 	return int(f)
-}
-
-// shortInteger reads raw as wholeNumber does when it is an integer of at
-// most 15 digits, which a float64 holds exactly; ok is false for anything
-// else.
-func shortInteger(raw []byte) (n int, ok bool) {
-	digits := bytes.TrimPrefix(raw, []byte("-"))
-	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(digits) > 1) {
-		return 0, false
-	}
-	for _, d := range digits {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		n = n*10 + int(d-'0')
-	}
-	if n > math.MaxInt32 {
-		return 0, true
-	}
-	if len(digits) < len(raw) {
-		n = -n
-	}
-	return n, true
-}
-
-// jsonMembers calls fn with the key and the value, as JSON, of each member
-// of the object data, which must be valid JSON, in order. It returns false
-// when data is not an object, or when it reaches a key written with an
-// escape, which only a decoder reads right.
-func jsonMembers(data []byte, fn func(key, value []byte)) bool {
-	i := skipJSONSpace(data, 0)
-	if i == len(data) || data[i] != '{' {
-		return false
-	}
-	for i = skipJSONSpace(data, i+1); data[i] != '}'; {
-		end := jsonValueEnd(data, i)
-		key := data[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			return false
-		}
-		i = skipJSONSpace(data, skipJSONSpace(data, end)+1) // past the colon
-		end = jsonValueEnd(data, i)
-		fn(key, data[i:end])
-		if i = skipJSONSpace(data, end); data[i] == ',' {
-			i = skipJSONSpace(data, i+1)
-		}
-	}
-	return true
-}
-
-// jsonValueEnd returns the index just past the value that starts at
-// data[i], in valid JSON.
-func jsonValueEnd(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		for i++; data[i] != '"'; i++ {
-			if data[i] == '\\' {
-				i++
-			}
-		}
-		return i + 1
-	case '{', '[':
-		for depth := 0; ; {
-			switch data[i] {
-			case '"':
-				i = jsonValueEnd(data, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-	}
-	// A number, true, false or null runs to the next delimiter.
-	for i < len(data) && !isJSONDelimiter(data[i]) {
-		i++
-	}
-	return i
-}
-
-func isJSONDelimiter(c byte) bool {
-	switch c {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
-	}
-	return false
-}
-
-func skipJSONSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // String reads like "1 of 10000"; "unknown" when the API gave no maximum.
