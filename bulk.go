@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynamokit/dynamo/internal/formdata"
@@ -392,7 +395,7 @@ func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*B
 	return run.run(ctx)
 }
 
-// bulkJob is a planned bulk post: its chunks, validated and encoded.
+// bulkJob is a planned bulk post: its chunks, validated.
 type bulkJob struct {
 	batch  *Batch
 	chunks []bulkChunk
@@ -403,13 +406,58 @@ type bulkJob struct {
 type bulkChunk struct {
 	index, first, end int
 	batch             *Batch
-	tasks             []byte // the tasks' JSON, posted as it is
-	hash              string // SHA-256 of tasks
 	firstID, lastID   string // the first and last record IDs
+	// tasks is the tasks' JSON, once encoded, and hash its SHA-256: a chunk
+	// is encoded when it is posted, or when its journal line is checked.
+	tasks []byte
+	hash  string
 }
 
-// planJob splits b into chunks, validates every one of them, with the
-// problems' fields numbered by record in the whole job, and encodes them.
+// encode encodes the chunk's tasks, once; the hash is taken when withHash
+// is set (a job with a journal).
+func (ch *bulkChunk) encode(withHash bool) error {
+	if ch.tasks == nil {
+		tasks, err := encodeTasks(ch.batch.Tasks, ch.first)
+		if err != nil {
+			return err
+		}
+		ch.tasks = tasks
+	}
+	if withHash && ch.hash == "" {
+		ch.hash = sha256Hex(ch.tasks)
+	}
+	return nil
+}
+
+// check validates the chunk for form f, numbering the fields of its tasks'
+// problems by record in the whole job; the problems that are not a task's
+// are the same for every chunk, and reported for the first only. It notes
+// the chunk's first and last record IDs.
+func (ch *bulkChunk) check(f form) problems {
+	var p problems
+	for _, prob := range ch.batch.validate(f) {
+		if field, ok := renumberTaskField(prob.Field, ch.first); ok {
+			prob.Field = field
+			p = append(p, prob)
+		} else if ch.index == 0 {
+			p = append(p, prob)
+		}
+	}
+	for i, t := range ch.batch.Tasks {
+		if !paramsEncodable(t.Params) {
+			paramsEncodingProblems(fmt.Sprintf("tasks[%d].params", ch.first+i), t.Params, &p)
+		}
+	}
+	ch.firstID, _ = ch.batch.Tasks[0].Params["id"].(string)
+	ch.lastID, _ = ch.batch.Tasks[len(ch.batch.Tasks)-1].Params["id"].(string)
+	return p
+}
+
+// planJob splits b into chunks and validates every one of them, with the
+// problems' fields numbered by record in the whole job. A chunk is encoded
+// only when it is posted, as a hand-written loop would encode it, so that
+// encoding overlaps with the posts in flight; whether its values encode is
+// checked here, for every chunk, so that an invalid job sends nothing.
 func planJob(b *Batch, cfg *bulkConfig) (*bulkJob, error) {
 	if b == nil {
 		return nil, (problems{{Field: "batch", Message: "is nil"}}).err()
@@ -430,40 +478,36 @@ func planJob(b *Batch, cfg *bulkConfig) (*bulkJob, error) {
 	job := &bulkJob{batch: b}
 	for first := 0; first < len(b.Tasks); first += cfg.chunkSize {
 		end := min(first+cfg.chunkSize, len(b.Tasks))
-		ch := bulkChunk{index: len(job.chunks), first: first, end: end, batch: &Batch{
+		job.chunks = append(job.chunks, bulkChunk{index: len(job.chunks), first: first, end: end, batch: &Batch{
 			Template:    b.Template,
 			Tasks:       b.Tasks[first:end:end],
 			Integration: b.Integration,
 			Parts:       b.Parts,
-		}}
-		for _, prob := range ch.batch.validate(f) {
-			if field, ok := renumberTaskField(prob.Field, first); ok {
-				prob.Field = field
-				p = append(p, prob)
-			} else if ch.index == 0 { // the same for every chunk: report it once
-				p = append(p, prob)
+		}})
+	}
+	// Nothing is posted before every chunk is valid: the chunks are checked
+	// on every core, so that a large job's first post waits little.
+	found := make([]problems, len(job.chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(job.chunks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(job.chunks); i = int(next.Add(1) - 1) {
+				found[i] = job.chunks[i].check(f)
 			}
-		}
-		job.chunks = append(job.chunks, ch)
+		}()
 	}
-	var encErrs []error
-	for i := range job.chunks {
-		ch := &job.chunks[i]
-		tasks, err := encodeTasks(ch.batch.Tasks, ch.first)
-		if err != nil {
-			encErrs = append(encErrs, err)
-			continue
-		}
-		ch.tasks, ch.hash = tasks, sha256Hex(tasks)
-		ch.firstID, _ = ch.batch.Tasks[0].Params["id"].(string)
-		ch.lastID, _ = ch.batch.Tasks[len(ch.batch.Tasks)-1].Params["id"].(string)
+	wg.Wait()
+	for _, chunkProblems := range found {
+		p = append(p, chunkProblems...)
 	}
+	var partsErr error
 	if f == formEmbedded {
-		parts, err := encodeParts(b.Parts)
-		encErrs = append(encErrs, err)
-		job.parts = parts
+		job.parts, partsErr = encodeParts(b.Parts)
 	}
-	if err := joinProblems(append([]error{p.err()}, encErrs...)...); err != nil {
+	if err := joinProblems(p.err(), partsErr); err != nil {
 		return nil, err
 	}
 	return job, nil
@@ -498,9 +542,13 @@ type bulkRun struct {
 
 // posted is the outcome of one chunk's post.
 type posted struct {
-	index int
-	resp  *BatchResponse
-	err   error
+	ch       bulkChunk // encoded, with its hash when there is a journal
+	postedAt time.Time
+	resp     *BatchResponse
+	err      error
+	// notSent is why the chunk was not sent at all: its posting line could
+	// not be written.
+	notSent error
 }
 
 func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
@@ -524,15 +572,9 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 				break
 			}
 			ch := chunks[todo[next]]
-			if stop = r.start(ch); stop != nil {
-				break
-			}
 			next++
 			inflight++
-			go func() {
-				resp, err := r.post(ctx, ch)
-				results <- posted{index: ch.index, resp: resp, err: err}
-			}()
+			go func() { results <- r.send(ctx, ch) }()
 		}
 		if inflight == 0 {
 			break
@@ -549,6 +591,11 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	}
 	for _, i := range todo[next:] {
 		rep.Chunks[i].Err = &notStartedError{cause: stop}
+	}
+	for i := range rep.Chunks {
+		if rep.Chunks[i].State == ChunkNotStarted && rep.Chunks[i].Err == nil { // its posting line failed
+			rep.Chunks[i].Err = &notStartedError{cause: stop}
+		}
 	}
 	if r.journal != nil && r.journal.failure != nil {
 		return rep, r.journalWriteError()
@@ -575,21 +622,29 @@ func (r *bulkRun) stopCause(ctx context.Context) error {
 	}
 }
 
-// start records that ch is about to be posted. An error means the journal
-// could not say so: ch is not sent.
-func (r *bulkRun) start(ch bulkChunk) error {
-	res := &r.report.Chunks[ch.index]
-	res.PostedAt = r.client.now().UTC()
-	if r.journal == nil {
-		return nil
+// send encodes ch, records in the journal that it is about to be posted,
+// and posts it. It runs on a goroutine of its own, one per chunk in flight.
+func (r *bulkRun) send(ctx context.Context, ch bulkChunk) posted {
+	o := posted{ch: ch}
+	if err := o.ch.encode(r.journal != nil); err != nil { // not expected: planJob checked every value
+		o.err = err
+		return o
 	}
-	rec := r.record(ch, journalPosting)
-	rec.Time = res.PostedAt
-	if err := r.journal.append(rec); err != nil {
-		res.PostedAt = time.Time{}
-		return err
+	o.postedAt = r.client.now().UTC()
+	if r.journal != nil {
+		rec := r.record(o.ch, journalPosting)
+		rec.Time = o.postedAt
+		if err := r.journal.appendIntent(rec); err != nil {
+			o.notSent = err
+			return o
+		}
 	}
-	return nil
+	if t := r.cfg.template; t != nil {
+		o.resp, o.err = r.client.postEmbedded(ctx, *t, o.ch.batch, o.ch.tasks, r.job.parts)
+	} else {
+		o.resp, o.err = r.client.postReference(ctx, o.ch.batch, o.ch.tasks)
+	}
+	return o
 }
 
 // record is a journal line about ch, without its state's details.
@@ -643,19 +698,15 @@ func (r *bulkRun) settleFromJournal() []int {
 	return todo
 }
 
-// post sends one chunk through the ordinary post path.
-func (r *bulkRun) post(ctx context.Context, ch bulkChunk) (*BatchResponse, error) {
-	if t := r.cfg.template; t != nil {
-		return r.client.postEmbedded(ctx, *t, ch.batch, ch.tasks, r.job.parts)
-	}
-	return r.client.postReference(ctx, ch.batch, ch.tasks)
-}
-
 // finish records a chunk's outcome in the report and the journal, then
 // reports it to the callback. The error is the journal's.
 func (r *bulkRun) finish(o posted) error {
-	res := &r.report.Chunks[o.index]
+	if o.notSent != nil {
+		return o.notSent // the chunk stays not started
+	}
+	res := &r.report.Chunks[o.ch.index]
 	res.Err = o.err
+	res.PostedAt = o.postedAt
 	var state string
 	switch {
 	case o.resp != nil: // accepted, perhaps with a *TaskCountError
@@ -668,13 +719,13 @@ func (r *bulkRun) finish(o posted) error {
 	}
 	var jerr error
 	if r.journal != nil {
-		rec := r.record(r.job.chunks[o.index], state)
+		rec := r.record(o.ch, state)
 		rec.BatchID, rec.TaskIDs = res.BatchID, res.TaskIDs
 		if state != journalAccepted {
 			rec.Error = r.errorText(o.err)
 		}
 		if jerr = r.journal.append(rec); jerr != nil {
-			r.unrecorded = append(r.unrecorded, o.index)
+			r.unrecorded = append(r.unrecorded, o.ch.index)
 		}
 	}
 	r.done(*res)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -146,8 +147,10 @@ type journal struct {
 	f      *os.File
 	size   int64                // bytes of complete lines in the file
 	latest map[int]journalEntry // by chunk index
-	// failure is the first write that failed; broken is set when the file
-	// could not be restored after it, and nothing more is written.
+	// mu orders the writes of the goroutines posting chunks. failure is the
+	// first write that failed; broken is set when the file could not be
+	// restored after it, and nothing more is written.
+	mu      sync.Mutex
 	failure error
 	broken  bool
 }
@@ -267,7 +270,8 @@ func (j *journal) add(rec journalRecord, line int) error {
 // check makes sure that every chunk the journal says was accepted, or may
 // have been, is the same chunk, with the same records, in this job. A chunk
 // whose last line says "failed" created nothing, so its records may have
-// changed since (a corrected record is the usual reason to run again).
+// changed since (a corrected record is the usual reason to run again). The
+// chunks it compares are encoded, to hash them.
 func (j *journal) check(chunks []bulkChunk) error {
 	indexes := make([]int, 0, len(j.latest))
 	for i := range j.latest {
@@ -286,7 +290,7 @@ func (j *journal) check(chunks []bulkChunk) error {
 		case e.rec.First != chunks[i].first || e.rec.End != chunks[i].end:
 			detail = fmt.Sprintf("it records chunk %d as records [%d, %d), the job's chunk %d is [%d, %d)",
 				i, e.rec.First, e.rec.End, i, chunks[i].first, chunks[i].end)
-		case e.rec.TasksHash != chunks[i].hash:
+		case chunks[i].encode(true) != nil || e.rec.TasksHash != chunks[i].hash:
 			detail = fmt.Sprintf("records [%d, %d) differ from those it recorded as %s", e.rec.First, e.rec.End, e.rec.State)
 		default:
 			continue
@@ -296,10 +300,28 @@ func (j *journal) check(chunks []bulkChunk) error {
 	return nil
 }
 
+// appendIntent writes the posting line rec, unless a write has failed
+// already: then no further chunk may start.
+func (j *journal) appendIntent(rec journalRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failure != nil {
+		return j.failure
+	}
+	return j.write(rec)
+}
+
 // append writes rec as one line and waits until it is on disk. A write that
 // fails is undone, so that the file holds only whole lines; if that fails
 // too, nothing more is written.
 func (j *journal) append(rec journalRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.write(rec)
+}
+
+// write is append with j.mu held.
+func (j *journal) write(rec journalRecord) error {
 	if j.broken {
 		return j.failure
 	}

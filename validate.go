@@ -3,6 +3,7 @@ package dynamo
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 )
@@ -115,6 +116,29 @@ func partsEncodingProblems(parts []Part, p *problems) {
 			encodingProblem(fmt.Sprintf("parts[%d].value", i), part.Value, p)
 		}
 	}
+}
+
+// paramsEncodable reports whether every value of params encodes as JSON,
+// encoding only those of a kind that might not.
+func paramsEncodable(params Params) bool {
+	for _, v := range params {
+		switch v := v.(type) {
+		case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+			continue
+		case float64:
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				continue
+			}
+		case float32:
+			if f := float64(v); !math.IsNaN(f) && !math.IsInf(f, 0) {
+				continue
+			}
+		}
+		if _, err := json.Marshal(v); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func encodingProblem(field string, v any, p *problems) {
