@@ -113,13 +113,14 @@ func classify(a attempt, p retryPolicy) decision {
 	code := a.status
 	switch {
 	case code >= 200 && code < 300:
+		// Constant reasons: every answer passes here before its body is read.
 		switch {
 		case a.decoded:
 			return decision{verdict: verdictSuccess}
 		case post:
-			return decision{verdict: verdictUnknown, reason: fmt.Sprintf("status %d with a body that does not give the ID", code)}
+			return decision{verdict: verdictUnknown, reason: "a success whose body does not give the ID"}
 		}
-		return decision{verdict: verdictFailed, reason: fmt.Sprintf("status %d with a body that cannot be read", code)}
+		return decision{verdict: verdictFailed, reason: "a success whose body cannot be read"}
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 		d := decision{verdict: verdictRetry, reason: fmt.Sprintf("status %d", code)}
 		d.retryAfter, d.hasRetryAfter = parseRetryAfter(a.retryAfter, p.now)

@@ -133,6 +133,20 @@ type UsageCount struct {
 // UnmarshalJSON reads the two counts of an object, whatever else it holds;
 // anything that is not such an object reads as zero.
 func (u *Usage) UnmarshalJSON(data []byte) error {
+	// The documented shape decodes in one pass, into types of no methods;
+	// only another one is read part by part.
+	type count struct {
+		Term    int `json:"term"`
+		TermMax int `json:"termMax"`
+	}
+	var plain struct {
+		API     count `json:"api"`
+		Signing count `json:"signing"`
+	}
+	if json.Unmarshal(data, &plain) == nil {
+		*u = Usage{API: UsageCount(plain.API), Signing: UsageCount(plain.Signing)}
+		return nil
+	}
 	*u = Usage{}
 	var v struct {
 		API     json.RawMessage `json:"api"`
