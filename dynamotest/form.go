@@ -165,6 +165,26 @@ func readJSONPart(part *multipart.Part, what string, budget *int64) (json.RawMes
 }
 
 // checkParts adds to p what was wrong with the parts, the template part's included.
+// readFormData reads a multipart post of either API and checks what both
+// forms share: the template part, the param parts and the data part, which
+// must be a JSON object without a template field. With a reply, the post is
+// refused already; otherwise top is the data part's object and p what is
+// wrong so far.
+func readFormData(x *exchange, r *http.Request) (f *form, top map[string]json.RawMessage, p problems, rep *reply) {
+	f, rep = readForm(x, r)
+	if rep != nil {
+		return nil, nil, nil, rep
+	}
+	f.checkParts(&p)
+	if top = f.decodeData(&p); top == nil {
+		return nil, nil, nil, p.reply()
+	}
+	if _, ok := top["template"]; ok {
+		p.add("the data part must not contain template: the template is the file part")
+	}
+	return f, top, p, nil
+}
+
 func (f *form) checkParts(p *problems) {
 	*p = append(*p, f.problems...)
 	t := f.template

@@ -205,21 +205,13 @@ func (s *Server) postBatch(x *exchange, r *http.Request) *reply {
 // postBatchMultipart handles the multipart form of a batch: embedded template and
 // extra JSON parts that tasks map through partParams.
 func (s *Server) postBatchMultipart(x *exchange, r *http.Request) *reply {
-	f, rep := readForm(x, r)
+	f, top, p, rep := readFormData(x, r)
 	if rep != nil {
 		return rep
 	}
-	var p problems
-	f.checkParts(&p)
-	top := f.decodeData(&p)
-	if top == nil {
-		return p.reply()
-	}
 	for _, k := range sortedKeys(top) {
 		switch k {
-		case "tasks", "integration":
-		case "template":
-			p.add("the data part must not contain template: the template is the file part")
+		case "tasks", "integration", "template": // template: readFormData said so
 		default:
 			p.add("unknown field %q in the data part", k)
 		}

@@ -33,18 +33,9 @@ func (s *Server) postTask(x *exchange, r *http.Request) *reply {
 // postTaskMultipart handles the multipart form of a task: embedded template and
 // extra JSON parts, each of which becomes the param its name gives.
 func (s *Server) postTaskMultipart(x *exchange, r *http.Request) *reply {
-	f, rep := readForm(x, r)
+	f, top, p, rep := readFormData(x, r)
 	if rep != nil {
 		return rep
-	}
-	var p problems
-	f.checkParts(&p)
-	top := f.decodeData(&p)
-	if top == nil {
-		return p.reply()
-	}
-	if _, ok := top["template"]; ok {
-		p.add("the data part must not contain template: the template is the file part")
 	}
 	checkTaskFields(top, "the data part", &p, "template")
 	integration := checkIntegration(top, &p)
