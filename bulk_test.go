@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,11 +103,22 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			transport := &bulkInflight{base: http.DefaultTransport.(*http.Transport).Clone()}
-			srv, client, _ := newFake(t, dynamo.WithHTTPClient(&http.Client{Transport: transport}))
+			// The fake holds every post it accepts until as many as allowed
+			// are in flight at once: a job that posted more at once would
+			// show it, and one that posted one at a time would never end.
+			full := make(chan struct{})
+			var accepted atomic.Int32
+			srv := dynamotest.NewServer(dynamotest.WithCredentials(testTenantID, testAPIKey),
+				dynamotest.WithOnAccept(func(dynamotest.Accepted) {
+					if accepted.Add(1) == tc.want {
+						close(full)
+					}
+				}))
+			t.Cleanup(srv.Close)
+			client, _ := newTestClient(t, srv.URL, dynamo.WithHTTPClient(&http.Client{Transport: transport}))
 			const chunks = 9
 			for range chunks {
-				// Each post waits on the server, so that posts overlap if allowed to.
-				srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Delay: 40 * time.Millisecond})
+				srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hold: full})
 			}
 			var inCallback, overlapped atomic.Bool
 			var calls atomic.Int32
@@ -118,7 +129,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 						overlapped.Store(true)
 					}
 					calls.Add(1)
-					time.Sleep(time.Millisecond)
+					runtime.Gosched() // room for a concurrent call to show
 					inCallback.Store(false)
 				}),
 			}, tc.opts...)
@@ -128,7 +139,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 			require.NoError(t, rep.Err())
 			assert.Equal(t, chunks, rep.Count(dynamo.ChunkAccepted))
 			assert.LessOrEqual(t, transport.peak.Load(), tc.want, "posts in flight at once")
-			assert.GreaterOrEqual(t, transport.peak.Load(), int32(2), "posts do overlap")
+			assert.Equal(t, tc.want, transport.peak.Load(), "posts overlap, up to the bound")
 			assert.Equal(t, int32(chunks), calls.Load(), "one callback per chunk")
 			assert.False(t, overlapped.Load(), "callbacks never run concurrently")
 			requireAcceptedOnce(t, srv, chunks*10)
