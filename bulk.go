@@ -349,7 +349,8 @@ func (e *notStartedError) Unwrap() error { return e.cause }
 // WithBulkTemplate). Up to DefaultBulkConcurrency chunks (or the
 // WithBulkConcurrency value) are in flight at once, started in index order.
 //
-// Every chunk is validated, and encoded, before any is posted: an invalid
+// Every chunk is validated, its values found encodable, before any is
+// posted (each is then encoded as it is posted): an invalid
 // job fails with a *ValidationError whose fields number records across the
 // whole job, like "tasks[2503].params.id", and nothing is sent.
 //
@@ -589,11 +590,8 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	if stop == nil {
 		stop = r.stopCause(ctx)
 	}
-	for _, i := range todo[next:] {
-		rep.Chunks[i].Err = &notStartedError{cause: stop}
-	}
-	for i := range rep.Chunks {
-		if rep.Chunks[i].State == ChunkNotStarted && rep.Chunks[i].Err == nil { // its posting line failed
+	for i := range rep.Chunks { // those after the stop, and any whose posting line failed
+		if rep.Chunks[i].State == ChunkNotStarted && rep.Chunks[i].Err == nil {
 			rep.Chunks[i].Err = &notStartedError{cause: stop}
 		}
 	}
@@ -674,7 +672,6 @@ func (r *bulkRun) settleFromJournal() []int {
 			e, ok = r.journal.latest[i]
 		}
 		res := &r.report.Chunks[i]
-		res.FromJournal = true
 		switch {
 		case ok && e.rec.State == journalAccepted:
 			res.State = ChunkSkipped
@@ -689,10 +686,10 @@ func (r *bulkRun) settleFromJournal() []int {
 			res.PostedAt = e.postedAt
 			res.Err = &journalUnknownError{path: r.journal.path, entry: e}
 		default:
-			res.FromJournal = false
 			todo = append(todo, i)
 			continue
 		}
+		res.FromJournal = true
 		r.done(*res)
 	}
 	return todo

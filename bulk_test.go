@@ -42,7 +42,7 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 	for i, ch := range rep.Chunks {
 		assert.Equal(t, i, ch.Index)
 		assert.Equal(t, wantRanges[i], [2]int{ch.First, ch.End}, "chunk %d range", i)
-		assert.False(t, (ch.State == dynamo.ChunkSkipped))
+		assert.Equal(t, dynamo.ChunkAccepted, ch.State)
 		fb, ok := batches[ch.BatchID]
 		require.True(t, ok, "chunk %d's batch %q is on the server", i, ch.BatchID)
 		assert.Equal(t, "0691x000002AbCdQAK", fb.Template)

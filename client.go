@@ -3,6 +3,7 @@ package dynamo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,10 @@ const (
 // (see internal/cmd/uploadbench). A server that never answers 100 Continue
 // delays the body by the transport's ExpectContinueTimeout.
 const expectContinueSize = 1 << 20
+
+// idleConnTimeout is how long the default transport keeps an idle
+// connection: less than the 60 s after which many servers close theirs.
+const idleConnTimeout = 30 * time.Second
 
 // Client talks to the Dynamo batch API and Task API. It is safe for
 // concurrent use; create one per tenant and reuse it. Formatting a Client
@@ -90,7 +95,13 @@ func NewClient(tenantID, apiKey string, opts ...Option) (*Client, error) {
 	}
 	hc := cfg.httpClient // already a copy of the caller's
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Servers and load balancers often close an idle connection after
+		// 60 s; a post written onto a connection closed just then is lost
+		// with an unknown outcome. Closing idle ones sooner, before the
+		// server does, makes that rare.
+		tr.IdleConnTimeout = idleConnTimeout
+		hc = &http.Client{Transport: tr}
 	}
 	hc.CheckRedirect = refuseCredentialRedirects(hc.CheckRedirect)
 	logger := cfg.logger
@@ -299,6 +310,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		// the trace tells when it was written whole. (With Expect, the
 		// trace also says so of a body withheld, hence the exception.)
 		cl.inMemory = true
+		cl.trace.WroteHeaders = func() { cl.onWire.Store(true) } // the body follows in the same write
 		cl.trace.WroteRequest = cl.wroteRequest
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}
@@ -311,6 +323,9 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	cl.building = false
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: %s %s: %w", r.method, r.display(), err)
+	}
+	if r.isPost() && r.hasBody() {
+		hreq.GetBody = cl.resendBody
 	}
 	h := hreq.Header
 	vals := make(headerValues, 0, 6)
@@ -330,7 +345,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 
 	resp, err := c.retry.Do(hreq)
 	if err != nil {
-		if resp != nil { // after a retry's wait was cut short: already drained
+		if resp != nil { // the retry that was to follow did not start: already drained
 			resp.Body.Close()
 		}
 		return nil, cl.noAnswer(ctx, err)
@@ -371,6 +386,7 @@ type call struct {
 	trace    httptrace.ClientTrace
 	// Set by the body of the current attempt, read once it ends.
 	bodyStarted atomic.Bool  // some byte of a body was read, in any attempt
+	onWire      atomic.Bool  // some of the current attempt reached the connection
 	bodySent    atomic.Bool  // the whole body of the current attempt was read
 	bodyBytes   atomic.Int64 // bytes of the current attempt's body read
 	// last is the decision on the attempt that ended last.
@@ -407,6 +423,7 @@ func (cl *call) openBody() (io.Reader, error) {
 	if cl.req.singleUse && cl.bodyStarted.Load() {
 		return nil, ErrNotReplayable
 	}
+	cl.onWire.Store(false)
 	if cl.inMemory {
 		cl.bodySent.Store(false)
 		return bytes.NewReader(cl.req.data), nil
@@ -418,6 +435,29 @@ func (cl *call) openBody() (io.Reader, error) {
 	cl.bodySent.Store(false)
 	cl.bodyBytes.Store(0)
 	return &trackedBody{rc: rc, call: cl}, nil
+}
+
+// errResendRefused is resendBody's refusal.
+var errResendRefused = errors.New("the transport's own resend of a post already on the wire was refused")
+
+// resendBody is a post's GetBody, through which net/http may send an
+// attempt again on its own: HTTP/1 when nothing of it was written, HTTP/2
+// also after some stream errors, even once the whole body went out. Such a
+// resend is not an attempt that classify judged, so it is allowed only while
+// nothing of the attempt reached the connection; otherwise the attempt ends
+// with its error, and its outcome is judged as any other.
+func (cl *call) resendBody() (io.ReadCloser, error) {
+	if cl.onWire.Load() {
+		return nil, errResendRefused
+	}
+	body, err := cl.openBody()
+	if err != nil {
+		return nil, err
+	}
+	if rc, ok := body.(io.ReadCloser); ok {
+		return rc, nil
+	}
+	return io.NopCloser(body), nil
 }
 
 // wroteRequest is the trace's report that the transport finished writing
@@ -439,6 +479,7 @@ type trackedBody struct {
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
+		b.call.onWire.Store(true)
 		b.call.bodyStarted.Store(true)
 		total := b.call.bodyBytes.Add(int64(n))
 		if size := b.call.req.size; size >= 0 && total >= size {
@@ -517,10 +558,7 @@ func (c *Client) prepareRetry(req *http.Request) error {
 
 // answer turns the final answer into the call's result.
 func (cl *call) answer(ctx context.Context, resp *http.Response) (*http.Response, error) {
-	d := cl.last
-	if d.verdict == verdictRetry { // no retry left
-		d.verdict = verdictFailed
-	}
+	d := cl.last.final()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
 		return nil, cl.replayNote(cl.apiError(ctx, resp, d, readErrorBody(resp.Body), ""))
@@ -538,10 +576,17 @@ func (cl *call) answer(ctx context.Context, resp *http.Response) (*http.Response
 			cause = ctx.Err()
 		}
 	}
+	h, holdsResult := cl.req.out.(resultHolder)
 	if err == nil {
 		err = decodeJSON(data, cl.req.out)
+		// A field of another type than documented does not undo a post
+		// whose ID came back: the batch or task exists.
+		var typeErr *json.UnmarshalTypeError
+		if holdsResult && errors.As(err, &typeErr) && h.hasResult() {
+			err = nil
+		}
 	}
-	if h, ok := cl.req.out.(resultHolder); ok && err == nil && !h.hasResult() {
+	if holdsResult && err == nil && !h.hasResult() {
 		err = errors.New("the answer has no ID")
 	}
 	a.decoded = err == nil
@@ -575,9 +620,7 @@ func (cl *call) noAnswer(ctx context.Context, err error) error {
 // answer, decided d.
 func (cl *call) transportError(ctx context.Context, err error, d decision) error {
 	r := &cl.req
-	if d.verdict == verdictRetry { // no retry left
-		d.verdict = verdictFailed
-	}
+	d = d.final()
 	cause := err
 	if ctx.Err() != nil {
 		cause = ctx.Err() // so that errors.Is(err, context.Canceled) holds
@@ -612,7 +655,7 @@ func (cl *call) apiError(ctx context.Context, resp *http.Response, d decision, b
 		Path:           cl.req.display(),
 		Message:        errorMessage(body, secrets.apply),
 		Body:           body,
-		RequestID:      requestID(resp.Header),
+		RequestID:      requestID(resp.Header, secrets),
 		Attempts:       cl.attempts,
 		OutcomeUnknown: d.verdict == verdictUnknown,
 	}
@@ -642,7 +685,7 @@ func (cl *call) logFailure(ctx context.Context, d decision, detail slog.Attr) {
 	}
 	logger.LogAttrs(ctx, slog.LevelWarn, "dynamo: request failed",
 		slog.String("method", cl.req.method), slog.String("path", cl.req.display()), slog.Int("attempts", cl.attempts),
-		detail, slog.String("outcome", d.verdict.String()))
+		detail, slog.String("outcome", d.verdict.String()), slog.String("reason", cl.redactor().apply(d.reason)))
 }
 
 // noAnswerText says why no answer came; a body source's failure is told

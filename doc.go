@@ -26,8 +26,9 @@
 //     ErrUnexpectedResponse for a success whose body could not be used; a
 //     call that got no answer is a *TransportError;
 //   - a post that the server may have taken without the SDK learning its ID
-//     (the connection was lost after the body was sent, a 500, 502 or 504, a
-//     success without an ID) matches ErrOutcomeUnknown: the batch or task may
+//     (the connection was lost after the body was sent, a 500, 502, 504 or
+//     another 5xx but 501, 503 and 505, a success without an ID) matches
+//     ErrOutcomeUnknown: the batch or task may
 //     exist, and the SDK never posts it again on its own.
 //
 // Which of these an attempt comes to is decided in one place, for every call

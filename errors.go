@@ -14,7 +14,9 @@ var (
 	// task, or one whose status is no longer kept.
 	ErrNotFound = errors.New("dynamo: not found")
 	// ErrUnauthorized matches an *APIError with status 401 or 403: the tenant
-	// ID or API key was refused.
+	// ID or API key was refused. From DownloadResult, a storage host's 403
+	// most often means that the result URL expired: read the status again
+	// for a fresh one.
 	ErrUnauthorized = errors.New("dynamo: unauthorized")
 	// ErrRateLimited matches an *APIError with status 429 that was still
 	// refused after the retries allowed.
@@ -24,8 +26,8 @@ var (
 	ErrTooManyTasks = errors.New("dynamo: too many tasks in one batch")
 	// ErrOutcomeUnknown matches the error of a post that the server may have
 	// taken although the SDK did not learn the batch or task ID: the
-	// connection broke after the whole body was sent, a 500, 502 or 504, or
-	// a success whose body does not give the ID. The batch (or task) may
+	// connection broke after the whole body was sent, a 5xx other than 501,
+	// 503 and 505, a 303, or a success whose body does not give the ID. The batch (or task) may
 	// exist: posting it again may run it twice. The API cannot list batches:
 	// look for it in the vendor's console before posting again.
 	ErrOutcomeUnknown = errors.New("dynamo: outcome unknown, the batch or task may have been created")
@@ -75,8 +77,8 @@ type APIError struct {
 	// Attempts is how many times the request was sent.
 	Attempts int
 	// OutcomeUnknown is set for a post that the server may have taken (a
-	// 500, 502 or 504, or a success without a usable ID); the error then
-	// matches ErrOutcomeUnknown.
+	// 5xx other than 501, 503 and 505, or a success without the ID); the
+	// error then matches ErrOutcomeUnknown.
 	OutcomeUnknown bool
 	// Err is what cut a success's body short (the context's error when the
 	// context ended), or nil.
@@ -270,11 +272,12 @@ func (p problems) err() error {
 var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Amzn-Requestid", "X-Amz-Request-Id", "X-Correlation-Id"}
 
 // requestID returns the first request ID header's value, if it looks like
-// one: short and printable.
-func requestID(h http.Header) string {
+// one: short, printable, and holding none of the request's secrets (a server
+// may echo a header).
+func requestID(h http.Header, secrets redactor) string {
 	for _, name := range requestIDHeaders {
 		if v := h.Get(name); v != "" {
-			if len(v) > 128 || hasControl(v) {
+			if len(v) > 128 || hasControl(v) || secrets.apply(v) != v {
 				return ""
 			}
 			return v

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // signedQuery is the query of a signed result URL: a credential to the file.
@@ -264,4 +266,133 @@ func TestBatchJSONRoundTripsOrFailsLoudly(t *testing.T) {
 	var in dynamo.Integration
 	require.NoError(t, json.Unmarshal([]byte(`{"type":"Salesforce","sessionID":"s","serverURL":"u"}`), &in))
 	assert.Equal(t, dynamo.Integration{Type: "Salesforce", SessionID: "s", ServerURL: "u"}, in)
+}
+
+// resendProbe is a transport that asks for a post's body again, as net/http
+// does to resend an attempt on its own, before and after the attempt went
+// out.
+type resendProbe struct {
+	base          http.RoundTripper
+	before, after []error
+}
+
+func (p *resendProbe) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err == nil {
+			body.Close()
+		}
+		p.before = append(p.before, err)
+	}
+	resp, err := p.base.RoundTrip(req)
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err == nil {
+			body.Close()
+		}
+		p.after = append(p.after, err)
+	}
+	return resp, err
+}
+
+func TestTransportMayNotResendAPostOnTheWire(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		post func(*dynamo.Client) error
+	}{
+		{"JSON", func(c *dynamo.Client) error {
+			_, err := c.PostBatch(context.Background(), salesforceBatch(2))
+			return err
+		}},
+		{"multipart", func(c *dynamo.Client) error {
+			_, err := c.PostBatchWithTemplate(context.Background(), dynamo.TemplateFromBytes("t.dap", []byte("DAP")), embeddedSalesforceBatch(2))
+			return err
+		}},
+		{"task", func(c *dynamo.Client) error { _, err := c.PostTask(context.Background(), salesforceTask()); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			probe := &resendProbe{base: newTransport(t)}
+			_, client, _ := newFake(t, dynamo.WithHTTPClient(&http.Client{Transport: probe}))
+			require.NoError(t, tc.post(client))
+			require.Len(t, probe.before, 1)
+			assert.NoError(t, probe.before[0], "nothing of the attempt was sent yet: the transport may resend it")
+			require.Len(t, probe.after, 1)
+			assert.Error(t, probe.after[0], "the attempt went out: a resend the SDK did not judge is refused")
+		})
+	}
+}
+
+func TestRequestIDThatEchoesASecretIsDropped(t *testing.T) {
+	t.Parallel()
+	client, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Dynamo-Api-Key"))
+		http.Error(w, `{"message":"no"}`, http.StatusBadRequest)
+	})
+	_, err := client.GetBatchStatus(context.Background(), "b1")
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, failed(t, err), &apiErr)
+	assert.Empty(t, apiErr.RequestID)
+}
+
+func TestTemplateProblemsAreFoundBeforeTheNetwork(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		tmpl  dynamo.Template
+		field string
+	}{
+		{"empty", dynamo.TemplateFromBytes("t.dap", nil), "template"},
+		{"empty from an opener", dynamo.TemplateFromOpener("t.dap", 0, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }), "template"},
+		{"reader at without a size", dynamo.TemplateFromReaderAt("t.dap", strings.NewReader("DAP"), -1), "template"},
+		{"name not UTF-8", dynamo.TemplateFromBytes("caf\xe9.dap", []byte("DAP")), "template.name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, client, _ := newFake(t)
+			_, err := client.PostBatchWithTemplate(context.Background(), tc.tmpl, embeddedSalesforceBatch(1))
+			var ve *dynamo.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Problems, 1)
+			assert.Equal(t, tc.field, ve.Problems[0].Field)
+			assert.Empty(t, srv.Requests(), "nothing is sent")
+		})
+	}
+}
+
+func TestTaskPartMayNotReplaceTheRecordID(t *testing.T) {
+	t.Parallel()
+	r := &dynamo.TaskRequest{Parts: []dynamo.Part{{Name: "id", Value: "other"}}}
+	var ve *dynamo.ValidationError
+	require.ErrorAs(t, r.Validate(), &ve)
+	require.Len(t, ve.Problems, 1)
+	assert.Equal(t, "parts[0].name", ve.Problems[0].Field)
+}
+
+func TestAnAnswerWithTheIDIsASuccessWhateverElseItHolds(t *testing.T) {
+	t.Parallel()
+	client, mux, _ := setup(t)
+	var posts int
+	mux.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
+		posts++
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"id":"b1","tasks":["t1","t2"],"message":"Success","licenseUsage":"2"}`)
+	})
+	resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
+	require.NoError(t, err, "the batch exists: a field of another type does not make it unknown")
+	assert.Equal(t, "b1", resp.ID)
+	assert.Equal(t, []string{"t1", "t2"}, resp.TaskIDs)
+	assert.Equal(t, 1, posts)
+}
+
+func TestRetryWaitWithoutBounds(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, _ := newFake(t, dynamo.WithRetryWait(math.MaxInt64, math.MaxInt64), clock.option())
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+	_, err := client.PostBatch(context.Background(), salesforceBatch(1))
+	require.NoError(t, err, "the longest wait there is, on the fake clock, and no panic")
+	assert.Len(t, clock.Waits(), 1)
 }

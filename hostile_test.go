@@ -107,6 +107,9 @@ func rawResponse(t *testing.T, raw string) http.HandlerFunc {
 			return
 		}
 		defer conn.Close()
+		// The connection ends with the answer: say so, so that the client
+		// sends nothing more on it.
+		raw = strings.Replace(raw, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
 		_, _ = buf.WriteString(raw)
 		_ = buf.Flush()
 	}
@@ -272,11 +275,14 @@ func TestHostileNeverAnswers(t *testing.T) {
 	// Each server below holds the request until the client goes away; the
 	// bound is generous against that.
 	const bound = 5 * time.Second
+	// A second is far more than a post or a status call takes here, even
+	// under -race on a loaded machine, and far less than the bound.
 	hangingClient := func(t *testing.T) *http.Client {
-		return &http.Client{Timeout: 150 * time.Millisecond, Transport: newTransport(t)}
+		return &http.Client{Timeout: time.Second, Transport: newTransport(t)}
 	}
 
 	t.Run("GET context deadline", func(t *testing.T) {
+		t.Parallel()
 		srv, client, _ := newFake(t)
 		srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true}, dynamotest.Fault{Hang: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
@@ -289,6 +295,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		assert.Equal(t, 1, requestsTo(srv, http.MethodGet), "no attempt after the deadline")
 	})
 	t.Run("GET client timeout", func(t *testing.T) {
+		t.Parallel()
 		srv, client, _ := newFake(t, dynamo.WithHTTPClient(hangingClient(t)), dynamo.WithMaxRetries(0))
 		srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true})
 		start := time.Now()
@@ -300,6 +307,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown)
 	})
 	t.Run("GET client timeout then answer", func(t *testing.T) {
+		t.Parallel()
 		srv, client, logs := newFake(t, dynamo.WithHTTPClient(hangingClient(t)))
 		posted := mustPost(t, client)
 		srv.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Hang: true})
@@ -309,6 +317,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		assertRetryLogged(t, logs, "Client.Timeout")
 	})
 	t.Run("POST client timeout", func(t *testing.T) {
+		t.Parallel()
 		srv, client, _ := newFake(t, dynamo.WithHTTPClient(hangingClient(t)))
 		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true})
 		start := time.Now()
@@ -322,6 +331,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		assert.Len(t, srv.Requests(), 1, "not retried")
 	})
 	t.Run("POST context deadline", func(t *testing.T) {
+		t.Parallel()
 		srv, client, _ := newFake(t)
 		srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Hang: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
@@ -332,6 +342,7 @@ func TestHostileNeverAnswers(t *testing.T) {
 		assert.Len(t, srv.Requests(), 1)
 	})
 	t.Run("body trickles forever", func(t *testing.T) {
+		t.Parallel()
 		client, mux, _ := setup(t)
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

@@ -29,6 +29,9 @@ var ErrJournalMismatch = errors.New("dynamo: the journal belongs to a different 
 // Nothing is posted then.
 var ErrJournalInUse = errors.New("dynamo: the journal is in use by another run")
 
+// errLocked is lockFile's error when another open file holds the lock.
+var errLocked = errors.New("locked")
+
 // journalVersion is the format of the lines PostBulk writes. Version 1 had
 // outcome lines only; version 2 adds the "posting" line written ahead. A
 // line of another version is refused rather than misread.
@@ -225,6 +228,11 @@ func (j *journal) load() error {
 // loadLast handles a last line that has no newline.
 func (j *journal) loadLast(line int, data []byte) error {
 	rec, perr := parseJournalLine(data)
+	if perr != nil && json.Valid(data) {
+		// Whole, but not a line this SDK can use (another version, say):
+		// refused like any other line, never cut as if a write broke off.
+		return fmt.Errorf("dynamo: journal %s, line %d: %w", j.path, line, perr)
+	}
 	if perr != nil {
 		if err := j.f.Truncate(j.size); err != nil {
 			return fmt.Errorf("dynamo: journal %s: removing the incomplete line %d: %w", j.path, line, err)

@@ -86,7 +86,7 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 
 	require.Len(t, results, 10, "one callback per chunk, skipped ones included")
 	for i, r := range results[:2] {
-		assert.True(t, (r.State == dynamo.ChunkSkipped), "skipped chunks are reported first")
+		assert.Equal(t, dynamo.ChunkSkipped, r.State, "skipped chunks are reported first")
 		assert.Equal(t, i, r.Index)
 		assert.NotEmpty(t, r.BatchID, "the batch ID comes from the journal")
 		assert.Len(t, r.TaskIDs, 100)
@@ -184,7 +184,7 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Chunks[1].Index)
-	assert.False(t, (rep.Chunks[1].State == dynamo.ChunkSkipped))
+	assert.Equal(t, dynamo.ChunkAccepted, rep.Chunks[1].State)
 	requireAcceptedOnce(t, srv, 300)
 
 	fb, ok := srv.Batch(rep.Chunks[1].BatchID)
@@ -226,7 +226,6 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	assert.Zero(t, rep.Count(dynamo.ChunkAccepted))
 	unknown := rep.Chunks[1]
 	require.ErrorIs(t, unknown.Err, dynamo.ErrOutcomeUnknown)
-	assert.False(t, (unknown.State == dynamo.ChunkSkipped))
 	assert.Equal(t, dynamo.ChunkUnknown, unknown.State)
 	assert.True(t, unknown.FromJournal, "an earlier run's outcome")
 	assert.True(t, rep.Chunks[0].FromJournal)
@@ -443,4 +442,28 @@ func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkAccepted))
 	requireAcceptedOnce(t, srv, 300)
 	assert.Equal(t, []string{"0 accepted", "1 accepted", "2 posting", "2 accepted"}, journalStates(t, path))
+}
+
+func TestJournalRefusesAWholeLastLineItCannotUse(t *testing.T) {
+	t.Parallel()
+	locksJournals(t)
+	srv, client, _ := newFake(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(200)}
+	_, err := journalJob(client, b, path)
+	require.NoError(t, err)
+
+	// A line of a later version, whose newline was lost: whole, not cut.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	later := append(data, `{"v":3,"chunk":2,"state":"posting"}`...)
+	require.NoError(t, os.WriteFile(path, later, 0o600))
+	posts := requestsTo(srv, http.MethodPost)
+	rep, err := journalJob(client, b, path)
+	assert.Nil(t, rep)
+	assert.ErrorContains(t, err, "line 5: not a journal line: format version 3")
+	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, later, after, "the line is not cut off")
 }

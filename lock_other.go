@@ -8,9 +8,6 @@ import (
 	"runtime"
 )
 
-// errLocked is lockFile's error when another open file holds the lock.
-var errLocked = errors.New("locked")
-
 // lockFile fails: without a lock, two runs could post the same records.
 func lockFile(*os.File) error {
 	return errors.New("journal locking is not supported on " + runtime.GOOS)

@@ -8,9 +8,6 @@ import (
 	"syscall"
 )
 
-// errLocked is lockFile's error when another open file holds the lock.
-var errLocked = errors.New("locked")
-
 // lockFile takes an exclusive lock on f without waiting. The lock belongs to
 // the open file, which the SDK opens close-on-exec: it ends when f is closed
 // or the process ends, however it ends, and no program the process starts

@@ -9,9 +9,6 @@ import (
 	"unsafe"
 )
 
-// errLocked is lockFile's error when another open file holds the lock.
-var errLocked = errors.New("locked")
-
 var procLockFileEx = syscall.NewLazyDLL("kernel32.dll").NewProc("LockFileEx")
 
 const (

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/dynamokit/dynamo/internal/formdata"
 )
@@ -26,6 +27,7 @@ type Template struct {
 	size      int64 // -1 when unknown
 	open      func() (io.ReadCloser, error)
 	singleUse bool
+	problem   string // what makes the template unusable, found when it was made
 }
 
 // TemplateFromFile embeds the file at path. Its size is taken now, so that the
@@ -60,9 +62,13 @@ func TemplateFromReader(name string, r io.Reader) Template {
 // name; each attempt reads them through its own io.SectionReader, so r may be
 // shared. It suits a template kept in object storage behind an io.ReaderAt.
 func TemplateFromReaderAt(name string, r io.ReaderAt, size int64) Template {
-	return Template{name: name, size: size, open: func() (io.ReadCloser, error) {
+	t := Template{name: name, size: size, open: func() (io.ReadCloser, error) {
 		return io.NopCloser(io.NewSectionReader(r, 0, size)), nil
 	}}
+	if size < 0 { // an io.SectionReader of unknown size reads nothing
+		t.size, t.problem = -1, "TemplateFromReaderAt needs the template's size"
+	}
+	return t
 }
 
 // TemplateFromOpener embeds a template that open yields, afresh for each
@@ -89,11 +95,18 @@ func (t Template) validate(p *problems) {
 	switch {
 	case t.open == nil:
 		p.add("template", "no template given (use TemplateFromFile, TemplateFromBytes, …)")
+	case t.problem != "":
+		p.add("template", t.problem)
 	case t.size < -1:
 		p.add("template", fmt.Sprintf("invalid size %d", t.size))
+	case t.size == 0:
+		p.add("template", "is empty")
 	}
-	if hasControl(t.name) {
+	switch {
+	case hasControl(t.name):
 		p.add("template.name", "must not contain control characters")
+	case !utf8.ValidString(t.name):
+		p.add("template.name", "must be valid UTF-8")
 	}
 }
 
@@ -190,7 +203,7 @@ func multipartRequest(t Template, data []byte, extra []formdata.Part) (*request,
 		jsonPart("data", data))
 	parts = append(parts, extra...)
 	form, err := formdata.New(formdata.NewBoundary(), parts)
-	if err != nil { // not expected: validation checks every name and size
+	if err != nil { // not expected: validation checks the names and sizes it holds
 		return nil, fmt.Errorf("dynamo: %w", err)
 	}
 	return &request{

@@ -68,13 +68,23 @@ type attempt struct {
 // decision is classify's answer.
 type decision struct {
 	verdict verdict
-	// reason says why, for logs and errors (never a secret: it holds no
-	// error text).
+	// reason says why, for the log; the call replaces a network error's
+	// reason with the error's text, secrets removed.
 	reason string
 	// retryAfter is the wait the server asked for, when it asked
 	// (hasRetryAfter); otherwise a retry waits the jittered backoff.
 	retryAfter    time.Duration
 	hasRetryAfter bool
+}
+
+// final is the decision on the last attempt of a call: one that would have
+// been retried, with no retry left, failed (for a post, provably nothing
+// was created).
+func (d decision) final() decision {
+	if d.verdict == verdictRetry {
+		d.verdict = verdictFailed
+	}
+	return d
 }
 
 // retryPolicy holds what classify needs besides the attempt.

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -32,7 +33,10 @@ func jitteredBackoff(min, max time.Duration, attempt int) time.Duration {
 	if ceiling <= 0 {
 		return 0
 	}
-	return rand.N(ceiling + 1)
+	if ceiling < math.MaxInt64 {
+		ceiling++ // the ceiling itself may be drawn
+	}
+	return rand.N(ceiling)
 }
 
 // maxRetryAfter bounds the wait a Retry-After header can state.

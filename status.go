@@ -37,9 +37,6 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		if string(data) == "null" {
-			return nil
-		}
 		t.Raw = string(data)
 		return nil
 	}

@@ -62,6 +62,11 @@ func (r *TaskRequest) validate(f form) problems {
 	validateID("params", r.Params, r.Integration != nil, &p)
 	names := validateParts(r.Parts, f, "PostTaskWithTemplate", &p)
 	for i, part := range r.Parts {
+		if part.Name == "id" && names["id"] {
+			p.add(fmt.Sprintf("parts[%d].name", i), `must not be "id": the part would replace the task's record ID`)
+			delete(names, "id")
+			continue
+		}
 		if _, clash := r.Params[part.Name]; clash && names[part.Name] {
 			delete(names, part.Name) // said once, for the first part of the name
 			p.add(fmt.Sprintf("parts[%d].name", i), fmt.Sprintf("%q is also a key of params: the API does not say which the task would see; rename one", part.Name))

@@ -164,7 +164,6 @@ func readJSONPart(part *multipart.Part, what string, budget *int64) (json.RawMes
 	return b, nil
 }
 
-// checkParts adds to p what was wrong with the parts, the template part's included.
 // readFormData reads a multipart post of either API and checks what both
 // forms share: the template part, the param parts and the data part, which
 // must be a JSON object without a template field. With a reply, the post is
@@ -185,6 +184,7 @@ func readFormData(x *exchange, r *http.Request) (f *form, top map[string]json.Ra
 	return f, top, p, nil
 }
 
+// checkParts adds to p what was wrong with the parts, the template part's included.
 func (f *form) checkParts(p *problems) {
 	*p = append(*p, f.problems...)
 	t := f.template
