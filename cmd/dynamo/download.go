@@ -175,7 +175,7 @@ func (d *downloader) fetch(rel string, r dynamo.Result) (int64, error) {
 	}
 	if err != nil {
 		_ = d.root.Remove(tmp)
-		return n, callErr("download", err)
+		return n, downloadErr(err)
 	}
 	return n, nil
 }

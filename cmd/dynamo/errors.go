@@ -72,6 +72,16 @@ func describeErr(what string, err error, notFound string) error {
 	return &describedError{msg: msg, err: err}
 }
 
+// downloadErr describes a failed download. A storage host's refusal (403)
+// is about the URL, not the API's credentials: result URLs expire.
+func downloadErr(err error) error {
+	if errors.Is(err, dynamo.ErrUnauthorized) {
+		return &describedError{err: err, msg: "download: " + strings.TrimPrefix(err.Error(), "dynamo: ") +
+			" (the storage host refused the URL: result URLs are valid about an hour; run the command again for fresh ones)"}
+	}
+	return callErr("download", err)
+}
+
 // describedError is err with a message of its own.
 type describedError struct {
 	msg string

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,7 +111,11 @@ func TestResultsDownloadFails(t *testing.T) {
 	dir := t.TempDir()
 	r := runWith(t, env, "results", out.ID, "--out", dir)
 	wantCode(t, r, exitFailed)
-	wantContains(t, "stderr", r.stderr, "403", "1 of 1 result files could not be downloaded")
+	wantContains(t, "stderr", r.stderr, "403", "1 of 1 result files could not be downloaded",
+		"the storage host refused the URL: result URLs are valid about an hour")
+	if strings.Contains(r.stderr, "DYNAMO_API_KEY") {
+		t.Errorf("an expired URL is not the API key's fault:\n%s", r.stderr)
+	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, out.Tasks[0])); len(entries) != 0 {
 		t.Errorf("a failed download left %v", entries)
 	}
