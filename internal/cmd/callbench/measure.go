@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/dynamokit/dynamo/internal/stats"
 )
 
 // sample is what one run of a client measured, per operation (a call, or a
@@ -97,8 +98,8 @@ func calibrate(ctx context.Context, name string, roundTime time.Duration, hand, 
 	return max(1, int(roundTime/max(per, 1))), nil
 }
 
-// stats summarises a comparison.
-type stats struct {
+// summary summarises a comparison.
+type summary struct {
 	hand, sdk            time.Duration // median wall time per operation
 	ratio                float64       // median of the rounds' SDK/hand ratios
 	ratioMin, ratioMax   float64
@@ -108,8 +109,8 @@ type stats struct {
 	handBytes, sdkBytes  float64 // medians
 }
 
-func (c *comparison) stats() stats {
-	var st stats
+func (c *comparison) summary() summary {
+	var st summary
 	var ratios, cpuRatios, ha, sa, hb, sb []float64
 	var ht, stimes []time.Duration
 	for i := range c.hand {
@@ -122,33 +123,12 @@ func (c *comparison) stats() stats {
 		ha, sa = append(ha, h.allocs), append(sa, s.allocs)
 		hb, sb = append(hb, h.bytes), append(sb, s.bytes)
 	}
-	st.hand, st.sdk = medianDuration(ht), medianDuration(stimes)
-	st.ratio = median(ratios)
+	st.hand, st.sdk = stats.MedianDuration(ht), stats.MedianDuration(stimes)
+	st.ratio = stats.Median(ratios)
 	st.ratioMin, st.ratioMax = slices.Min(ratios), slices.Max(ratios)
-	st.cpuRatio = median(cpuRatios)
-	st.handAllocs, st.sdkAlloc = median(ha), median(sa)
+	st.cpuRatio = stats.Median(cpuRatios)
+	st.handAllocs, st.sdkAlloc = stats.Median(ha), stats.Median(sa)
 	st.allocRatio = st.sdkAlloc / st.handAllocs
-	st.handBytes, st.sdkBytes = median(hb), median(sb)
+	st.handBytes, st.sdkBytes = stats.Median(hb), stats.Median(sb)
 	return st
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
-}
-
-func medianDuration(ds []time.Duration) time.Duration {
-	fs := make([]float64, len(ds))
-	for i, d := range ds {
-		fs[i] = float64(d)
-	}
-	return time.Duration(median(fs))
 }

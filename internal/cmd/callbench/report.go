@@ -43,7 +43,7 @@ func printCalls(w io.Writer, cmps []*comparison, v *verdicts) {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "call\tnet/http\tSDK\tratio\trounds\tCPU ratio\tallocs net/http\tSDK\tratio\tKiB net/http\tSDK\ttime ≤ %.2f\tallocs ≤ %.2f\n", maxCallRatio, maxAllocRatio)
 	for _, c := range cmps {
-		st := c.stats()
+		st := c.summary()
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%s\t%.0f\t%.0f\t%.3f\t%.1f\t%.1f\t%s\t%s\n",
 			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax, fmtRatio(st.cpuRatio),
 			st.handAllocs, st.sdkAlloc, st.allocRatio, st.handBytes/1024, st.sdkBytes/1024,
@@ -60,7 +60,7 @@ func printLarge(w io.Writer, jobs []*largeComparison, statuses *comparison, v *v
 	tw := newTable(w)
 	fmt.Fprintf(tw, "job\tnet/http\tSDK\tratio\trounds\tCPU ratio\tallocs net/http\tSDK\tratio\ttime ≤ %.2f\n", maxLargeRatio)
 	row := func(c *comparison) {
-		st := c.stats()
+		st := c.summary()
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f–%.2f\t%s\t%.0f\t%.0f\t%.3f\t%s\n",
 			c.name, fmtDuration(st.hand), fmtDuration(st.sdk), st.ratio, st.ratioMin, st.ratioMax, fmtRatio(st.cpuRatio),
 			st.handAllocs, st.sdkAlloc, st.allocRatio, v.check(st.ratio <= maxLargeRatio))

@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/dynamokit/dynamo/internal/stats"
 )
 
 // The targets.
@@ -53,9 +54,9 @@ func summarize(ts []*trial) summary {
 			s.bodyOK++
 		}
 	}
-	s.wall, s.cpu, s.firstByte = median(walls), median(cpus), median(fbs)
+	s.wall, s.cpu, s.firstByte = stats.MedianDuration(walls), stats.MedianDuration(cpus), stats.MedianDuration(fbs)
 	if len(sinkCPUs) == len(ts) && len(ts) > 0 {
-		s.sinkCPU = median(sinkCPUs)
+		s.sinkCPU = stats.MedianDuration(sinkCPUs)
 	}
 	return s
 }
@@ -66,32 +67,6 @@ func (s summary) throughput() float64 {
 		return 0
 	}
 	return float64(s.bodyBytes) / (1 << 20) / s.wall.Seconds()
-}
-
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	n := len(ds)
-	if n%2 == 1 {
-		return ds[n/2]
-	}
-	return (ds[n/2-1] + ds[n/2]) / 2
-}
-
-func medianFloat(fs []float64) float64 {
-	if len(fs) == 0 {
-		return math.NaN()
-	}
-	fs = slices.Clone(fs)
-	slices.Sort(fs)
-	n := len(fs)
-	if n%2 == 1 {
-		return fs[n/2]
-	}
-	return (fs[n/2-1] + fs[n/2]) / 2
 }
 
 // series names the trials of one client on one variant with one template.
@@ -201,7 +176,7 @@ func (b *bench) report(tmpl, compare *templateFile) {
 		rel := []string{notAvailable, notAvailable, notAvailable}
 		if r.tf == tmpl && r.series != baselineOf(r.v) {
 			for i, figure := range []func(*trial) time.Duration{wallOf, cpuOf, sinkCPUOf} {
-				rel[i] = formatRatio(medianFloat(b.perRound(r.series, baselineOf(r.v), figure)))
+				rel[i] = formatRatio(stats.Median(b.perRound(r.series, baselineOf(r.v), figure)))
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f MiB/s\t%s\t\n", r.name(), r.v, len(r.s.trials),
@@ -221,14 +196,14 @@ func (b *bench) report(tmpl, compare *templateFile) {
 		sa, sb := sums[a], sums[sdk]
 		fmt.Fprintf(b.out, "%-6s B/A (ratio of medians): wall %s, CPU %s   (median of per-round ratios: wall %s, CPU %s)\n", v,
 			formatRatio(ratio(sb.wall, sa.wall)), formatRatio(ratio(sb.cpu, sa.cpu)),
-			formatRatio(medianFloat(b.perRound(sdk, a, wallOf))), formatRatio(medianFloat(b.perRound(sdk, a, cpuOf))))
+			formatRatio(stats.Median(b.perRound(sdk, a, wallOf))), formatRatio(stats.Median(b.perRound(sdk, a, cpuOf))))
 	}
 	if len(b.o.protos) > 1 {
 		first := series{variant{proto: b.o.protos[0]}, "A", tmpl}
 		var rel []string
 		for _, p := range b.o.protos[1:] {
 			// Throughput is inverse to wall time for the same body.
-			r := medianFloat(b.perRound(first, series{variant{proto: p}, "A", tmpl}, wallOf))
+			r := stats.Median(b.perRound(first, series{variant{proto: p}, "A", tmpl}, wallOf))
 			rel = append(rel, fmt.Sprintf("%s %s", p, formatRatio(r)))
 		}
 		fmt.Fprintf(b.out, "net/http throughput relative to %s (median of per-round ratios): %s\n", first.v, strings.Join(rel, ", "))
