@@ -315,3 +315,11 @@ func formatKiB(k int64) string {
 	}
 	return strings.TrimSpace(fmt.Sprintf("%.1f MiB", float64(k)/1024))
 }
+
+// processCPU is the CPU time this process has used, or -1.
+func processCPU() time.Duration { return stats.ProcessCPU() }
+
+// ownPeakRSS is this process's peak resident set size in KiB (VmHWM), or
+// -1. Unlike a child's ru_maxrss it counts only pages of this program's own
+// image.
+func ownPeakRSS() int64 { return stats.StatusKiB("VmHWM:") }
