@@ -34,6 +34,18 @@ func journalLines(t *testing.T, path string) []map[string]any {
 	return lines
 }
 
+// journaledJob runs a job of n records to its end with a new journal and
+// returns the fake, the client, the journal's path and the job.
+func journaledJob(t *testing.T, n int) (*dynamotest.Server, *dynamo.Client, string, *dynamo.Batch) {
+	t.Helper()
+	srv, client, _ := newFake(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	b := &dynamo.Batch{Template: "tmpl", Tasks: records(n)}
+	_, err := journalJob(client, b, path)
+	require.NoError(t, err)
+	return srv, client, path, b
+}
+
 // journalStates lists a journal's lines as "chunk state", in order.
 func journalStates(t *testing.T, path string) []string {
 	t.Helper()
@@ -288,11 +300,7 @@ func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 	t.Parallel()
 	locksJournals(t)
-	srv, client, _ := newFake(t)
-	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: records(200)}
-	_, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	srv, client, path, b := journaledJob(t, 200)
 
 	// Only the newline is missing: the line is whole, and its chunk was accepted.
 	data, err := os.ReadFile(path)
@@ -310,11 +318,7 @@ func TestJournalKeepsACompleteLastLineWithoutNewline(t *testing.T) {
 func TestJournalRefusesACorruptLine(t *testing.T) {
 	t.Parallel()
 	locksJournals(t)
-	srv, client, _ := newFake(t)
-	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
-	_, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	srv, client, path, b := journaledJob(t, 300)
 
 	for _, tc := range []struct{ name, line, want string }{
 		{"not JSON", `{"v":1,"job":`, "line 2: not a journal line"},
@@ -346,11 +350,7 @@ func TestJournalRefusesACorruptLine(t *testing.T) {
 func TestJournalOfAnotherJobIsRefused(t *testing.T) {
 	t.Parallel()
 	locksJournals(t)
-	srv, client, _ := newFake(t)
-	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
-	_, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	srv, client, path, b := journaledJob(t, 300)
 	before, err := os.ReadFile(path)
 	require.NoError(t, err)
 
@@ -447,11 +447,7 @@ func TestJournalOfTheEarlierFormatIsStillRead(t *testing.T) {
 func TestJournalRefusesAWholeLastLineItCannotUse(t *testing.T) {
 	t.Parallel()
 	locksJournals(t)
-	srv, client, _ := newFake(t)
-	path := filepath.Join(t.TempDir(), "job.journal")
-	b := &dynamo.Batch{Template: "tmpl", Tasks: records(200)}
-	_, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	srv, client, path, b := journaledJob(t, 200)
 
 	// A line of a later version, whose newline was lost: whole, not cut.
 	data, err := os.ReadFile(path)
