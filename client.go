@@ -38,7 +38,7 @@ const (
 // from 1 MiB: a refusal (401, 413, 429, 503) then costs no upload, leaves a
 // single-use template unread, so that it can be retried, and over HTTP/2
 // lets net/http size its frames to the server's settings instead of 16 KiB
-// (see internal/cmd/uploadbench). A server that never answers 100 Continue
+// (see internal/bench/uploadbench). A server that never answers 100 Continue
 // delays the body by the transport's ExpectContinueTimeout.
 const expectContinueSize = 1 << 20
 

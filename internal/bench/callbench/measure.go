@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dynamokit/dynamo/internal/stats"
+	"github.com/dynamokit/dynamo/internal/bench/stats"
 )
 
 // sample is what one run of a client measured, per operation (a call, or a

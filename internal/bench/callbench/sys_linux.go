@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dynamokit/dynamo/internal/stats"
+	"github.com/dynamokit/dynamo/internal/bench/stats"
 )
 
 // cpuTime is the CPU time (user and system) the whole process has used, or

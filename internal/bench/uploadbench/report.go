@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dynamokit/dynamo/internal/stats"
+	"github.com/dynamokit/dynamo/internal/bench/stats"
 )
 
 // The targets.

@@ -3,7 +3,7 @@
 // calls (same headers, same bodies, answers read, checked and decoded, no
 // retries).
 //
-//	go run ./internal/cmd/callbench
+//	go run ./internal/bench/callbench
 //
 // Both clients talk to one httptest server in this process that answers
 // like the API (202 with the documented body for a post, 200 with a status

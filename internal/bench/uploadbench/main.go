@@ -3,7 +3,7 @@
 // TemplateFromFile), next to a hand-written net/http client that sends the
 // same multipart body as an io.MultiReader with an exact Content-Length.
 //
-//	go run ./internal/cmd/uploadbench -size 1GiB -compare-size 64MiB -rounds 5
+//	go run ./internal/bench/uploadbench -size 1GiB -compare-size 64MiB -rounds 5
 //
 // It writes a template file of the given size, starts a sink server in a
 // child process of its own, and then runs every client trial in a child
@@ -32,7 +32,7 @@
 // ratios to the baseline, and the baseline's throughput on each protocol
 // relative to the first.
 //
-//	go run ./internal/cmd/uploadbench -size 1GiB -rounds 5 -proto http,h1tls,h2
+//	go run ./internal/bench/uploadbench -size 1GiB -rounds 5 -proto http,h1tls,h2
 //
 // With -tune key=size,… every round also runs both clients with those
 // settings, and the report gives each against the untuned baseline of the
