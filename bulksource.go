@@ -5,18 +5,18 @@ import (
 	"iter"
 )
 
-// TaskSource is a bulk job's tasks, read from the start each time Tasks is
+// BulkSource is a bulk job's tasks, read from the start each time Tasks is
 // called: a file, a query, anything that can be read again. PostBulkFrom
 // reads it twice, once to validate and fingerprint the job and once to post
 // it, and holds no more than the chunks in flight.
-type TaskSource interface {
+type BulkSource interface {
 	// Tasks returns the tasks in order, from the first. An error ends the
 	// read: the job is not started, or no further chunk is posted.
 	Tasks(ctx context.Context) iter.Seq2[Task, error]
 }
 
-// TaskSourceFunc adapts a function to a TaskSource.
-type TaskSourceFunc func(ctx context.Context) iter.Seq2[Task, error]
+// BulkSourceFunc adapts a function to a BulkSource.
+type BulkSourceFunc func(ctx context.Context) iter.Seq2[Task, error]
 
 // Tasks calls f.
-func (f TaskSourceFunc) Tasks(ctx context.Context) iter.Seq2[Task, error] { return f(ctx) }
+func (f BulkSourceFunc) Tasks(ctx context.Context) iter.Seq2[Task, error] { return f(ctx) }
