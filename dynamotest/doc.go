@@ -62,7 +62,8 @@
 //     result files are whatever the test attaches (or WithResultFiles generates).
 //   - Error responses. The vendor does not document error bodies, so every refusal by
 //     the API host is the fake's own choice of status code with a JSON body
-//     {"message": "..."}; the message texts are the fake's, not the service's. The
+//     {"message": "..."}; the message texts are the fake's, not the service's,
+//     except the 403 of an org mismatch, which is the vendor's. The
 //     storage host answers errors as S3 does, with an XML <Error> document.
 //   - Routing. A path the API does not have is answered 404 and a known path with
 //     another method 405 with an Allow header, both after the credentials check: a
@@ -160,6 +161,21 @@
 // assertion, secret or token; Sessions and Session describe the sessions issued,
 // without their IDs. FailNext answers the next token requests with an error status
 // (a 503, say, to test a client's retries); RefuseUser refuses a user from then on.
+//
+// The Server judges sessions too. A post whose integration session names another
+// org than the tenant is refused with the vendor's 403 "Given organization id
+// doesn't match given session id", on both APIs and in both forms; the two are
+// compared on their first 15 characters, and only when the session starts with an
+// org ID and "!" and the tenant ID is an org ID. With WithSalesforce, a task uses
+// its session when it runs: when a driver starts it (StartTask, StartSingleTask),
+// or completes or fails it without a start, at the server clock's now; and an
+// auto-completed task at the end of its delay, however late that is read. A session
+// the login host did not issue, or one unused for its timeout by then, fails the
+// task: completed with errors, the status message and a SEVERE log entry
+// "INVALID_SESSION_ID: Session expired or invalid", the error Salesforce's REST
+// API answers such a session with, and no results. A live session counts as used
+// then, which starts its inactivity timeout again. Nothing public says what Dynamo
+// does with an expired session; this is the fake's choice.
 //
 // Where the login host is simplified:
 //

@@ -225,6 +225,7 @@ func TestSalesforceOptionsPanicOnMisuse(t *testing.T) {
 		"RefuseUser unknown":         func() { sf.RefuseUser("nobody") },
 		"IssueRefreshToken unknown":  func() { sf.IssueRefreshToken("3MVG9unknown", user) },
 		"FailNext not an error code": func() { sf.FailNext(1, 200) },
+		"WithSalesforce nil":         func() { dynamotest.WithSalesforce(nil) },
 	} {
 		require.Panics(t, f, name)
 	}
