@@ -335,6 +335,11 @@ func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*B
 			return nil, fmt.Errorf("dynamo: PostBulk: %w", err)
 		}
 	}
+	if b != nil {
+		if err := c.orgProblems(b.Integration).err(); err != nil {
+			return nil, err
+		}
+	}
 	job, err := planJob(b, &cfg)
 	if err != nil {
 		return nil, err
