@@ -87,6 +87,9 @@ func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulk
 			return nil, fmt.Errorf("dynamo: %s: %w", call, err)
 		}
 	}
+	if err := c.orgProblems(b.Integration).err(); err != nil {
+		return nil, err
+	}
 	plan, err := planJob(ctx, b, tasks, &cfg)
 	if err != nil {
 		return nil, err

@@ -38,6 +38,14 @@
 // BulkOption) is a function that returns an error naming itself for a value
 // it cannot use, before anything is sent; a nil option is skipped.
 //
+// Every post with Salesforce carries a session: a fixed one (Salesforce), or
+// one that a SessionSource gives as each post is made (SalesforceFrom), so
+// that a long-lived program, or a bulk run of many hours, posts with a fresh
+// one. Package salesforce has sources for the OAuth 2.0 JWT bearer and client
+// credentials flows, a refresh token, the Salesforce CLI, and the chain of
+// environment variables that the dynamo tool reads. A session of another org
+// than the tenant's is refused before the network.
+//
 // The API key, the Salesforce session ID and the signed query of a result
 // URL never appear in a log line, an error string or the formatted value of
 // any type of this package.

@@ -124,7 +124,7 @@ func TestJournalResumesACancelledJobWithoutPostingTwice(t *testing.T) {
 func TestJournalLineFormat(t *testing.T) {
 	t.Parallel()
 	locksJournals(t)
-	const session = "00Dxx0000001gPL!AQ4AQFake.Session.Secret"
+	const session = "00D5g000004QpXy!AQ4AQFake.Session.Secret" // of the tenant's org
 	srv, client, _ := newFake(t, dynamo.WithMaxRetries(0))
 	// The second post is refused by a server that echoes the request's secrets.
 	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{},
