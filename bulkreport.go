@@ -213,6 +213,9 @@ func (e *BulkError) Error() string {
 		}
 		b.WriteString("; ")
 	}
+	if e.n == 0 {
+		return strings.TrimSuffix(b.String(), "; ")
+	}
 	fmt.Fprintf(&b, "%d of %d chunks not accepted (%s)", e.n, e.of, e.counts)
 	for _, err := range e.chunks {
 		b.WriteString("\n" + err.Error())

@@ -49,7 +49,8 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	// channel stops the job before another chunk starts.
 	results := make(chan posted, r.cfg.concurrency)
 	inflight := 0
-	var stop error // why no further chunk starts
+	var stop error      // why no further chunk starts
+	fromSource := false // stop came from reading the tasks: it is the job's error even after its last chunk
 	wait := func() {
 		o := <-results
 		inflight--
@@ -66,7 +67,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 			break
 		}
 		if err != nil {
-			stop = err
+			stop, fromSource = err, true
 			break
 		}
 		i := index
@@ -76,7 +77,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		}
 		ch, err := r.prepare(i, tasks)
 		if err != nil {
-			stop = err
+			stop, fromSource = err, true
 			break
 		}
 		for stop == nil && inflight == r.cfg.concurrency {
@@ -92,7 +93,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		go func() { results <- r.send(ctx, ch) }()
 	}
 	if stop == nil && index < r.plan.chunks {
-		stop = r.changed(index, "ended")
+		stop, fromSource = r.changed(index, "ended"), true
 	}
 	for inflight > 0 {
 		wait()
@@ -109,7 +110,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	if r.journal != nil && r.journal.failure != nil {
 		return rep, r.journalWriteError()
 	}
-	if rep.Err() != nil {
+	if rep.Err() != nil || fromSource {
 		return rep, newBulkError(stop, rep)
 	}
 	return rep, nil
