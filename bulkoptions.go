@@ -106,7 +106,8 @@ func WithRepostUnknown() BulkOption {
 
 // WithChunkDone calls fn once for every chunk that is posted, fails, or is
 // left alone because of the journal, as soon as its outcome is known (and
-// recorded in the journal). Calls are never concurrent; they are made on the
+// recorded in the journal). A chunk this run accepted comes with its task
+// IDs, which the report does not keep. Calls are never concurrent; they are made on the
 // goroutine that called PostBulk, so fn may cancel PostBulk's context or
 // close the WithStop channel: no chunk starts after that. While fn runs, no
 // new chunk starts.

@@ -4,9 +4,10 @@
 //   - the batch API runs one template over up to MaxTasksPerBatch records
 //     (PostBatch, PostBatchWithTemplate, GetBatchStatus, GetTaskStatus,
 //     WaitBatch, TaskStatuses), and PostBulk posts any number of records as
-//     consecutive batches, with a write-ahead journal that lets a job stopped
-//     by a crash, a kill or a signal run again without posting any record
-//     twice;
+//     consecutive batches (PostBulkFrom reads them from a source, in memory
+//     that does not grow with the job), with a write-ahead journal that lets
+//     a job stopped by a crash, a kill or a signal run again without posting
+//     any record twice;
 //   - the Task API runs one template for one record, or standalone, now
 //     (PostTask, PostTaskWithTemplate, GetTask, WaitTask).
 //
