@@ -160,7 +160,8 @@
 // call would. Requests and TokenRequests count and list what arrived, without any
 // assertion, secret or token; Sessions and Session describe the sessions issued,
 // without their IDs. FailNext answers the next token requests with an error status
-// (a 503, say, to test a client's retries); RefuseUser refuses a user from then on.
+// (a 503, say, to test a client's retries); HoldNext keeps one in flight until the
+// test releases it; RefuseUser refuses a user from then on.
 //
 // The Server judges sessions too. A post whose integration session names another
 // org than the tenant is refused with the vendor's 403 "Given organization id
