@@ -69,8 +69,20 @@
 //     another method 405 with an Allow header, both after the credentials check: a
 //     request without valid credentials gets 401 whatever its path. Paths are taken
 //     as sent, never cleaned or redirected: /v1//batch and /v1/batch/ are unknown.
-//   - Dates are written in UTC with six fractional digits, as in the vendor's
-//     examples of completed work, also at whole seconds (11:03:39.000000Z).
+//   - Dates, in every date field of both APIs, are written as the service writes
+//     them, which is how Java's Instant.toString writes an instant: UTC, with 0,
+//     3, 6 or 9 fraction digits, as few as the instant needs. The vendor's
+//     examples show each width but none: 2022-02-10T11:03:30.100Z (batch
+//     status), 2022-02-10T11:03:39.616069Z (batch task status) and
+//     2023-03-07T10:26:35.405631389Z (Task API status); at a whole second the
+//     fraction is left out (2022-02-10T11:04:00Z). A client that parses only one
+//     width breaks here as it would against the service.
+//   - HEAD. Every GET route of both hosts answers HEAD as it answers GET, without
+//     the body: the same status, the same headers and the Content-Length that GET
+//     would send (RFC 9110, section 9.1, asks every general-purpose server for
+//     GET and HEAD). A HEAD is recorded as such and consumes the GET route's next
+//     fault. Other methods on a known path are answered 405 with an Allow header
+//     that lists HEAD too ("GET, HEAD").
 //   - Result URLs. Each carries a query in the form of an S3 presigned URL
 //     (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires=3600,
 //     X-Amz-SignedHeaders, X-Amz-Signature) that only this server can sign. The
