@@ -90,23 +90,27 @@ func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulk
 	if err := c.orgProblems(b.Integration).err(); err != nil {
 		return nil, err
 	}
-	plan, err := planJob(ctx, b, tasks, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	run := &bulkRun{client: c, cfg: &cfg, plan: plan, tasks: tasks}
+	// The journal is read first, so that the validation read hashes the
+	// chunks it records.
+	var j *journal
 	if cfg.journal != nil {
 		fp := jobFingerprint(c.tenantID, b.Template, cfg.template, cfg.chunkSize)
-		j, err := openJournal(ctx, cfg.journal, fp)
-		if err != nil {
+		var err error
+		if j, err = openJournal(ctx, cfg.journal, fp); err != nil {
 			return nil, err
 		}
 		defer j.close()
+	}
+	plan, err := planJob(ctx, b, tasks, &cfg, j)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil {
 		if err := plan.verify(j, tasks); err != nil {
 			return nil, err
 		}
-		run.journal = j
 	}
+	run := &bulkRun{client: c, cfg: &cfg, plan: plan, tasks: tasks, journal: j}
 	return run.run(ctx)
 }
 

@@ -314,12 +314,16 @@ func ExampleClient_PostBulk() {
 
 	// Each chunk's task IDs go to the callback (and the journal), so that
 	// the report does not grow with the job.
+	taskIDs := make(map[int][]string)
 	report, err := client.PostBulk(ctx, job, journal, dynamo.WithChunkDone(func(ch dynamo.ChunkResult) {
-		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(ch.TaskIDs), ch.Err)
+		taskIDs[ch.Index] = ch.TaskIDs
 	}))
 	if err != nil { // a chunk not accepted, or the job stopped
 		fmt.Println("job incomplete:", err)
 		return
+	}
+	for _, ch := range report.Chunks {
+		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(taskIDs[ch.Index]), ch.Err)
 	}
 	fmt.Println("posted:", report.Count(dynamo.ChunkAccepted))
 

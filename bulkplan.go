@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -16,15 +17,20 @@ import (
 )
 
 // bulkPlan is a validated bulk job: what every chunk shares, how many
-// chunks it has and, for tasks read again to be posted, the hash of each
-// chunk's tasks as the validation read them. It holds nothing per record.
+// chunks it has and, for tasks read again to be posted, each chunk's
+// fingerprint as the validation read it, and the hash of those the journal
+// records. It holds nothing per record.
 type bulkPlan struct {
 	batch   *Batch          // the Template, Integration and Parts of every chunk
 	parts   []formdata.Part // the encoded extra parts, with an embedded template
 	size    int             // records per chunk, but the last
 	chunks  int
 	records int
-	hashes  [][sha256.Size]byte // per chunk, when the tasks are read again
+	// When the tasks are read again: prints has each chunk's fingerprint,
+	// hashes the hash of the chunks that the journal records.
+	fingerprint chunkFingerprint
+	prints      []uint64
+	hashes      map[int][sha256.Size]byte
 }
 
 // rangeOf returns the records of chunk i.
@@ -54,13 +60,16 @@ func (p *bulkPlan) newChunk(index int, tasks []Task) bulkChunk {
 	}}
 }
 
-// encode encodes the chunk's tasks and hashes them.
-func (ch *bulkChunk) encode() error {
+// encode encodes the chunk's tasks and, withHash, hashes them.
+func (ch *bulkChunk) encode(withHash bool) error {
 	tasks, err := encodeTasks(ch.batch.Tasks, ch.first)
 	if err != nil {
 		return err
 	}
-	ch.tasks, ch.hash = tasks, sha256.Sum256(tasks)
+	ch.tasks = tasks
+	if withHash {
+		ch.hash = sha256.Sum256(tasks)
+	}
 	return nil
 }
 
@@ -93,10 +102,12 @@ func (ch *bulkChunk) check(f form) problems {
 
 // planJob reads the tasks once and validates every chunk, with the
 // problems' fields numbered by record in the whole job, so that an invalid
-// job sends nothing; it hashes each chunk's tasks when they are read again
-// to be posted. The chunks are checked on every core while the next are
-// read, holding no more chunks than there are cores.
-func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig) (*bulkPlan, error) {
+// job sends nothing. When the tasks are read again to be posted, it takes
+// each chunk's fingerprint, and the hash of those the journal j (nil
+// without one) records, to check them against it. The chunks are checked on
+// every core while the next are read, holding no more chunks than there are
+// cores.
+func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig, j *journal) (*bulkPlan, error) {
 	f := formReference
 	var p problems
 	if t := cfg.template; t != nil {
@@ -107,7 +118,11 @@ func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig) (*
 		}
 	}
 	plan := &bulkPlan{batch: &Batch{Template: b.Template, Integration: b.Integration, Parts: b.Parts}, size: cfg.chunkSize}
-	hashing := tasks.rereads()
+	rereads := tasks.rereads()
+	if rereads {
+		plan.fingerprint = newChunkFingerprint()
+		plan.hashes = make(map[int][sha256.Size]byte)
+	}
 
 	var (
 		mu    sync.Mutex
@@ -121,16 +136,26 @@ func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig) (*
 			defer wg.Done()
 			for ch := range work {
 				chunkProblems := ch.check(f)
-				if hashing && len(chunkProblems) == 0 {
-					if err := ch.encode(); err != nil { // not expected: check found every value encodable
-						chunkProblems.add(fmt.Sprintf("tasks[%d:%d]", ch.first, ch.end), err.Error())
+				var print uint64
+				hashed := false
+				if rereads && len(chunkProblems) == 0 {
+					print = plan.fingerprint.of(ch.batch.Tasks)
+					if j.vouches(ch.index) {
+						err := ch.encode(true)
+						if err != nil { // not expected: check found every value encodable
+							chunkProblems.add(fmt.Sprintf("tasks[%d:%d]", ch.first, ch.end), err.Error())
+						}
+						hashed = err == nil
 					}
 				}
 				mu.Lock()
 				if len(chunkProblems) > 0 {
 					found[ch.index] = chunkProblems
 				}
-				if hashing {
+				if rereads {
+					plan.prints[ch.index] = print
+				}
+				if hashed {
 					plan.hashes[ch.index] = ch.hash
 				}
 				mu.Unlock()
@@ -146,9 +171,9 @@ func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig) (*
 			readErr = err
 			break
 		}
-		if hashing {
+		if rereads {
 			mu.Lock()
-			plan.hashes = append(plan.hashes, [sha256.Size]byte{})
+			plan.prints = append(plan.prints, 0)
 			mu.Unlock()
 		}
 		work <- plan.newChunk(plan.chunks, chunk)
@@ -185,10 +210,14 @@ func (p *bulkPlan) verify(j *journal, tasks bulkTasks) error {
 		first, end := p.rangeOf(i)
 		hash := func() (string, error) {
 			if p.hashes != nil {
-				return hex.EncodeToString(p.hashes[i][:]), nil
+				h, ok := p.hashes[i]
+				if !ok {
+					return "", errors.New("not hashed") // not expected: planJob hashes what the journal records
+				}
+				return hex.EncodeToString(h[:]), nil
 			}
 			ch := p.newChunk(i, tasks.(sliceTasks)[first:end])
-			err := ch.encode()
+			err := ch.encode(true)
 			return hex.EncodeToString(ch.hash[:]), err
 		}
 		if err := j.verify(i, first, end, hash); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -32,9 +33,8 @@ type posted struct {
 	notSent error
 }
 
-// run reads the tasks again and posts every chunk that the journal does
-// not settle, up to cfg.concurrency at once. It holds the chunks in flight
-// and the next one, encoded while the others are posted.
+// run reports the chunks that the journal settles, posts the others, up
+// to cfg.concurrency at once, and returns the report and the job's error.
 func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	rep := &r.report
 	rep.Chunks = make([]ChunkResult, r.plan.chunks)
@@ -43,14 +43,40 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		rep.Chunks[i] = ChunkResult{Index: i, First: first, End: end}
 	}
 	settled := r.settleFromJournal()
+	var stop error // why no further chunk starts
+	fromSource := false
+	if settled == nil || slices.Contains(settled, false) {
+		stop, fromSource = r.postAll(ctx, settled)
+	} // else the journal says what became of every chunk: nothing to read again
 
+	if stop == nil {
+		stop = r.stopCause(ctx)
+	}
+	for i := range rep.Chunks { // those after the stop, and any whose posting line failed
+		if rep.Chunks[i].State == ChunkNotStarted && rep.Chunks[i].Err == nil {
+			rep.Chunks[i].Err = &notStartedError{cause: stop}
+		}
+	}
+	if r.journal != nil && r.journal.failure != nil {
+		return rep, r.journalWriteError()
+	}
+	if rep.Err() != nil || fromSource {
+		return rep, newBulkError(stop, rep)
+	}
+	return rep, nil
+}
+
+// postAll reads the tasks again and posts the chunks that the journal does
+// not settle. It holds the chunks in flight and the next one, encoded while
+// the others are posted. It returns why it stopped before the end, if it did, and
+// whether that came from reading the tasks: then it is the job's error even
+// after its last chunk.
+func (r *bulkRun) postAll(ctx context.Context, settled []bool) (stop error, fromSource bool) {
 	// A chunk's slot is freed only once its outcome is journaled and
 	// reported, so that a callback that cancels ctx or closes the stop
 	// channel stops the job before another chunk starts.
 	results := make(chan posted, r.cfg.concurrency)
 	inflight := 0
-	var stop error      // why no further chunk starts
-	fromSource := false // stop came from reading the tasks: it is the job's error even after its last chunk
 	wait := func() {
 		o := <-results
 		inflight--
@@ -98,26 +124,12 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 	for inflight > 0 {
 		wait()
 	}
-
-	if stop == nil {
-		stop = r.stopCause(ctx)
-	}
-	for i := range rep.Chunks { // those after the stop, and any whose posting line failed
-		if rep.Chunks[i].State == ChunkNotStarted && rep.Chunks[i].Err == nil {
-			rep.Chunks[i].Err = &notStartedError{cause: stop}
-		}
-	}
-	if r.journal != nil && r.journal.failure != nil {
-		return rep, r.journalWriteError()
-	}
-	if rep.Err() != nil || fromSource {
-		return rep, newBulkError(stop, rep)
-	}
-	return rep, nil
+	return stop, fromSource
 }
 
-// prepare makes chunk i of tasks ready to be posted: encoded, hashed and,
-// when the tasks are read again, found the same as the validation read them.
+// prepare makes chunk i of tasks ready to be posted: when the tasks are read
+// again, found the same as the validation read them, then encoded (and
+// hashed for the journal).
 func (r *bulkRun) prepare(i int, tasks []Task) (bulkChunk, error) {
 	if i >= r.plan.chunks {
 		return bulkChunk{}, r.changed(i, "gave more tasks")
@@ -126,11 +138,11 @@ func (r *bulkRun) prepare(i int, tasks []Task) (bulkChunk, error) {
 	if first, end := r.plan.rangeOf(i); ch.end != end {
 		return bulkChunk{}, r.changed(i, fmt.Sprintf("gave records [%d, %d) for [%d, %d)", first, ch.end, first, end))
 	}
-	if err := ch.encode(); err != nil { // not expected: planJob checked every value
-		return bulkChunk{}, err
-	}
-	if r.tasks.rereads() && ch.hash != r.plan.hashes[i] {
+	if r.tasks.rereads() && r.plan.fingerprint.of(tasks) != r.plan.prints[i] {
 		return bulkChunk{}, r.changed(i, "gave other tasks")
+	}
+	if err := ch.encode(r.journal != nil); err != nil { // not expected: planJob checked every value
+		return bulkChunk{}, err
 	}
 	ch.noteIDs()
 	return ch, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -205,4 +207,35 @@ func TestPostBulkFromStopsBeforeTheChunkThatChanged(t *testing.T) {
 			requireAcceptedOnce(t, srv, 200)
 		})
 	}
+}
+
+func TestPostBulkFromRefusesAJournalOfOtherRecords(t *testing.T) {
+	t.Parallel()
+	locksJournals(t)
+	srv, client, _ := newFake(t)
+	path := filepath.Join(t.TempDir(), "job.journal")
+	opts := []dynamo.BulkOption{dynamo.WithJournal(path), dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1)}
+	_, err := client.PostBulkFrom(context.Background(), &dynamo.Batch{Template: "tmpl"}, &recordSource{n: 300}, opts...)
+	require.NoError(t, err)
+	posts := requestsTo(srv, http.MethodPost)
+
+	edited := &recordSource{n: 300, edit: func(_, i int, t *dynamo.Task) bool {
+		if i == 150 {
+			t.Params["row"] = "edited after the first run"
+		}
+		return true
+	}}
+	rep, err := client.PostBulkFrom(context.Background(), &dynamo.Batch{Template: "tmpl"}, edited, opts...)
+	assert.Nil(t, rep)
+	var mismatch *dynamo.JournalMismatchError
+	require.ErrorAs(t, err, &mismatch)
+	assert.ErrorIs(t, err, dynamo.ErrJournalMismatch)
+	assert.Equal(t, dynamo.JournalMismatchError{Journal: path, Line: 4, Chunk: 1, Field: "tasksSHA256",
+		Detail: "records [100, 200) differ from those it recorded as accepted"}, *mismatch)
+	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
+
+	rep, err = client.PostBulkFrom(context.Background(), &dynamo.Batch{Template: "tmpl"}, &recordSource{n: 300}, opts...)
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Count(dynamo.ChunkSkipped))
+	requireAcceptedOnce(t, srv, 300)
 }

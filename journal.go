@@ -229,16 +229,27 @@ func (j *journal) add(rec journalRecord, line int) {
 	j.latest[rec.Chunk] = e
 }
 
+// vouches reports whether the journal records chunk i as accepted or
+// possibly posted, so that its records must be the same in this job; false
+// for a nil journal.
+func (j *journal) vouches(i int) bool {
+	if j == nil {
+		return false
+	}
+	e, ok := j.latest[i]
+	return ok && e.rec.State != journalFailed
+}
+
 // verify makes sure that chunk i, records [first, end), is the chunk the
 // journal says was accepted, or may have been, with the same records; hash
 // gives the chunk's tasks' hash, and is called only when needed. A chunk
 // whose last line says "failed" created nothing, so its records may have
 // changed since (a corrected record is the usual reason to run again).
 func (j *journal) verify(i, first, end int, hash func() (string, error)) error {
-	e, ok := j.latest[i]
-	if !ok || e.rec.State == journalFailed {
+	if !j.vouches(i) {
 		return nil
 	}
+	e := j.latest[i]
 	mismatch := func(field, detail string) error {
 		return &JournalMismatchError{Journal: j.name, Line: e.line, Chunk: i, Field: field, Detail: detail}
 	}
