@@ -88,7 +88,7 @@ func TestRoutingCreatesNothingOffPath(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
 	}
 	assert.Empty(t, h.s.Batches())
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 }
 
 func TestRoutingConsumesFaultsOnlyOnItsRoute(t *testing.T) {
@@ -107,7 +107,7 @@ func TestStorageRouting(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("x")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("x")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	fileURL := resultURLs(t, ts)[0]
 	path, query, _ := strings.Cut(strings.TrimPrefix(fileURL, h.s.StorageURL), "?")
@@ -154,7 +154,7 @@ func TestDates(t *testing.T) {
 	for _, tc := range cases {
 		h := newHarness(t, dynamotest.WithClock(func() time.Time { return tc.at }))
 		a := h.mustPost(2)
-		h.s.StartTask(a.ID, a.Tasks[0])
+		h.s.StartBatchTask(a.ID, a.Tasks[0])
 		h.s.CompleteBatch(a.ID)
 		_, bs := h.get("/v1/batch/" + a.ID)
 		assert.Equal(t, tc.want, bs["postDateTime"], tc.name)
@@ -164,7 +164,7 @@ func TestDates(t *testing.T) {
 		assert.Equal(t, tc.want, ts["endDateTime"], tc.name)
 
 		task := h.mustPostTask(standaloneTask)
-		h.s.CompleteSingleTask(task.TaskID)
+		h.s.CompleteTask(task.TaskID)
 		_, st := h.get("/v1/task/" + task.TaskID)
 		assert.Equal(t, tc.want, st["startDateTime"], tc.name)
 		assert.Equal(t, tc.want, st["endDateTime"], tc.name)
