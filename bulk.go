@@ -16,8 +16,8 @@ var ErrSourceChanged = errors.New("dynamo: the bulk source changed between its t
 // at most MaxTasksPerBatch tasks (or the WithChunkSize value) each. Every
 // chunk has b's Template, Integration and Parts, and follows the validation,
 // retry and outcome rules of PostBatch (or of PostBatchWithTemplate with
-// WithBulkTemplate). Up to DefaultBulkConcurrency chunks (or the
-// WithBulkConcurrency value) are in flight at once, started in index order.
+// WithBulkTemplate). Up to 2 chunks (or the WithBulkConcurrency value) are
+// in flight at once, started in index order.
 //
 // Every chunk is validated, its values found encodable, before any is
 // posted (each is then encoded as it is posted): an invalid job fails with
@@ -78,7 +78,7 @@ func (c *Client) PostBulkFrom(ctx context.Context, b *Batch, src BulkSource, opt
 
 // postBulk is both forms of a bulk post: one plan, one journal, one run.
 func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulkTasks, opts []BulkOption) (*BulkReport, error) {
-	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: DefaultBulkConcurrency}
+	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: defaultBulkConcurrency}
 	for _, opt := range opts {
 		if opt == nil {
 			continue

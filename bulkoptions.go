@@ -5,9 +5,9 @@ import (
 	"fmt"
 )
 
-// DefaultBulkConcurrency is how many chunks PostBulk posts at once unless
+// defaultBulkConcurrency is how many chunks PostBulk posts at once unless
 // WithBulkConcurrency says otherwise.
-const DefaultBulkConcurrency = 2
+const defaultBulkConcurrency = 2
 
 // ErrBulkStopped matches PostBulk's error when the channel given to WithStop
 // stopped the job before every chunk was posted.
@@ -41,8 +41,8 @@ func WithChunkSize(n int) BulkOption {
 	}
 }
 
-// WithBulkConcurrency sets how many chunks are posted at once (default
-// DefaultBulkConcurrency); n must be at least 1.
+// WithBulkConcurrency sets how many chunks are posted at once (default 2);
+// n must be at least 1.
 func WithBulkConcurrency(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 {

@@ -84,7 +84,7 @@ type ChunkResult struct {
 	// (ChunkUnknown) by an earlier run.
 	FromJournal bool
 	// Err is nil when the chunk was accepted. It matches ErrOutcomeUnknown
-	// for ChunkUnknown, is a *TaskCountError (with BatchID set) when the
+	// for ChunkUnknown, is a *BatchTaskCountError (with BatchID set) when the
 	// batch was accepted with an unexpected number of task IDs, and says why
 	// the job stopped for ChunkNotStarted.
 	Err error

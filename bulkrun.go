@@ -222,7 +222,7 @@ func (r *bulkRun) settleFromJournal() []bool {
 			res.BatchID = e.rec.BatchID
 			res.PostedAt = e.postedAt
 			if e.rec.TaskIDs != nil {
-				res.Err = &TaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
+				res.Err = &BatchTaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
 			}
 		case ok && e.uncertain() && !r.cfg.repostUnknown:
 			res.State = ChunkUnknown

@@ -204,11 +204,11 @@ func wrongCertificate(err error) bool {
 }
 
 // outcomeOf reads a call's verdict back from the error it returned: nil is
-// success, and so is a *TaskCountError (the batch was created, only its
+// success, and so is a *BatchTaskCountError (the batch was created, only its
 // answer is odd); an error matching ErrOutcomeUnknown is unknown, any other
 // error failed.
 func outcomeOf(err error) verdict {
-	var countErr *TaskCountError
+	var countErr *BatchTaskCountError
 	switch {
 	case err == nil, errors.As(err, &countErr):
 		return verdictSuccess
