@@ -1,7 +1,6 @@
 package dynamo
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"math"
@@ -17,33 +16,25 @@ func newChunkFingerprint() chunkFingerprint { return chunkFingerprint{seed: maph
 
 // of returns the fingerprint of tasks.
 func (f chunkFingerprint) of(tasks []Task) uint64 {
-	var chunk, pair maphash.Hash
-	chunk.SetSeed(f.seed)
-	pair.SetSeed(f.seed)
-	var buf [8]byte
+	h := uint64(len(tasks))
 	for _, t := range tasks {
-		// The params in any order: their map has none.
-		var params uint64
+		var params uint64 // the params in any order: their map has none
 		for k, v := range t.Params {
-			pair.Reset()
-			writeString(&pair, k)
-			writeValue(&pair, v)
-			params += pair.Sum64()
+			params += mix64(maphash.String(f.seed, k) ^ mix64(f.value(v)))
 		}
-		chunk.Write(binary.LittleEndian.AppendUint64(buf[:0], params))
-		chunk.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(len(t.Params))))
-		chunk.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(len(t.PartParams))))
+		h = mix64(h^params) + uint64(len(t.Params))
 		for _, pp := range t.PartParams {
-			writeString(&chunk, pp.PartName)
-			writeString(&chunk, pp.ParamName)
+			h = mix64(h ^ maphash.String(f.seed, pp.PartName))
+			h = mix64(h ^ maphash.String(f.seed, pp.ParamName))
 		}
+		h = mix64(h + uint64(len(t.PartParams)))
 	}
-	return chunk.Sum64()
+	return h
 }
 
-// The kinds of value writeValue tells apart.
+// The kinds of value that value tells apart.
 const (
-	kindNil byte = iota
+	kindNil uint64 = iota + 1
 	kindString
 	kindBool
 	kindInt
@@ -52,42 +43,41 @@ const (
 	kindJSON
 )
 
-func writeString(h *maphash.Hash, s string) {
-	var buf [8]byte
-	h.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(len(s))))
-	h.WriteString(s)
-}
-
-// writeValue writes v, a param's value, with its kind: the common kinds as
-// they are, any other as its JSON (planJob found every value encodable).
-func writeValue(h *maphash.Hash, v any) {
-	var buf [9]byte
-	word := func(kind byte, x uint64) { h.Write(binary.LittleEndian.AppendUint64(append(buf[:0], kind), x)) }
+// value hashes v, a param's value, with its kind: the common kinds as they
+// are, any other as its JSON (planJob found every value encodable).
+func (f chunkFingerprint) value(v any) uint64 {
+	word := func(kind, x uint64) uint64 { return mix64(x) ^ kind<<56 }
 	switch v := v.(type) {
 	case nil:
-		h.WriteByte(kindNil)
+		return kindNil << 56
 	case string:
-		h.WriteByte(kindString)
-		writeString(h, v)
+		return maphash.String(f.seed, v) ^ kindString<<56
 	case bool:
 		if v {
-			word(kindBool, 1)
-		} else {
-			word(kindBool, 0)
+			return word(kindBool, 1)
 		}
+		return word(kindBool, 0)
 	case int:
-		word(kindInt, uint64(v))
+		return word(kindInt, uint64(v))
 	case int64:
-		word(kindInt, uint64(v))
+		return word(kindInt, uint64(v))
 	case int32:
-		word(kindInt, uint64(v))
+		return word(kindInt, uint64(v))
 	case uint64:
-		word(kindUint, v)
+		return word(kindUint, v)
 	case float64:
-		word(kindFloat, math.Float64bits(v))
-	default:
-		data, _ := json.Marshal(v)
-		h.WriteByte(kindJSON)
-		h.Write(data)
+		return word(kindFloat, math.Float64bits(v))
 	}
+	data, _ := json.Marshal(v)
+	return maphash.Bytes(f.seed, data) ^ kindJSON<<56
+}
+
+// mix64 is SplitMix64's finalizer: every bit of x moves about half the bits
+// of the result.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
