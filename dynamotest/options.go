@@ -2,6 +2,7 @@ package dynamotest
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -25,6 +26,8 @@ type serverConfig struct {
 	apiTermMax     int
 	signingTermMax int
 	onAccept       []func(Accepted)
+
+	apiListener, storageListener net.Listener // WithListeners; nil for loopback ports of its own
 }
 
 // ServerOption configures a Server created by NewServer. An option given an invalid
