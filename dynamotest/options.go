@@ -26,6 +26,7 @@ type serverConfig struct {
 	apiTermMax     int
 	signingTermMax int
 	onAccept       []func(Accepted)
+	salesforce     *Salesforce // judges the sessions of posts; nil for none
 
 	apiListener, storageListener net.Listener // WithListeners; nil for loopback ports of its own
 }
