@@ -21,6 +21,11 @@ func (s *Server) AdvanceClock(d time.Duration) {
 	s.clockOffset += d
 }
 
+// Now returns the time on the server's clock: the WithClock clock (time.Now by
+// default) moved by AdvanceClock; for instance the clock of a fake Salesforce
+// (WithSalesforceClock) that should judge sessions on the same time.
+func (s *Server) Now() time.Time { return s.cfg.now() }
+
 // apiHandler serves the API host: the control API under ControlPrefix, unrecorded,
 // and the Dynamo API on every other path.
 func (s *Server) apiHandler() http.Handler {
