@@ -294,7 +294,7 @@ type batchJSONBody struct {
 func batchTaskOf(t Task) batchTaskJSON {
 	out := batchTaskJSON{
 		ID:           t.ID,
-		Params:       t.Params,
+		Params:       redactMap(t.Params),
 		progressJSON: progressOf(t.Stage, t.Started, t.Completed, t.Errors, t.StatusMessage, t.StartedAt, t.EndedAt, t.Log, t.Results),
 	}
 	for _, pp := range t.PartParams {
@@ -308,7 +308,7 @@ func batchOf(b Batch) batchJSONBody {
 		ID:               b.ID,
 		Template:         b.Template,
 		EmbeddedTemplate: templateOf(b.EmbeddedTemplate),
-		Integration:      redactIntegration(b.Integration),
+		Integration:      redactMap(b.Integration),
 		Parts:            redactParts(b.Parts),
 		UnmappedParts:    b.UnmappedParts,
 		PostedAt:         formatTime(b.PostedAt),
@@ -336,8 +336,8 @@ func taskOf(t SingleTask) taskJSONBody {
 		ID:               t.ID,
 		Template:         t.Template,
 		EmbeddedTemplate: templateOf(t.EmbeddedTemplate),
-		Integration:      redactIntegration(t.Integration),
-		Params:           t.Params,
+		Integration:      redactMap(t.Integration),
+		Params:           redactMap(t.Params),
 		Parts:            redactParts(t.Parts),
 		PostedAt:         formatTime(t.PostedAt),
 		progressJSON:     progressOf(t.Stage, t.Started, t.Completed, t.Errors, t.StatusMessage, t.StartedAt, t.EndedAt, t.Log, t.Results),
@@ -406,7 +406,7 @@ func redactHeader(h http.Header) http.Header {
 // case: the control API never writes its value.
 func isSecretKey(k string) bool { return strings.EqualFold(k, "sessionID") }
 
-func redactIntegration(m map[string]any) map[string]any {
+func redactMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}

@@ -1,8 +1,8 @@
 // Package dynamotest provides an in-memory fake of the Dynamo batch API and Task API
 // for tests.
 //
-// A Server runs two loopback HTTP servers (from net/http/httptest). One plays the
-// Dynamo API host:
+// A Server runs two HTTP servers (from net/http/httptest, on loopback ports unless
+// WithListeners gives others). One plays the Dynamo API host:
 //
 //	POST /v1/batch                    post a batch (RoutePostBatch)
 //	GET  /v1/batch/{batchId}          batch status (RouteBatchStatus)

@@ -60,8 +60,9 @@ client at it:
 
 Paste them into another terminal, or let a script read them (for instance
 'dynamo fake > fake.env &', then '. ./fake.env' once the lines are there), and
-every later command there uses the fake. The API key and the client secret
-are the fake's own, made up for this run: never a real one.
+every later command there uses the fake; with --json they are one JSON
+object instead. The API key and the client secret are the fake's own, made
+up for this run: never a real one.
 
 The fake keeps its batches and tasks for the life of the process, so post,
 status, wait, results and the task commands all work against it, from any
@@ -177,7 +178,7 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags) error {
 	srv.Store(s)
 	defer s.Close()
 
-	printExports(a.stdout, [][2]string{
+	vars := [][2]string{
 		{dynamo.EnvBaseURL, s.URL},
 		{dynamo.EnvTenantID, s.TenantID},
 		{dynamo.EnvAPIKey, s.APIKey},
@@ -185,7 +186,18 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags) error {
 		{envSFTokenURL, sf.TokenURL()},
 		{envSFClientID, clientID},
 		{envSFClientSecret, clientSecret},
-	})
+	}
+	if a.jsonOut {
+		m := make(map[string]string, len(vars))
+		for _, v := range vars {
+			m[v[0]] = v[1]
+		}
+		if err := a.printJSON(m); err != nil {
+			return err
+		}
+	} else {
+		printExports(a.stdout, vars)
+	}
 	fmt.Fprintf(a.stderr, "dynamo fake: the Dynamo API at %s, result files at %s, a Salesforce login host at %s\n", s.URL, s.StorageURL, sf.URL)
 	fmt.Fprintf(a.stderr, "dynamo fake: control API at %s%s; ", s.URL, dynamotest.ControlPrefix)
 	if f.autoComplete > 0 {

@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,5 +290,48 @@ func TestFakeProcessRefusesBadFlags(t *testing.T) {
 		r := startTool(t, nil, append([]string{"fake"}, tc.args...)...).wait(t)
 		wantCode(t, r, tc.code)
 		wantContains(t, "stderr", r.stderr, tc.want)
+	}
+}
+
+// With --check-sessions, a task whose session the fake login host issued
+// completes, and one with a session it never issued fails as Dynamo fails it.
+func TestFakeProcessChecksSessions(t *testing.T) {
+	fake := startFakeProcess(t, "--check-sessions")
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {fake.env[envSFClientID]}, "client_secret": {fake.env[envSFClientSecret]}}
+	resp, err := http.PostForm(fake.env[envSFTokenURL], form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token struct {
+		AccessToken string `json:"access_token"`
+		InstanceURL string `json:"instance_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&token)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || token.AccessToken == "" {
+		t.Fatalf("token: %s, %v, %+v", resp.Status, err, token)
+	}
+
+	stage := make(map[string]any)
+	for name, session := range map[string]string{"issued": token.AccessToken, "made up": "00D000000000001!made-up"} {
+		env := maps.Clone(fake.env)
+		env["DYNAMO_SF_SESSION_ID"], env["DYNAMO_SF_SERVER_URL"] = session, token.InstanceURL
+		r := startTool(t, env, "--json", "post", "--template", "T", "--id", "001").wait(t)
+		wantCode(t, r, exitOK)
+		var out postJSON
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, r)
+		}
+		task := fake.control(t, "POST", "batches/"+out.ID+"/tasks/"+out.Tasks[0]+"/complete", "")
+		stage[name] = task["stage"]
+		if name == "made up" && task["statusMessage"] != "INVALID_SESSION_ID: Session expired or invalid" {
+			t.Errorf("the task with a made-up session: %v", task)
+		}
+	}
+	if stage["issued"] != "done" || stage["made up"] != "failed" {
+		t.Errorf("stages %v: want the issued session's task done, the made-up one's failed", stage)
+	}
+	if strings.Contains(fake.stdout.String()+fake.stderr.String(), token.AccessToken) {
+		t.Error("the fake printed a session")
 	}
 }
