@@ -341,7 +341,7 @@ func (s *Server) controlInject(r *http.Request) *reply {
 			return errorReply(http.StatusBadRequest, "faults[%d]: %s", i, err)
 		}
 		if fj.Hold != "" {
-			f.Hold = closedChan // a stand-in, to check the fault as written
+			f.Hold = standInHold // the hold is made only once every fault passed
 		}
 		if msg := f.misuse(); msg != "" {
 			return errorReply(http.StatusBadRequest, "faults[%d]: %s", i, msg)
@@ -357,7 +357,8 @@ func (s *Server) controlInject(r *http.Request) *reply {
 	return jsonReply(http.StatusOK, map[string]any{"route": in.Route, "queued": len(faults)})
 }
 
-var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+// standInHold stands in for a named hold while a fault is checked as written.
+var standInHold = make(chan struct{})
 
 // hold returns the channel of the named hold, made on first use; s.mu is not held.
 func (s *Server) hold(name string) <-chan struct{} {
