@@ -216,7 +216,7 @@ func (s *Server) batchTaskDrivers() map[string]func(r *http.Request, batchID, ta
 			if rep := decodeControl(r, &struct{}{}); rep != nil {
 				return rep
 			}
-			s.StartTask(batchID, taskID)
+			s.StartBatchTask(batchID, taskID)
 			return s.controlBatchTask(batchID, taskID)
 		},
 		"complete": func(r *http.Request, batchID, taskID string) *reply {
@@ -224,7 +224,7 @@ func (s *Server) batchTaskDrivers() map[string]func(r *http.Request, batchID, ta
 			if rep != nil {
 				return rep
 			}
-			s.CompleteTask(batchID, taskID, results...)
+			s.CompleteBatchTask(batchID, taskID, results...)
 			return s.controlBatchTask(batchID, taskID)
 		},
 		"fail": func(r *http.Request, batchID, taskID string) *reply {
@@ -232,7 +232,7 @@ func (s *Server) batchTaskDrivers() map[string]func(r *http.Request, batchID, ta
 			if rep := decodeControl(r, &in); rep != nil {
 				return rep
 			}
-			s.FailTask(batchID, taskID, in.Message)
+			s.FailBatchTask(batchID, taskID, in.Message)
 			return s.controlBatchTask(batchID, taskID)
 		},
 	}
@@ -253,7 +253,7 @@ func (s *Server) controlBatchTask(batchID, taskID string) *reply {
 }
 
 func (s *Server) controlTasks(*http.Request) *reply {
-	tasks := s.SingleTasks()
+	tasks := s.Tasks()
 	out := make([]taskJSONBody, len(tasks))
 	for i, t := range tasks {
 		out[i] = taskOf(t)
@@ -262,7 +262,7 @@ func (s *Server) controlTasks(*http.Request) *reply {
 }
 
 func (s *Server) controlTask(id string) *reply {
-	t, ok := s.SingleTask(id)
+	t, ok := s.Task(id)
 	if !ok {
 		return errorReply(http.StatusNotFound, "unknown task %q", id)
 	}
@@ -278,7 +278,7 @@ func (s *Server) controlSeedTask(r *http.Request) *reply {
 	if rep != nil {
 		return rep
 	}
-	id := s.SeedSingleTask(seed)
+	id := s.SeedTask(seed)
 	return jsonReply(http.StatusCreated, map[string]any{"id": id})
 }
 
@@ -294,14 +294,14 @@ func (s *Server) taskDrivers() map[string]func(r *http.Request, taskID string) *
 		}
 	}
 	return map[string]func(r *http.Request, taskID string) *reply{
-		"queue": plain(s.QueueSingleTask),
-		"start": plain(s.StartSingleTask),
+		"queue": plain(s.QueueTask),
+		"start": plain(s.StartTask),
 		"complete": func(r *http.Request, taskID string) *reply {
 			results, rep := decodeResults(r)
 			if rep != nil {
 				return rep
 			}
-			s.CompleteSingleTask(taskID, results...)
+			s.CompleteTask(taskID, results...)
 			return s.controlTask(taskID)
 		},
 		"fail": func(r *http.Request, taskID string) *reply {
@@ -309,7 +309,7 @@ func (s *Server) taskDrivers() map[string]func(r *http.Request, taskID string) *
 			if rep := decodeControl(r, &in); rep != nil {
 				return rep
 			}
-			s.FailSingleTask(taskID, in.Message)
+			s.FailTask(taskID, in.Message)
 			return s.controlTask(taskID)
 		},
 	}

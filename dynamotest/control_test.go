@@ -191,7 +191,7 @@ func TestControlFaults(t *testing.T) {
 	for _, stored := range []int{0, 1} {
 		_, err := h.hc.Do(h.newRequest(context.Background(), "POST", h.s.URL+"/v1/task", strings.NewReader(standaloneTask), "application/json"))
 		assert.Error(t, err)
-		assert.Len(t, h.s.SingleTasks(), stored)
+		assert.Len(t, h.s.Tasks(), stored)
 	}
 	assert.NotNil(t, receive(t, accepts).Task, "the dropped answer's task was accepted")
 
@@ -397,7 +397,7 @@ func TestControlHandler(t *testing.T) {
 	handler.ServeHTTP(rec, httptest.NewRequest("POST", dynamotest.ControlPrefix+"batches/"+a.ID+"/complete", nil))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	b, _ := h.s.Batch(a.ID)
-	assert.True(t, b.Tasks[0].Completed)
+	assert.Equal(t, dynamotest.StageDone, b.Tasks[0].Stage)
 
 	rec = httptest.NewRecorder()
 	handler.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/batch/"+a.ID, nil))

@@ -88,7 +88,7 @@ type clockJSON struct {
 	Advance string `json:"advance"`
 }
 
-// taskSeedJSON is a TaskSeed.
+// taskSeedJSON is a BatchTaskSeed, and the progress of a TaskSeed.
 type taskSeedJSON struct {
 	Params  map[string]any `json:"params"`
 	Stage   string         `json:"stage"`
@@ -96,16 +96,16 @@ type taskSeedJSON struct {
 	Results []resultJSON   `json:"results"`
 }
 
-func (in taskSeedJSON) seed(where string) (TaskSeed, *reply) {
+func (in taskSeedJSON) seed(where string) (BatchTaskSeed, *reply) {
 	st, ok := parseStage(in.Stage)
 	if !ok {
-		return TaskSeed{}, errorReply(http.StatusBadRequest, "%s.stage: unknown stage %q: posted, queued, running, done or failed", where, in.Stage)
+		return BatchTaskSeed{}, errorReply(http.StatusBadRequest, "%s.stage: unknown stage %q: posted, queued, running, done or failed", where, in.Stage)
 	}
 	results, rep := resultFiles(in.Results, where+".results")
 	if rep != nil {
-		return TaskSeed{}, rep
+		return BatchTaskSeed{}, rep
 	}
-	return TaskSeed{Params: in.Params, Stage: st, Failure: in.Failure, Results: results}, nil
+	return BatchTaskSeed{Params: in.Params, Stage: st, Failure: in.Failure, Results: results}, nil
 }
 
 func parseSeedTime(s string) (time.Time, *reply) {
@@ -143,7 +143,7 @@ func (in batchSeedJSON) seed() (BatchSeed, *reply) {
 	return out, nil
 }
 
-// taskSeedBodyJSON is a SingleTaskSeed: the task's own fields at the top level.
+// taskSeedBodyJSON is a TaskSeed.
 type taskSeedBodyJSON struct {
 	Template    string         `json:"template"`
 	Integration map[string]any `json:"integration"`
@@ -151,16 +151,17 @@ type taskSeedBodyJSON struct {
 	taskSeedJSON
 }
 
-func (in taskSeedBodyJSON) seed() (SingleTaskSeed, *reply) {
+func (in taskSeedBodyJSON) seed() (TaskSeed, *reply) {
 	postedAt, rep := parseSeedTime(in.PostedAt)
 	if rep != nil {
-		return SingleTaskSeed{}, rep
+		return TaskSeed{}, rep
 	}
 	ts, rep := in.taskSeedJSON.seed("task")
 	if rep != nil {
-		return SingleTaskSeed{}, rep
+		return TaskSeed{}, rep
 	}
-	return SingleTaskSeed{Template: in.Template, Integration: in.Integration, PostedAt: postedAt, Task: ts}, nil
+	return TaskSeed{Template: in.Template, Integration: in.Integration, PostedAt: postedAt,
+		Params: ts.Params, Stage: ts.Stage, Failure: ts.Failure, Results: ts.Results}, nil
 }
 
 // faultJSON is a Fault. Hold names a hold that POST holds/{name}/release releases.
@@ -256,16 +257,20 @@ type progressJSON struct {
 	Results           []resultInfoJSON `json:"results"`
 }
 
-func progressOf(stage Stage, started, completed, errors bool, message string, startedAt, endedAt time.Time, log []string, results []ResultFile) progressJSON {
-	p := progressJSON{
-		Stage: stageName(stage), Started: started, Completed: completed, Errors: errors,
-		StatusMessage: message, StartedAt: formatTime(startedAt), EndedAt: formatTime(endedAt),
+// progressOf describes the progress of a snapshot's task; message (and, for a Task
+// API task, description) is its status as the API writes it.
+func progressOf(stage Stage, message, description string, startedAt, endedAt time.Time, log []string, results []ResultFile) progressJSON {
+	p := progress{stage: stage}
+	out := progressJSON{
+		Stage: stageName(stage), Started: p.started(), Completed: p.completed(), Errors: p.failed(),
+		StatusMessage: message, StatusDescription: description,
+		StartedAt: formatTime(startedAt), EndedAt: formatTime(endedAt),
 		Log: append([]string{}, log...), Results: []resultInfoJSON{},
 	}
 	for _, r := range results {
-		p.Results = append(p.Results, resultInfoJSON{ID: r.ID, Size: len(r.Content)})
+		out.Results = append(out.Results, resultInfoJSON{ID: r.ID, Size: len(r.Content)})
 	}
-	return p
+	return out
 }
 
 type partParamJSON struct {
@@ -291,11 +296,12 @@ type batchJSONBody struct {
 	Tasks            []batchTaskJSON            `json:"tasks"`
 }
 
-func batchTaskOf(t Task) batchTaskJSON {
+func batchTaskOf(t BatchTask) batchTaskJSON {
 	out := batchTaskJSON{
-		ID:           t.ID,
-		Params:       redactMap(t.Params),
-		progressJSON: progressOf(t.Stage, t.Started, t.Completed, t.Errors, t.StatusMessage, t.StartedAt, t.EndedAt, t.Log, t.Results),
+		ID:     t.ID,
+		Params: redactMap(t.Params),
+		progressJSON: progressOf(t.Stage, (&taskState{progress: progress{stage: t.Stage, failure: t.Failure}}).statusMessage(), "",
+			t.StartedAt, t.EndedAt, t.Log, t.Results),
 	}
 	for _, pp := range t.PartParams {
 		out.PartParams = append(out.PartParams, partParamJSON(pp))
@@ -331,7 +337,7 @@ type taskJSONBody struct {
 	progressJSON
 }
 
-func taskOf(t SingleTask) taskJSONBody {
+func taskOf(t Task) taskJSONBody {
 	out := taskJSONBody{
 		ID:               t.ID,
 		Template:         t.Template,
@@ -340,9 +346,9 @@ func taskOf(t SingleTask) taskJSONBody {
 		Params:           redactMap(t.Params),
 		Parts:            redactParts(t.Parts),
 		PostedAt:         formatTime(t.PostedAt),
-		progressJSON:     progressOf(t.Stage, t.Started, t.Completed, t.Errors, t.StatusMessage, t.StartedAt, t.EndedAt, t.Log, t.Results),
 	}
-	out.StatusDescription = t.StatusDescription
+	st := &singleState{progress: progress{stage: t.Stage, failure: t.Failure}}
+	out.progressJSON = progressOf(t.Stage, st.statusMessage(), st.statusDescription(), t.StartedAt, t.EndedAt, t.Log, t.Results)
 	return out
 }
 
