@@ -176,7 +176,7 @@ type TemplateInfo struct {
 
 // Requests returns a copy of every request that arrived at the API host since the
 // server started or was Reset, in order of arrival, including refused, faulted and
-// dropped ones.
+// dropped ones; requests to the control API (ControlPrefix) are not recorded.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
