@@ -58,7 +58,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		}
 	}
 	if r.journal != nil && r.journal.failure != nil {
-		return rep, r.journalWriteError()
+		return rep, r.journalWriteError(stop)
 	}
 	if rep.Err() != nil || fromSource {
 		return rep, newBulkError(stop, rep)
@@ -152,8 +152,7 @@ func (r *bulkRun) prepare(i int, tasks []Task) (bulkChunk, error) {
 // from the first.
 func (r *bulkRun) changed(i int, what string) error {
 	first, _ := r.plan.rangeOf(i)
-	return fmt.Errorf("%w: from record %d (chunk %d) on, the second read %s; the tasks from there were not posted",
-		ErrSourceChanged, first, i, what)
+	return fmt.Errorf("%w: from record %d (chunk %d) on, the second read %s", ErrSourceChanged, first, i, what)
 }
 
 // stopCause says why no further chunk may start, or nil.
@@ -290,8 +289,11 @@ func (r *bulkRun) done(res ChunkResult) {
 }
 
 // journalWriteError lists the chunks whose outcome the journal missed.
-func (r *bulkRun) journalWriteError() error {
+func (r *bulkRun) journalWriteError(stop error) error {
 	e := &JournalWriteError{Path: r.journal.name, Err: r.journal.failure}
+	if r.report.Err() != nil {
+		e.chunks = newBulkError(stop, &r.report)
+	}
 	for _, i := range r.unrecorded {
 		e.Unrecorded = append(e.Unrecorded, r.report.Chunks[i])
 	}

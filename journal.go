@@ -399,6 +399,8 @@ type JournalWriteError struct {
 	Path       string        // the journal: a file's path, or its store's name
 	Err        error         // the first append that failed
 	Unrecorded []ChunkResult // in index order
+
+	chunks *BulkError // the chunks not accepted, if any
 }
 
 // Error names the journal, the failure and every unrecorded chunk.
@@ -409,7 +411,11 @@ func (e *JournalWriteError) Error() string {
 	if len(e.Unrecorded) == 0 {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; the outcome of %d chunks posted by this run is not in the journal, and a run with it will read them as unknown:", len(e.Unrecorded))
+	if len(e.Unrecorded) == 1 {
+		b.WriteString("; the outcome of 1 chunk posted by this run is not in the journal, and a run with it will read it as unknown:")
+	} else {
+		fmt.Fprintf(&b, "; the outcome of %d chunks posted by this run is not in the journal, and a run with it will read them as unknown:", len(e.Unrecorded))
+	}
 	for _, ch := range e.Unrecorded {
 		fmt.Fprintf(&b, " chunk %d (records [%d, %d)) %s", ch.Index, ch.First, ch.End, ch.State)
 		if ch.BatchID != "" {
@@ -420,5 +426,12 @@ func (e *JournalWriteError) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-// Unwrap returns Err.
-func (e *JournalWriteError) Unwrap() error { return e.Err }
+// Unwrap returns Err and, when not every chunk was accepted, the
+// *BulkError that lists them, so that errors.Is finds ErrOutcomeUnknown
+// when any chunk's outcome is unknown.
+func (e *JournalWriteError) Unwrap() []error {
+	if e.chunks == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.chunks}
+}

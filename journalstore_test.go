@@ -98,7 +98,10 @@ func TestWithJournalStoreResumesFromAnotherStore(t *testing.T) {
 		require.Len(t, jwe.Unrecorded, 1)
 		assert.Equal(t, 2, jwe.Unrecorded[0].Index)
 		assert.Equal(t, dynamo.ChunkAccepted, jwe.Unrecorded[0].State)
-		assert.Contains(t, err.Error(), "chunk 2 (records [200, 300)) accepted as batch "+jwe.Unrecorded[0].BatchID)
+		assert.Contains(t, err.Error(), "the outcome of 1 chunk posted by this run is not in the journal, and a run with it will read it as unknown: chunk 2 (records [200, 300)) accepted as batch "+jwe.Unrecorded[0].BatchID)
+		var be *dynamo.BulkError
+		require.ErrorAs(t, err, &be, "the chunks not accepted are listed too")
+		assert.ErrorIs(t, be.Stop, dynamo.ErrJournalLost)
 		assert.Equal(t, []dynamo.ChunkState{dynamo.ChunkAccepted, dynamo.ChunkAccepted, dynamo.ChunkAccepted, dynamo.ChunkNotStarted, dynamo.ChunkNotStarted},
 			chunkStates(rep), "no chunk starts after the hold is lost")
 		assert.Len(t, srv.Batches(), 3)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -58,7 +57,7 @@ func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
 	rep, err := r.client.PostBulk(r.postCtx, r.plan.batch, opts...)
-	if be := (*dynamo.BulkError)(nil); errors.As(err, &be) {
+	if be, ok := err.(*dynamo.BulkError); ok {
 		err = be.Stop // the tool words the chunks' outcomes from the report
 	}
 	r.stop.postingDone()
