@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,6 +151,11 @@ func (j *fileJournal) endLast(data []byte) (whole bool, err error) {
 // is undone, so that the file holds only whole lines; if that fails too,
 // nothing more is written.
 func (j *fileJournal) Append(_ context.Context, line []byte) error {
+	// A newline would split the line in two, and what is not JSON would be
+	// read back as a line cut short or another tool's: both are refused.
+	if bytes.IndexByte(line, '\n') >= 0 || !json.Valid(line) {
+		return errors.New("not a journal line: one JSON value without a newline")
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.broken != nil {
