@@ -52,6 +52,9 @@
 // any type of this package.
 //
 // Package dynamotest provides an in-memory fake of both APIs for tests.
+// Package journaltest checks that a JournalStore of your own keeps the
+// journal's contract; the module github.com/dynamokit/dynamo/pgjournal keeps
+// a bulk job's journal in PostgreSQL, for a job that several machines run.
 //
 // # The bulk journal
 //
