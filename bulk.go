@@ -43,7 +43,7 @@ type bulkConfig struct {
 func WithChunkSize(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 || n > MaxTasksPerBatch {
-			return fmt.Errorf("WithChunkSize: %d is not between 1 and %d", n, MaxTasksPerBatch)
+			return configErrorf("WithChunkSize", "%d is not between 1 and %d", n, MaxTasksPerBatch)
 		}
 		c.chunkSize = n
 		return nil
@@ -55,7 +55,7 @@ func WithChunkSize(n int) BulkOption {
 func WithBulkConcurrency(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 {
-			return fmt.Errorf("WithBulkConcurrency: %d is less than 1", n)
+			return configErrorf("WithBulkConcurrency", "%d is less than 1", n)
 		}
 		c.concurrency = n
 		return nil
@@ -83,7 +83,7 @@ func WithBulkTemplate(t Template) BulkOption {
 func WithJournal(path string) BulkOption {
 	return func(c *bulkConfig) error {
 		if path == "" {
-			return errors.New("WithJournal: empty path")
+			return configErrorf("WithJournal", "empty path")
 		}
 		c.journal = FileJournal(path)
 		return nil
@@ -96,7 +96,7 @@ func WithJournal(path string) BulkOption {
 func WithJournalStore(s JournalStore) BulkOption {
 	return func(c *bulkConfig) error {
 		if s == nil {
-			return errors.New("WithJournalStore: nil store")
+			return configErrorf("WithJournalStore", "nil store")
 		}
 		c.journal = s
 		return nil
@@ -122,7 +122,7 @@ func WithRepostUnknown() BulkOption {
 func WithChunkDone(fn func(ChunkResult)) BulkOption {
 	return func(c *bulkConfig) error {
 		if fn == nil {
-			return errors.New("WithChunkDone: nil function")
+			return configErrorf("WithChunkDone", "nil function")
 		}
 		c.chunkDone = fn
 		return nil
@@ -143,7 +143,7 @@ func WithChunkDone(fn func(ChunkResult)) BulkOption {
 func WithStop(stop <-chan struct{}) BulkOption {
 	return func(c *bulkConfig) error {
 		if stop == nil {
-			return errors.New("WithStop: nil channel")
+			return configErrorf("WithStop", "nil channel")
 		}
 		c.stop = stop
 		return nil
@@ -332,7 +332,7 @@ func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*B
 			continue
 		}
 		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("dynamo: PostBulk: %w", err)
+			return nil, inCall("PostBulk", err)
 		}
 	}
 	if b != nil {
