@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo"
 )
@@ -63,4 +64,17 @@ func TestErrorTextsSayEachThingOnce(t *testing.T) {
 			assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown)
 		})
 	}
+}
+
+func TestRequestIDThatEchoesASecretIsDropped(t *testing.T) {
+	t.Parallel()
+	client, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Dynamo-Api-Key"))
+		http.Error(w, `{"message":"no"}`, http.StatusBadRequest)
+	})
+	_, err := client.GetBatchStatus(context.Background(), "b1")
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, failed(t, err), &apiErr)
+	assert.Empty(t, apiErr.RequestID)
 }

@@ -1,13 +1,19 @@
 package dynamo_test
 
 import (
+	"context"
 	"errors"
+	"math"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 func TestConfigErrorsSayTheCallAndTheOption(t *testing.T) {
@@ -78,4 +84,88 @@ func TestWithBaseURLTakesTheHostOnly(t *testing.T) {
 		assert.ErrorContains(t, err, "dynamo: NewClient: WithBaseURL: ", tc.url)
 		assert.ErrorContains(t, err, `give the host only: "`+tc.hostOnly+`"`, tc.url)
 	}
+}
+
+func TestNilOptionsAreSkipped(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := newFake(t)
+	client, err := dynamo.NewClient(testTenantID, testAPIKey, nil, dynamo.WithBaseURL(srv.URL), nil)
+	require.NoError(t, err, "a nil Option is skipped, as everywhere")
+	t.Cleanup(client.CloseIdleConnections)
+	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
+	require.NoError(t, err)
+	srv.CompleteBatch(resp.ID)
+	_, err = client.WaitBatch(context.Background(), resp.ID, nil, dynamo.PollOption(nil))
+	require.NoError(t, err)
+	for _, err := range client.BatchTaskStatuses(context.Background(), resp.ID, nil) {
+		require.NoError(t, err)
+	}
+	_, err = client.PostBulk(context.Background(), salesforceBatch(2), nil)
+	require.NoError(t, err)
+}
+
+func TestInvalidOptionsNameTheOption(t *testing.T) {
+	t.Parallel()
+	client, mux, _ := setup(t)
+	var requests int
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { requests++ })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"WithMaxRetries", func() error { _, err := dynamo.NewClient("t", "k", dynamo.WithMaxRetries(-1)); return err }},
+		{"WithRetryWait", func() error {
+			_, err := dynamo.NewClient("t", "k", dynamo.WithRetryWait(time.Second, time.Millisecond))
+			return err
+		}},
+		{"WithHTTPClient", func() error { _, err := dynamo.NewClient("t", "k", dynamo.WithHTTPClient(nil)); return err }},
+		{"WithPollInterval", func() error { _, err := client.WaitBatch(ctx, "b", dynamo.WithPollInterval(0)); return err }},
+		{"WithMaxPollInterval", func() error {
+			_, err := client.WaitBatch(ctx, "b", dynamo.WithPollInterval(time.Second), dynamo.WithMaxPollInterval(time.Millisecond))
+			return err
+		}},
+		{"WithBatchProgress", func() error { _, err := client.WaitBatch(ctx, "b", dynamo.WithBatchProgress(nil)); return err }},
+		{"WithTaskProgress", func() error { _, err := client.WaitTask(ctx, "t", dynamo.WithTaskProgress(nil)); return err }},
+		{"WithPollInterval", func() error { _, err := client.WaitTask(ctx, "t", dynamo.WithPollInterval(-1)); return err }},
+		{"WithStatusConcurrency", func() error {
+			for _, err := range client.BatchTaskStatuses(ctx, "b", dynamo.WithStatusConcurrency(0)) {
+				return err
+			}
+			return nil
+		}},
+		{"WithChunkSize", func() error {
+			_, err := client.PostBulk(ctx, salesforceBatch(1), dynamo.WithChunkSize(1001))
+			return err
+		}},
+		{"WithBulkConcurrency", func() error {
+			_, err := client.PostBulk(ctx, salesforceBatch(1), dynamo.WithBulkConcurrency(0))
+			return err
+		}},
+		{"WithJournal", func() error { _, err := client.PostBulk(ctx, salesforceBatch(1), dynamo.WithJournal("")); return err }},
+		{"WithChunkDone", func() error {
+			_, err := client.PostBulk(ctx, salesforceBatch(1), dynamo.WithChunkDone(nil))
+			return err
+		}},
+		{"WithStop", func() error { _, err := client.PostBulk(ctx, salesforceBatch(1), dynamo.WithStop(nil)); return err }},
+	} {
+		err := tc.call()
+		assert.ErrorIs(t, err, dynamo.ErrInvalidConfig, tc.name)
+		var ce *dynamo.ConfigError
+		if assert.ErrorAs(t, err, &ce, tc.name) {
+			assert.Equal(t, tc.name, ce.Option)
+		}
+		assert.Equal(t, 1, strings.Count(err.Error(), "dynamo: "), "one prefix: %v", err)
+	}
+	assert.Zero(t, requests, "nothing is sent")
+}
+
+func TestRetryWaitWithoutBounds(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	srv, client, _ := newFake(t, dynamo.WithRetryWait(math.MaxInt64, math.MaxInt64), clock.option())
+	srv.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
+	_, err := client.PostBatch(context.Background(), salesforceBatch(1))
+	require.NoError(t, err, "the longest wait there is, on the fake clock, and no panic")
+	assert.Len(t, clock.Waits(), 1)
 }

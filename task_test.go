@@ -562,3 +562,12 @@ func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
 		assert.True(t, ok)
 	})
 }
+
+func TestTaskPartMayNotReplaceTheRecordID(t *testing.T) {
+	t.Parallel()
+	r := &dynamo.TaskRequest{Parts: []dynamo.Part{{Name: "id", Value: "other"}}}
+	var ve *dynamo.ValidationError
+	require.ErrorAs(t, r.Validate(), &ve)
+	require.Len(t, ve.Problems, 1)
+	assert.Equal(t, "parts[0].name", ve.Problems[0].Field)
+}
