@@ -87,7 +87,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 	}
 	out := postOutput{BatchResponse: resp}
 	if !a.jsonOut {
-		fmt.Fprintf(a.stdout, "batch %s accepted: %d tasks, licence usage %d\n", resp.ID, len(resp.TaskIDs), resp.LicenseUsage)
+		fmt.Fprintf(a.stdout, "batch %s accepted: %s, licence usage %d\n", resp.ID, plural(len(resp.TaskIDs), "task", "tasks"), resp.LicenseUsage)
 		for i, id := range resp.TaskIDs {
 			fmt.Fprintf(a.stdout, "task %s  record %v\n", id, b.Tasks[i].Params["id"])
 		}

@@ -56,7 +56,11 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("posting the batch: %w", err)
 	}
-	fmt.Printf("batch %s accepted: %d tasks, licence usage %d\n", resp.ID, len(resp.TaskIDs), resp.LicenseUsage)
+	tasks := fmt.Sprintf("%d tasks", len(resp.TaskIDs))
+	if len(resp.TaskIDs) == 1 {
+		tasks = "1 task"
+	}
+	fmt.Printf("batch %s accepted: %s, licence usage %d\n", resp.ID, tasks, resp.LicenseUsage)
 
 	status, err := client.WaitBatch(ctx, resp.ID, dynamo.WithBatchProgress(func(s *dynamo.BatchStatus) {
 		fmt.Printf("  status: %s\n", s.StatusMessage)
