@@ -14,7 +14,10 @@
 //   - RefreshToken: a refresh token from the web-server flow;
 //   - CLI: an org authorised in the Salesforce CLI (sf), for developers;
 //   - FromTokenSource: any golang.org/x/oauth2 TokenSource;
-//   - Fixed: a session given as it is.
+//   - Fixed: a session given as it is;
+//   - FromEnv and FromLookup: one of the above, named by environment
+//     variables, as the dynamo tool reads them (see FromLookup for the
+//     variables and their order).
 //
 // Salesforce's token answers carry no expiry, and a session ends after an
 // inactivity timeout an org's admin sets (2 hours by default). A Source
