@@ -54,7 +54,9 @@ are reported as not followed instead.
 
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
-errors.`
+errors.
+
+` + credentialsHelp
 
 func (a *app) bulkCommand() *cobra.Command {
 	var f bulkFlags
@@ -77,6 +79,7 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.IntVar(&f.concurrency, "concurrency", dynamo.DefaultBulkConcurrency, "how many chunks are posted at once")
 	fs.DurationVar(&f.grace, "grace", defaultGrace, "after an interrupt, how long to wait for the posts in flight before aborting them")
 	fs.BoolVar(&f.noWait, "no-wait", false, "post only; do not wait for the batches")
+	a.registerSFOrg(fs)
 	return c
 }
 
@@ -87,6 +90,9 @@ func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
 	}
 	client, err := a.client()
 	if err != nil {
+		return err
+	}
+	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	r := a.newBulkRun(ctx, client, plan)

@@ -6,8 +6,18 @@
 //	DYNAMO_TENANT_ID      the tenant (with Salesforce, the organization ID)
 //	DYNAMO_API_KEY        the API key
 //	DYNAMO_BASE_URL       another API base URL (optional)
-//	DYNAMO_SF_SESSION_ID  a Salesforce session, with
-//	DYNAMO_SF_SERVER_URL  its server (both optional; post, bulk and task post only)
+//
+// A Salesforce session (post, bulk and task post; optional) comes from one
+// complete set of these, in this order, or from the flag --sf-org:
+//
+//	DYNAMO_SF_SESSION_ID, DYNAMO_SF_SERVER_URL     a fixed session and its server
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME,
+//	DYNAMO_SF_JWT_KEY_FILE [, DYNAMO_SF_LOGIN_URL,
+//	DYNAMO_SF_AUDIENCE]                            the JWT bearer flow
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET,
+//	DYNAMO_SF_LOGIN_URL                            the client credentials flow
+//	DYNAMO_SF_ORG (or --sf-org)                    the Salesforce CLI's org
+//	DYNAMO_SF_SESSION_MAX_AGE                      a new session after this age (10m)
 //
 // Commands:
 //

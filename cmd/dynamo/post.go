@@ -38,8 +38,9 @@ file unless --allow-duplicates is given; an id repeated with other params is
 posted, with a warning on stderr.
 
 The template is referenced with --template, or embedded from a DAP file with
---dap (streamed, never loaded whole). A Salesforce session is taken from
-DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
+--dap (streamed, never loaded whole).
+
+` + credentialsHelp,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.post(ctx, &f) }),
 	}
@@ -51,6 +52,7 @@ DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the batch to complete, like 'dynamo wait'")
+	a.registerSFOrg(fs)
 	return c
 }
 
@@ -67,6 +69,9 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 	}
 	client, err := a.client()
 	if err != nil {
+		return err
+	}
+	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	var resp *dynamo.BatchResponse

@@ -41,6 +41,7 @@ type app struct {
 	fakeDelay    time.Duration // hidden: how long the fake takes to complete a task
 
 	fakeServer *dynamotest.Server // started by client() with --fake
+	sf         sfCredentials      // the Salesforce session's source
 	apiClient  *dynamo.Client     // made by client()
 }
 
@@ -107,10 +108,13 @@ and follows them.
 
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
-template needs one, comes from DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL.
+template needs one, comes from a fixed session, a connected app (the JWT
+bearer or client credentials flow) or the Salesforce CLI: see 'dynamo post
+--help' for the variables and their order.
 
-With --fake a command runs against an in-process fake server instead: tasks
-complete on their own after a moment, each with one result file. Each run
+With --fake a command runs against an in-process fake server instead, and no
+Salesforce credentials are read: tasks complete on their own after a moment,
+each with one result file. Each run
 starts a new, empty fake, so "post --fake --wait", "task post --fake --wait"
 and "bulk --fake" are the useful ones; the other commands with --fake only
 know what was posted in the same process.

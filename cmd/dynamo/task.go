@@ -19,9 +19,9 @@ standalone, at once and without a batch.
   dynamo task wait TASK
   dynamo task results TASK --out DIR
 
-With DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL set, the task runs in that
-Salesforce session and --param id=RECORD is required; without them it runs
-standalone and needs no id. Each accepted task reports the organisation's
+With Salesforce credentials in the environment (see 'dynamo task post --help'), the
+task runs in a Salesforce session and --param id=RECORD is required; without
+them it runs standalone and needs no id. Each accepted task reports the organisation's
 licence usage.
 
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
@@ -59,11 +59,13 @@ The template is referenced with --template (with Salesforce, the Content
 Document ID of the DAP file), or embedded from a DAP file with --dap (streamed,
 never loaded whole). --param key=value sets a param; --part name=file.json
 (with --dap only) attaches a JSON file, streamed, that the task receives as the
-param "name". With a Salesforce session from DYNAMO_SF_SESSION_ID and
-DYNAMO_SF_SERVER_URL, --param id=RECORD names the record the task is for.
+param "name". With a Salesforce session, --param id=RECORD names the record
+the task is for.
 
 A post whose answer is lost may have created the task: it is never posted
-again on its own; the Dynamo console shows the tasks of the last days.`,
+again on its own; the Dynamo console shows the tasks of the last days.
+
+` + credentialsHelp,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.taskPost(ctx, &f) }),
 	}
@@ -72,6 +74,7 @@ again on its own; the Dynamo console shows the tasks of the last days.`,
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` of the task (repeatable; id=RECORD with Salesforce)")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, the task's param name (repeatable; needs --dap)")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the task to complete, like 'dynamo task wait'")
+	a.registerSFOrg(fs)
 	return c
 }
 
@@ -149,6 +152,9 @@ func (a *app) taskPost(ctx context.Context, f *taskPostFlags) error {
 	}
 	client, err := a.client()
 	if err != nil {
+		return err
+	}
+	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	var resp *dynamo.TaskResponse
