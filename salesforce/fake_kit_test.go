@@ -109,7 +109,9 @@ func (w *wire) Tokens() []string {
 }
 
 // option has a source send its token requests through w.
-func (w *wire) option() salesforce.Option { return salesforce.WithHTTPClient(&http.Client{Transport: w, Timeout: time.Minute}) }
+func (w *wire) option() salesforce.Option {
+	return salesforce.WithHTTPClient(&http.Client{Transport: w, Timeout: time.Minute})
+}
 
 // jwtFrom is a JWT bearer source against the fake login host, through w.
 func jwtFrom(t *testing.T, sf *fakeLogin, w *wire, opts ...salesforce.Option) *salesforce.Source {
