@@ -24,7 +24,7 @@ func env(vars map[string]string) func(string) (string, bool) {
 
 func TestFromLookupChain(t *testing.T) {
 	t.Parallel()
-	e := newTokenEndpoint(t)
+	sf := newFakeLogin(t)
 	keyFile := filepath.Join(t.TempDir(), "server.key")
 	require.NoError(t, os.WriteFile(keyFile, testKey().pkcs1, 0o600))
 	fixedSession := testOrg + "!" + accessTokenMark + "-env"
@@ -37,10 +37,10 @@ func TestFromLookupChain(t *testing.T) {
 		errs   []string
 	}{
 		{name: "fixed session", vars: map[string]string{"DYNAMO_SF_SESSION_ID": fixedSession, "DYNAMO_SF_SERVER_URL": testInstanceURL}, origin: "fixed session", mints: true},
-		{name: "JWT bearer", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_LOGIN_URL": e.URL()}, origin: "JWT bearer", mints: true},
+		{name: "JWT bearer", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_LOGIN_URL": sf.URL}, origin: "JWT bearer", mints: true},
 		{name: "JWT bearer, default login URL", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile}, where: "https://login.salesforce.com"},
-		{name: "JWT bearer, audience", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_LOGIN_URL": e.URL(), "DYNAMO_SF_AUDIENCE": e.URL()}, origin: "JWT bearer", mints: true},
-		{name: "client credentials", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": e.URL()}, origin: "client credentials", mints: true},
+		{name: "JWT bearer, audience", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_LOGIN_URL": sf.URL, "DYNAMO_SF_AUDIENCE": sf.URL}, origin: "JWT bearer", mints: true},
+		{name: "client credentials", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": ccClientID, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": sf.URL}, origin: "client credentials", mints: true},
 		{name: "Salesforce CLI", vars: map[string]string{"DYNAMO_SF_ORG": "my-org"}, where: "Salesforce CLI my-org"},
 
 		{name: "nothing set", vars: map[string]string{}, errs: []string{"no Salesforce credentials", "DYNAMO_SF_SESSION_ID", "DYNAMO_SF_JWT_KEY_FILE", "DYNAMO_SF_CLIENT_SECRET", "DYNAMO_SF_ORG"}},
@@ -54,7 +54,7 @@ func TestFromLookupChain(t *testing.T) {
 		{name: "client credentials over plain http", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": "http://example.my.salesforce.com"}, errs: []string{"plain http"}},
 		{name: "client ID alone", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID}, errs: []string{"DYNAMO_SF_CLIENT_ID", "DYNAMO_SF_JWT_KEY_FILE", "DYNAMO_SF_CLIENT_SECRET"}},
 		{name: "fixed and CLI", vars: map[string]string{"DYNAMO_SF_SESSION_ID": fixedSession, "DYNAMO_SF_SERVER_URL": testInstanceURL, "DYNAMO_SF_ORG": "my-org"}, errs: []string{"DYNAMO_SF_SESSION_ID", "DYNAMO_SF_ORG", "set one"}},
-		{name: "JWT and client credentials", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": e.URL()}, errs: []string{"JWT bearer", "DYNAMO_SF_JWT_KEY_FILE", "client credentials", "DYNAMO_SF_CLIENT_SECRET"}},
+		{name: "JWT and client credentials", vars: map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_USERNAME": testUsername, "DYNAMO_SF_JWT_KEY_FILE": keyFile, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": sf.URL}, errs: []string{"JWT bearer", "DYNAMO_SF_JWT_KEY_FILE", "client credentials", "DYNAMO_SF_CLIENT_SECRET"}},
 		{name: "partial fixed and CLI", vars: map[string]string{"DYNAMO_SF_SERVER_URL": testInstanceURL, "DYNAMO_SF_ORG": "my-org"}, errs: []string{"DYNAMO_SF_SERVER_URL", "DYNAMO_SF_ORG"}},
 		{name: "max age not a duration", vars: map[string]string{"DYNAMO_SF_ORG": "my-org", "DYNAMO_SF_SESSION_MAX_AGE": "ten minutes"}, errs: []string{"DYNAMO_SF_SESSION_MAX_AGE"}},
 		{name: "max age not positive", vars: map[string]string{"DYNAMO_SF_ORG": "my-org", "DYNAMO_SF_SESSION_MAX_AGE": "0s"}, errs: []string{"DYNAMO_SF_SESSION_MAX_AGE"}},
@@ -96,8 +96,8 @@ func TestFromLookupChain(t *testing.T) {
 
 func TestFromLookupMaxAge(t *testing.T) {
 	t.Parallel()
-	e := newTokenEndpoint(t)
-	vars := map[string]string{"DYNAMO_SF_CLIENT_ID": testClientID, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": e.URL(), "DYNAMO_SF_SESSION_MAX_AGE": "1h"}
+	sf := newFakeLogin(t)
+	vars := map[string]string{"DYNAMO_SF_CLIENT_ID": ccClientID, "DYNAMO_SF_CLIENT_SECRET": testClientSecret, "DYNAMO_SF_LOGIN_URL": sf.URL, "DYNAMO_SF_SESSION_MAX_AGE": "1h"}
 	for _, tc := range []struct {
 		name  string
 		opts  []salesforce.Option
@@ -107,7 +107,7 @@ func TestFromLookupMaxAge(t *testing.T) {
 		{"an option overrides it", []salesforce.Option{salesforce.WithMaxAge(20 * time.Minute)}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(e.Requests())
+			before := sf.TokenRequests()
 			clock := newFakeClock()
 			src, err := salesforce.FromLookup(env(vars), append([]salesforce.Option{clock.option()}, tc.opts...)...)
 			require.NoError(t, err)
@@ -116,7 +116,7 @@ func TestFromLookupMaxAge(t *testing.T) {
 			clock.Advance(30 * time.Minute)
 			_, err = src.Session(context.Background())
 			require.NoError(t, err)
-			assert.Equal(t, tc.mints, len(e.Requests())-before, "token requests over 30 minutes")
+			assert.Equal(t, tc.mints, sf.TokenRequests()-before, "token requests over 30 minutes")
 		})
 	}
 }

@@ -21,56 +21,6 @@ import (
 	"github.com/dynamokit/dynamo/salesforce"
 )
 
-func TestJWTBearerAssertionClaimByClaim(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name     string
-		key      func() []byte
-		audience string
-	}{
-		{"PKCS#1 key, audience the login URL", func() []byte { return testKey().pkcs1 }, ""},
-		{"PKCS#8 key, audience of its own", func() []byte { return testKey().pkcs8 }, "https://login.salesforce.com"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTokenEndpoint(t)
-			e.audience = tc.audience
-			src, err := salesforce.JWTBearer(salesforce.JWTConfig{ClientID: testClientID, Username: testUsername, PrivateKey: tc.key(), LoginURL: e.URL() + "/", Audience: tc.audience})
-			require.NoError(t, err)
-			before := time.Now()
-			s, err := src.Session(context.Background())
-			require.NoError(t, err)
-
-			reqs := e.Requests()
-			require.Len(t, reqs, 1)
-			req := reqs[0]
-			assert.Equal(t, "/services/oauth2/token", req.Path)
-			assert.Equal(t, []string{"urn:ietf:params:oauth:grant-type:jwt-bearer"}, req.Form["grant_type"])
-			assert.Equal(t, "RS256", req.Alg)
-			c := req.Claims
-			assert.Equal(t, testClientID, c["iss"], "iss is the consumer key")
-			assert.Equal(t, testUsername, c["sub"], "sub is the username")
-			wantAud := tc.audience
-			if wantAud == "" {
-				wantAud = e.URL()
-			}
-			assert.Equal(t, wantAud, c["aud"], "aud")
-			exp := time.Unix(int64(c["exp"].(float64)), 0)
-			assert.True(t, exp.After(before), "exp is ahead")
-			assert.LessOrEqual(t, exp.Sub(before), 3*time.Minute, "exp at most 3 minutes ahead")
-			assert.NotContains(t, c, "scope", "no scope claim")
-			assert.Len(t, e.Issued(), 1)
-			assert.Equal(t, e.Issued()[0], s.ID, "the session is the access token")
-			assert.Equal(t, testInstanceURL, s.ServerURL, "the server is the instance URL")
-
-			id, err := src.Identity(context.Background())
-			require.NoError(t, err)
-			assert.Equal(t, salesforce.Identity{Origin: "JWT bearer", OrgID: testOrg18, UserID: testUserID, Username: testUsername, InstanceURL: testInstanceURL}, id)
-			assert.Len(t, e.Requests(), 1, "Identity reads the session already minted")
-		})
-	}
-}
-
 func TestJWTBearerConfigRefused(t *testing.T) {
 	t.Parallel()
 	ok := salesforce.JWTConfig{ClientID: testClientID, Username: testUsername, PrivateKey: testKey().pkcs1}
@@ -122,52 +72,6 @@ func TestLoginURLPlainHTTPOnlyToLoopback(t *testing.T) {
 	}
 }
 
-func TestClientCredentialsForm(t *testing.T) {
-	t.Parallel()
-	e := newTokenEndpoint(t)
-	src, err := salesforce.ClientCredentials(salesforce.ClientCredentialsConfig{ClientID: testClientID, ClientSecret: testClientSecret, LoginURL: e.URL()})
-	require.NoError(t, err)
-	s, err := src.Session(context.Background())
-	require.NoError(t, err)
-	reqs := e.Requests()
-	require.Len(t, reqs, 1)
-	assert.Equal(t, "client_credentials", reqs[0].Form["grant_type"][0])
-	assert.Equal(t, testClientID, reqs[0].Form["client_id"][0])
-	assert.Equal(t, testClientSecret, reqs[0].Form["client_secret"][0])
-	assert.Empty(t, reqs[0].Header.Get("Authorization"), "the credentials go in the form only")
-	assert.Equal(t, e.Issued()[0], s.ID)
-	id, err := src.Identity(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, salesforce.Identity{Origin: "client credentials", OrgID: testOrg18, UserID: testUserID, InstanceURL: testInstanceURL}, id)
-}
-
-func TestRefreshTokenKeepsTheRotatedOne(t *testing.T) {
-	t.Parallel()
-	e := newTokenEndpoint(t)
-	e.rotate = true
-	clock := newFakeClock()
-	var rotated []string
-	src, err := salesforce.RefreshToken(salesforce.RefreshTokenConfig{
-		ClientID: testClientID, ClientSecret: testClientSecret, RefreshToken: testRefreshToken, LoginURL: e.URL(),
-		OnRotate: func(rt string) { rotated = append(rotated, rt) },
-	}, clock.option())
-	require.NoError(t, err)
-	for range 3 {
-		_, err := src.Session(context.Background())
-		require.NoError(t, err)
-		clock.Advance(11 * time.Minute)
-	}
-	reqs := e.Requests()
-	require.Len(t, reqs, 3)
-	assert.Equal(t, testRefreshToken, reqs[0].Form["refresh_token"][0])
-	for i := 1; i < 3; i++ {
-		assert.Equal(t, rotated[i-1], reqs[i].Form["refresh_token"][0], "request %d uses the token rotated by the one before", i)
-		assert.Equal(t, "refresh_token", reqs[i].Form["grant_type"][0])
-		assert.Equal(t, testClientSecret, reqs[i].Form["client_secret"][0])
-	}
-	assert.Len(t, rotated, 3)
-}
-
 func TestFromTokenSource(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
@@ -208,92 +112,8 @@ type tokenFunc func() (*oauth2.Token, error)
 
 func (f tokenFunc) Token() (*oauth2.Token, error) { return f() }
 
-func TestSessionKeptUntilMaxAge(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		opts   []salesforce.Option
-		maxAge time.Duration
-	}{
-		{"default, 10 minutes", nil, 10 * time.Minute},
-		{"WithMaxAge", []salesforce.Option{salesforce.WithMaxAge(time.Hour)}, time.Hour},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTokenEndpoint(t)
-			clock := newFakeClock()
-			src := jwtSource(t, e, append(tc.opts, clock.option())...)
-			first, err := src.Session(context.Background())
-			require.NoError(t, err)
-			clock.Advance(tc.maxAge - time.Second)
-			again, err := src.Session(context.Background())
-			require.NoError(t, err)
-			assert.Equal(t, first.ID, again.ID, "kept while younger than the maximum age")
-			assert.Len(t, e.Requests(), 1)
-			clock.Advance(time.Second)
-			fresh, err := src.Session(context.Background())
-			require.NoError(t, err)
-			assert.NotEqual(t, first.ID, fresh.ID, "replaced at the maximum age")
-			assert.Len(t, e.Requests(), 2)
-		})
-	}
-}
-
-func TestInvalidGrantReportedAtOnce(t *testing.T) {
-	t.Parallel()
-	e := newTokenEndpoint(t)
-	e.Refuse("invalid_grant", "user hasn't approved this consumer")
-	clock := newFakeClock()
-	src := jwtSource(t, e, clock.option())
-	_, err := src.Session(context.Background())
-	var te *salesforce.TokenError
-	require.ErrorAs(t, err, &te)
-	assert.Equal(t, http.StatusBadRequest, te.Status)
-	assert.Equal(t, "invalid_grant", te.Code)
-	assert.Equal(t, "user hasn't approved this consumer", te.Description)
-	assert.Equal(t, e.URL()+"/services/oauth2/token", te.URL)
-	assert.Equal(t, 1, te.Attempts)
-	assert.Contains(t, err.Error(), "invalid_grant: user hasn't approved this consumer")
-	assert.Len(t, e.Requests(), 1, "not retried")
-	assert.Empty(t, clock.Waits())
-	assertNoSecret(t, "error", err)
-
-	// The next caller asks again: a failure is not kept.
-	_, err = src.Session(context.Background())
-	require.Error(t, err)
-	assert.Len(t, e.Requests(), 2)
-}
-
 func TestTransientFailuresRetried(t *testing.T) {
 	t.Parallel()
-	t.Run("503 then 200", func(t *testing.T) {
-		t.Parallel()
-		e := newTokenEndpoint(t)
-		e.Fail(http.StatusServiceUnavailable)
-		clock := newFakeClock()
-		s, err := jwtSource(t, e, clock.option()).Session(context.Background())
-		require.NoError(t, err)
-		assert.Equal(t, e.Issued()[0], s.ID)
-		assert.Len(t, e.Requests(), 2)
-		require.Len(t, clock.Waits(), 1, "one backoff")
-		assert.Positive(t, clock.Waits()[0])
-	})
-	t.Run("5xx until the attempts run out", func(t *testing.T) {
-		t.Parallel()
-		e := newTokenEndpoint(t)
-		e.Fail(500, 502, 503, 504, 503)
-		clock := newFakeClock()
-		_, err := jwtSource(t, e, clock.option()).Session(context.Background())
-		var te *salesforce.TokenError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, 504, te.Status)
-		assert.Equal(t, 4, te.Attempts)
-		assert.Contains(t, te.Description, "504 maintenance")
-		assert.Len(t, e.Requests(), 4)
-		waits := clock.Waits()
-		require.Len(t, waits, 3)
-		assert.Less(t, waits[0], waits[2], "the backoff grows")
-	})
 	t.Run("connection refused then served", func(t *testing.T) {
 		t.Parallel()
 		e := newTokenEndpoint(t)

@@ -111,8 +111,10 @@ type tokenRequest struct {
 	Alg    string         // a JWT assertion's header alg
 }
 
-// tokenEndpoint is a Salesforce token endpoint for the tests: it parses the
-// form, verifies a JWT assertion itself (RS256 against the test key's
+// tokenEndpoint is a token endpoint of the tests' own, for what
+// dynamotest's fake login host does not do: echo what it was sent, hold an
+// answer, or be reached over a failing connection. It parses the form,
+// verifies a JWT assertion itself (RS256 against the test key's
 // public half, iss, sub, aud, exp at most 3 minutes ahead, no scope),
 // checks client credentials and refresh tokens, and issues sessions of
 // testOrg. Its Fail queue answers with given statuses first.
