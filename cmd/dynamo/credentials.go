@@ -13,10 +13,10 @@ import (
 )
 
 // credentialsHelp says where a post's Salesforce session comes from: the
-// chain that salesforce.FromLookup reads, in its order. Posting commands show
-// it in their help.
-const credentialsHelp = `A Salesforce session, when the template needs one, comes from the first of
-these sets of environment variables (give exactly one set, complete):
+// chain that salesforce.FromLookup reads, in its order. Posting commands and
+// 'dynamo auth' show it in their help.
+const credentialsHelp = `A Salesforce session, when the template needs one, comes from one of these
+sets of environment variables, in the chain's order (give one set, complete):
 
   1. a fixed session: DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL, used as
      they are, never renewed;
@@ -35,7 +35,8 @@ the CLI gives a new session once the last is DYNAMO_SF_SESSION_MAX_AGE old
 (a Go duration, 10m unless set): keep it below the org's session timeout.
 Every post, and every chunk of a bulk job, asks for its session as it is
 sent. Before anything is posted the session's org is compared with
-DYNAMO_TENANT_ID: another org exits 2, a token endpoint's refusal exits 1.`
+DYNAMO_TENANT_ID: another org exits 2, a token endpoint's refusal exits 1.
+'dynamo auth' shows where the session comes from and whose it is.`
 
 // sfCredentials are the Salesforce credentials of a run: the --sf-org flag,
 // and the source the chain made.
@@ -87,7 +88,7 @@ func (a *app) source() (*salesforce.Source, error) {
 		if a.sf.org != "" && a.env(salesforce.EnvOrg) == "" {
 			msg += " (--sf-org counts as " + salesforce.EnvOrg + ")"
 		}
-		return nil, usageErrorf("Salesforce credentials: %s (see 'dynamo post --help')", msg)
+		return nil, usageErrorf("Salesforce credentials: %s (see 'dynamo auth --help')", msg)
 	}
 	a.sf.src, a.sf.made = src, true
 	return src, nil

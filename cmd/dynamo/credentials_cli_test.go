@@ -105,3 +105,32 @@ func TestSalesforceCLIFailsProcess(t *testing.T) {
 		t.Errorf("%d requests reached Dynamo", n)
 	}
 }
+
+// TestAuthCLIProcess runs 'dynamo auth' as a process with a stub sf first
+// on PATH: it names the CLI's org, user and instance, never the token; a
+// CLI org other than the tenant exits 2, and nothing is posted.
+func TestAuthCLIProcess(t *testing.T) {
+	path, _ := stubSF(t, cliDisplay, cliShowToken)
+	srv, env := newServer(t)
+	var scan secretScan
+	r := scan.add(startTool(t, with(env, map[string]string{"PATH": path}), "auth", "--sf-org", "my-org").wait(t))
+	wantCode(t, r, exitOK)
+	wantContains(t, "stdout", r.stdout, "the Salesforce CLI", "CLI org:   my-org", "org:       "+cliOrg,
+		"user:      dev@example.com", "instance:  "+cliInstanceURL, "the same org")
+
+	const other = "00D000000000002AAA"
+	otherPath, _ := stubSF(t, strings.ReplaceAll(cliDisplay, cliOrg, other), strings.ReplaceAll(cliShowToken, cliOrg[:15], other[:15]))
+	for _, args := range [][]string{
+		{"auth"},
+		{"post", "--template", "T", "--id", "001"},
+		{"task", "post", "--template", "T", "--param", "id=001"},
+	} {
+		r := scan.add(startTool(t, with(env, map[string]string{"PATH": otherPath, "DYNAMO_SF_ORG": "other-org"}), args...).wait(t))
+		wantCode(t, r, exitUsage)
+		wantContains(t, "stderr", r.stderr, other, env["DYNAMO_TENANT_ID"])
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests reached Dynamo", n)
+	}
+	scan.check(t, "", cliToken, strings.ReplaceAll(cliToken, cliOrg[:15], other[:15]))
+}

@@ -19,6 +19,9 @@
 //	DYNAMO_SF_ORG (or --sf-org)                    the Salesforce CLI's org
 //	DYNAMO_SF_SESSION_MAX_AGE                      a new session after this age (10m)
 //
+// "dynamo auth" shows where the session comes from, its org, user and
+// instance, and whether the org is the tenant's.
+//
 // Commands:
 //
 //	dynamo post    --template T | --dap FILE  --id ID... | --csv FILE [--allow-duplicates]  [--part name=file.json] [--param k=v] [--wait]
@@ -30,6 +33,7 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
+//	dynamo auth [--sf-org ORG]
 //
 // The global flag --fake runs a command against an in-process fake server
 // (package dynamotest) instead of the API: tasks complete on their own after a

@@ -109,8 +109,9 @@ and follows them.
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
 template needs one, comes from a fixed session, a connected app (the JWT
-bearer or client credentials flow) or the Salesforce CLI: see 'dynamo post
---help' for the variables and their order.
+bearer or client credentials flow) or the Salesforce CLI: see 'dynamo auth
+--help' for the variables and their order, and 'dynamo auth' for the session
+they give.
 
 With --fake a command runs against an in-process fake server instead, and no
 Salesforce credentials are read: tasks complete on their own after a moment,
@@ -157,7 +158,7 @@ func (a *app) rootCommand() *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand())
+	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand(), a.authCommand())
 	return root
 }
 

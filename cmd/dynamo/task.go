@@ -19,7 +19,7 @@ standalone, at once and without a batch.
   dynamo task wait TASK
   dynamo task results TASK --out DIR
 
-With Salesforce credentials in the environment (see 'dynamo task post --help'), the
+With Salesforce credentials in the environment (see 'dynamo auth --help'), the
 task runs in a Salesforce session and --param id=RECORD is required; without
 them it runs standalone and needs no id. Each accepted task reports the organisation's
 licence usage.
