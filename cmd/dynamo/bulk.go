@@ -81,7 +81,7 @@ func (a *app) bulkCommand() *cobra.Command {
 }
 
 func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
-	plan, err := a.planBulk(f)
+	plan, err := a.planBulk(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (f *bulkFlags) check() error {
 
 // planBulk reads the records and turns the flags into a plan, checking
 // everything that can be checked before the network.
-func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
+func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.integration()
+	in, err := a.integration(ctx)
 	if err != nil {
 		return nil, err
 	}

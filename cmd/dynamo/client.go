@@ -1,18 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
-)
-
-// Environment variables of the Salesforce session; the credentials' names
-// are the SDK's (dynamo.EnvTenantID, dynamo.EnvAPIKey, dynamo.EnvBaseURL).
-const (
-	envSFSessionID = "DYNAMO_SF_SESSION_ID"
-	envSFServerURL = "DYNAMO_SF_SERVER_URL"
+	"github.com/dynamokit/dynamo/salesforce"
 )
 
 // client returns a client for the API, with credentials from the environment,
@@ -63,17 +60,104 @@ func (a *app) clientFromEnv(opts []dynamo.Option) (*dynamo.Client, error) {
 	return c, nil
 }
 
-// integration returns the Salesforce session from the environment, nil when
-// none is set.
-func (a *app) integration() (*dynamo.Integration, error) {
-	session, server := a.env(envSFSessionID), a.env(envSFServerURL)
-	switch {
-	case session == "" && server == "":
-		return nil, nil
-	case session == "" || server == "":
-		return nil, usageErrorf("a Salesforce session needs both %s and %s", envSFSessionID, envSFServerURL)
+// sfLookup reads the Salesforce variables (salesforce.FromLookup's) from
+// the environment, with --sf-org in place of DYNAMO_SF_ORG.
+func (a *app) sfLookup(name string) (string, bool) {
+	if name == salesforce.EnvOrg && a.sfOrg != "" {
+		return a.sfOrg, true
 	}
-	return dynamo.Salesforce(session, server), nil
+	v := a.env(name)
+	return v, v != ""
+}
+
+// sessionSource returns the source of Salesforce sessions that the
+// environment and --sf-org name; its error matches
+// salesforce.ErrNoCredentials when none is named, and is bad usage for a
+// partial set or two sets.
+func (a *app) sessionSource() (*salesforce.Source, error) {
+	src, err := salesforce.FromLookup(a.sfLookup)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "salesforce: ")
+		if a.sfOrg != "" {
+			msg = strings.ReplaceAll(msg, salesforce.EnvOrg, "--sf-org")
+		}
+		return nil, usageErr(&describedError{msg: "Salesforce session: " + msg, err: err})
+	}
+	return src, nil
+}
+
+// integration returns the Salesforce integration the posts carry, from the
+// source that the environment or --sf-org names; nil without one. The first
+// session is had now, so that a refused token request (exit code 1), or a
+// session of another org than the tenant (exit code 2), ends the command
+// before anything is posted; every post then asks the source again.
+func (a *app) integration(ctx context.Context) (*dynamo.Integration, error) {
+	src, err := a.sessionSource()
+	switch {
+	case errors.Is(err, salesforce.ErrNoCredentials):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	id, err := a.sessionIdentity(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if mismatch := a.orgMismatch(id); mismatch != "" {
+		return nil, usageErrorf("%s: nothing was posted", mismatch)
+	}
+	return dynamo.SalesforceFrom(src), nil
+}
+
+// sessionIdentity has src's session, and says whose it is. A source that
+// cannot give one is a failed call.
+func (a *app) sessionIdentity(ctx context.Context, src *salesforce.Source) (salesforce.Identity, error) {
+	id, err := src.Identity(ctx)
+	if err != nil {
+		msg := "no Salesforce session: " + strings.TrimPrefix(err.Error(), "salesforce: ")
+		if errors.Is(err, context.Canceled) {
+			msg = "no Salesforce session: interrupted"
+		}
+		return id, &exitError{code: exitFailed, err: &describedError{msg: msg, err: err}}
+	}
+	return id, nil
+}
+
+// tenantID is the tenant the posts go to: the fake's with --fake, or
+// DYNAMO_TENANT_ID ("" when not set).
+func (a *app) tenantID() string {
+	if a.fake {
+		if _, err := a.client(); err == nil {
+			return a.fakeServer.TenantID
+		}
+	}
+	return a.env(dynamo.EnvTenantID)
+}
+
+// orgMismatch says how the session's org differs from the tenant's, when
+// both are org IDs (compared on their first 15 characters, as an
+// 18-character ID adds only a checksum); "" when they match or cannot be
+// compared.
+func (a *app) orgMismatch(id salesforce.Identity) string {
+	tenant := a.tenantID()
+	if !isOrgID(tenant) || !isOrgID(id.OrgID) || tenant[:15] == id.OrgID[:15] {
+		return ""
+	}
+	return fmt.Sprintf("the Salesforce session (%s) is of org %s, but the tenant %s is org %s; Dynamo would refuse it: use a session of the tenant's org",
+		id.Origin, id.OrgID[:15], dynamo.EnvTenantID, tenant[:15])
+}
+
+// isOrgID reports whether s is a 15- or 18-character Salesforce org ID.
+func isOrgID(s string) bool {
+	if (len(s) != 15 && len(s) != 18) || !strings.HasPrefix(s, "00D") {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // pollOptions are the wait options of the poll interval flag, the maximum

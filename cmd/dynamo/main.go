@@ -6,8 +6,19 @@
 //	DYNAMO_TENANT_ID      the tenant (with Salesforce, the organization ID)
 //	DYNAMO_API_KEY        the API key
 //	DYNAMO_BASE_URL       another API base URL (optional)
-//	DYNAMO_SF_SESSION_ID  a Salesforce session, with
-//	DYNAMO_SF_SERVER_URL  its server (both optional; post, bulk and task post only)
+//
+// A Salesforce session (post, bulk and task post; optional) comes from the
+// first of these sources that is set, each a complete set of variables
+// (see package salesforce's FromLookup):
+//
+//	DYNAMO_SF_SESSION_ID, DYNAMO_SF_SERVER_URL    a fixed session
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME,
+//	DYNAMO_SF_JWT_KEY_FILE [, DYNAMO_SF_LOGIN_URL, DYNAMO_SF_AUDIENCE]
+//	                                              the JWT bearer flow
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET,
+//	DYNAMO_SF_LOGIN_URL                           the client credentials flow
+//	DYNAMO_SF_ORG (or the flag --sf-org)          the Salesforce CLI
+//	DYNAMO_SF_SESSION_MAX_AGE                     when a session is renewed (10m)
 //
 // Commands:
 //
@@ -20,6 +31,7 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
+//	dynamo auth    shows where the Salesforce session comes from, and whose it is
 //
 // The global flag --fake runs a command against an in-process fake server
 // (package dynamotest) instead of the API: tasks complete on their own after a

@@ -39,7 +39,7 @@ posted, with a warning on stderr.
 
 The template is referenced with --template, or embedded from a DAP file with
 --dap (streamed, never loaded whole). A Salesforce session is taken from
-DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
+the source the environment or --sf-org names (see 'dynamo --help').`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.post(ctx, &f) }),
 	}
@@ -61,7 +61,7 @@ type postOutput struct {
 }
 
 func (a *app) post(ctx context.Context, f *postFlags) error {
-	b, tmpl, err := a.postBatch(f)
+	b, tmpl, err := a.postBatch(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 
 // postBatch builds the batch that the flags describe, checking them all
 // before anything is sent.
-func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
+func (a *app) postBatch(ctx context.Context, f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	var tmpl dynamo.Template
 	if err := f.check(); err != nil {
 		return nil, tmpl, err
@@ -130,7 +130,7 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration()
+	in, err := a.integration(ctx)
 	if err != nil {
 		return nil, tmpl, err
 	}
