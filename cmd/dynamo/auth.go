@@ -12,127 +12,128 @@ import (
 	"github.com/dynamokit/dynamo/salesforce"
 )
 
-const authLong = `Show where the Salesforce session of a post comes from, without posting: the
-set of variables that gives it, the org ID, the user, the instance URL, and
-whether the org is the tenant's (DYNAMO_TENANT_ID). It gets a session as a post
-would (a token request, or the Salesforce CLI) and never prints a secret.
+const authLong = `Show where the Salesforce session of the posts comes from, and whose it is,
+without posting: the source (the set of variables that names it), the org ID,
+the user, the instance URL, and whether the org is the tenant's
+(DYNAMO_TENANT_ID). It has a session made as a post would (a token request,
+or the Salesforce CLI), and never prints it, nor any other secret.
 
-Exit code 0 when a session was had and its org is the tenant's (or either is
-not an org ID, so they cannot be compared), 1 when it could not be had (the
-token endpoint's refusal, with Salesforce's error and description), 2 when
-the credentials are incomplete, none is set, or the org is not the tenant's.
+Exit codes: 0 a session was had, and its org is the tenant's (or either is
+not an org ID, or DYNAMO_TENANT_ID is not set); 1 the source could not give a
+session (a token endpoint's refusal says Salesforce's error and
+description); 2 no source, a partial one, two at once, or a session of
+another org than the tenant's.
 
 ` + credentialsHelp
 
-// authOutput is what auth prints with --json: no secret.
+// authOutput is what 'dynamo auth --json' prints: no secret.
 type authOutput struct {
-	Source string `json:"source"`
+	// Origin is the kind of source: "fixed session", "JWT bearer",
+	// "client credentials" or "Salesforce CLI".
 	Origin string `json:"origin"`
+	// Variables are the set of the chain that named the source.
+	Variables string `json:"variables,omitempty"`
 	// Where is the login URL of a flow, or the Salesforce CLI's org.
 	Where       string `json:"where,omitempty"`
 	OrgID       string `json:"orgID,omitempty"`
 	UserID      string `json:"userID,omitempty"`
 	Username    string `json:"username,omitempty"`
-	InstanceURL string `json:"instanceURL,omitempty"`
+	InstanceURL string `json:"instanceURL"`
 	TenantID    string `json:"tenantID,omitempty"`
-	// OrgMatchesTenant is null when the tenant or the session names no org.
-	OrgMatchesTenant *bool  `json:"orgMatchesTenant"`
-	MaxAge           string `json:"maxAge,omitempty"`
+	// OrgMatchesTenant is null when the tenant or the org is unknown.
+	OrgMatchesTenant *bool `json:"orgMatchesTenant"`
+	// MaxAge is how old a session may be before a new one is had; empty
+	// for a fixed session, which is never renewed.
+	MaxAge string `json:"maxAge,omitempty"`
 }
 
 func (a *app) authCommand() *cobra.Command {
-	c := &cobra.Command{
+	return &cobra.Command{
 		Use:   "auth",
-		Short: "Show where the Salesforce session comes from, its org and user",
+		Short: "Show where the Salesforce session comes from, and whose it is",
 		Long:  authLong,
 		Args:  usageArgs(cobra.NoArgs),
-		RunE:  runE(a.auth),
+		RunE:  runE(func(ctx context.Context, _ []string) error { return a.auth(ctx) }),
 	}
-	a.registerSFOrg(c.Flags())
-	return c
 }
 
-func (a *app) auth(ctx context.Context, _ []string) error {
+func (a *app) auth(ctx context.Context) error {
 	if a.fake {
-		return usageErrorf("auth: --fake does not apply: auth asks for a session with the Salesforce credentials of the environment")
+		return usageErrorf("auth: --fake does not apply: auth has a session made with the Salesforce credentials of the environment")
 	}
-	src, err := a.source()
+	src, err := a.sessionSource()
 	if err != nil {
 		return err
 	}
-	if src == nil {
-		_, err := salesforce.FromLookup(a.lookup) // for its message naming every set
-		return usageErrorf("auth: %s: posts carry no Salesforce session (see 'dynamo auth --help')", strings.TrimPrefix(err.Error(), "salesforce: "))
-	}
-	id, err := src.Identity(ctx)
+	id, err := a.sessionIdentity(ctx, src)
 	if err != nil {
-		return sessionErr(src, err)
+		return err
 	}
-	tenant := a.env(dynamo.EnvTenantID)
 	out := authOutput{
-		Source: describeOrigin(id.Origin), Origin: id.Origin,
+		Origin: id.Origin, Variables: chainSet(id.Origin),
 		Where: strings.TrimSpace(strings.TrimPrefix(sourceName(src), id.Origin)),
 		OrgID: id.OrgID, UserID: id.UserID, Username: id.Username, InstanceURL: id.InstanceURL,
-		TenantID: tenant, MaxAge: a.maxAge(id.Origin),
+		TenantID: a.env(dynamo.EnvTenantID), MaxAge: a.maxAge(id.Origin),
 	}
-	match := orgMatch(tenant, id.OrgID)
-	if match != orgUnknown {
-		same := match == orgSame
-		out.OrgMatchesTenant = &same
+	if m := orgMatch(out.TenantID, out.OrgID); m != orgUnknown {
+		matches := m == orgSame
+		out.OrgMatchesTenant = &matches
 	}
 	if a.jsonOut {
 		if err := a.printJSON(out); err != nil {
 			return err
 		}
 	} else {
-		a.printAuth(out, match)
+		a.printAuth(out)
 	}
-	if match == orgOther {
-		return usageErr(orgMismatchErr(tenant, id.OrgID))
+	if mismatch := a.orgMismatch(id); mismatch != "" {
+		return usageErrorf("%s", mismatch)
 	}
 	return nil
 }
 
-// maxAge says how long the source keeps a session, as auth shows it.
+// maxAge is how long the source keeps a session, as auth shows it: ""
+// for a fixed session.
 func (a *app) maxAge(origin string) string {
 	if origin == "fixed session" {
 		return ""
 	}
-	if v := a.env(salesforce.EnvMaxAge); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d.String()
-		}
+	if d, err := time.ParseDuration(a.env(salesforce.EnvMaxAge)); err == nil {
+		return d.String() // FromLookup has refused any other value
 	}
 	return (10 * time.Minute).String()
 }
 
-// printAuth writes auth's report for a person.
-func (a *app) printAuth(out authOutput, match orgMatchResult) {
-	w := a.stdout
-	fmt.Fprintf(w, "source:    %s\n", out.Source)
+func (a *app) printAuth(out authOutput) {
+	from := printable(out.Origin)
+	if out.Variables != "" {
+		from += " (" + out.Variables + ")"
+	}
+	tenant := "(" + dynamo.EnvTenantID + " not set)"
+	switch {
+	case out.TenantID == "":
+	case out.OrgMatchesTenant == nil:
+		tenant = printable(out.TenantID) + " (not compared: not both org IDs)"
+	case *out.OrgMatchesTenant:
+		tenant = printable(out.TenantID) + " (the session's org)"
+	default:
+		tenant = printable(out.TenantID) + " (ANOTHER org than the session's)"
+	}
+	renewed := "never (a fixed session)"
+	if out.MaxAge != "" {
+		renewed = "when " + out.MaxAge + " old (" + salesforce.EnvMaxAge + ")"
+	}
+	fmt.Fprintf(a.stdout, "session from:  %s\n", from)
 	switch {
 	case out.Where == "":
 	case out.Origin == "Salesforce CLI":
-		fmt.Fprintf(w, "CLI org:   %s\n", out.Where)
+		fmt.Fprintf(a.stdout, "CLI org:       %s\n", printable(out.Where))
 	default:
-		fmt.Fprintf(w, "login:     %s\n", out.Where)
+		fmt.Fprintf(a.stdout, "login URL:     %s\n", printable(out.Where))
 	}
-	fmt.Fprintf(w, "org:       %s\n", orUnknown(out.OrgID))
-	fmt.Fprintf(w, "user:      %s\n", orUnknown(userOf(salesforce.Identity{Username: out.Username, UserID: out.UserID})))
-	fmt.Fprintf(w, "instance:  %s\n", orUnknown(out.InstanceURL))
-	switch {
-	case out.TenantID == "":
-		fmt.Fprintf(w, "tenant:    %s is not set: not compared\n", dynamo.EnvTenantID)
-	case match == orgSame:
-		fmt.Fprintf(w, "tenant:    %s, the same org\n", out.TenantID)
-	case match == orgOther:
-		fmt.Fprintf(w, "tenant:    %s, ANOTHER ORG: Dynamo would refuse the session\n", out.TenantID)
-	default:
-		fmt.Fprintf(w, "tenant:    %s: not compared (not both org IDs)\n", out.TenantID)
-	}
-	if out.MaxAge == "" {
-		fmt.Fprintln(w, "renewed:   never (a fixed session)")
-	} else {
-		fmt.Fprintf(w, "renewed:   once a session is %s old (%s)\n", out.MaxAge, salesforce.EnvMaxAge)
-	}
+	fmt.Fprintf(a.stdout, "org ID:        %s\n", orUnknown(out.OrgID))
+	fmt.Fprintf(a.stdout, "user:          %s\n", userOf(salesforce.Identity{Username: out.Username, UserID: out.UserID}))
+	fmt.Fprintf(a.stdout, "instance URL:  %s\n", orUnknown(out.InstanceURL))
+	fmt.Fprintf(a.stdout, "tenant:        %s\n", tenant)
+	fmt.Fprintf(a.stdout, "renewed:       %s\n", renewed)
 }

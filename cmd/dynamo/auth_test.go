@@ -8,11 +8,11 @@ import (
 
 // authJSON is auth's --json output.
 type authJSON struct {
-	Source, Origin, Where   string
-	OrgID, UserID, Username string
-	InstanceURL, TenantID   string
-	OrgMatchesTenant        *bool
-	MaxAge                  string
+	Origin, Variables, Where string
+	OrgID, UserID, Username  string
+	InstanceURL, TenantID    string
+	OrgMatchesTenant         *bool
+	MaxAge                   string
 }
 
 // TestAuth asks for a session with each set of the chain that the fake
@@ -31,15 +31,15 @@ func TestAuth(t *testing.T) {
 		extra    map[string]string
 		wantText []string
 	}{
-		{"fixed", "fixed session", "", "", "", nil, []string{"DYNAMO_SF_SESSION_ID", "org:       00D000000000001", "user:      unknown", "https://acme.my.salesforce.com", "never"}},
-		{"jwt", "JWT bearer", jwtUsername, s.sf.URL, "10m0s", nil, []string{"the JWT bearer flow", "login:     " + s.sf.URL, "org:       " + s.sf.OrgID, "user:      " + jwtUsername + " (005", "instance:  " + s.sf.URL, "10m0s"}},
-		{"cc", "client credentials", "", s.sf.URL, "45m0s", map[string]string{"DYNAMO_SF_SESSION_MAX_AGE": "45m"}, []string{"the client credentials flow", "org:       " + s.sf.OrgID, "45m0s"}},
+		{"fixed", "fixed session", "", "", "", nil, []string{"fixed session (DYNAMO_SF_SESSION_ID, DYNAMO_SF_SERVER_URL)", "org ID:        00D000000000001", "user:          (unknown)\n", "instance URL:  https://acme.my.salesforce.com", "never"}},
+		{"jwt", "JWT bearer", jwtUsername, s.sf.URL, "10m0s", nil, []string{"JWT bearer (DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME, DYNAMO_SF_JWT_KEY_FILE)", "login URL:     " + s.sf.URL, "org ID:        " + s.sf.OrgID, "user:          " + jwtUsername + " (005", "instance URL:  " + s.sf.URL, "10m0s"}},
+		{"cc", "client credentials", "", s.sf.URL, "45m0s", map[string]string{"DYNAMO_SF_SESSION_MAX_AGE": "45m"}, []string{"client credentials (DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET, DYNAMO_SF_LOGIN_URL)", "org ID:        " + s.sf.OrgID, "user:          (unknown) (005", "45m0s"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			e := with(env, s.set(tc.set), tc.extra)
 			r := scan.add(runWith(t, e, "auth"))
 			wantCode(t, r, exitOK)
-			wantContains(t, "stdout", r.stdout, append(tc.wantText, "tenant:    "+env["DYNAMO_TENANT_ID"]+", the same org")...)
+			wantContains(t, "stdout", r.stdout, append(tc.wantText, "tenant:        "+env["DYNAMO_TENANT_ID"]+" (the session's org)")...)
 
 			r = scan.add(runWith(t, e, "--json", "auth"))
 			wantCode(t, r, exitOK)
@@ -80,7 +80,7 @@ func TestAuthRefusals(t *testing.T) {
 		stderr []string
 	}{
 		{"another org", with(env, other.set("jwt")), nil, exitUsage,
-			[]string{"org:       00D000000000002AAA", "ANOTHER ORG"},
+			[]string{"org ID:        00D000000000002AAA", "ANOTHER org"},
 			[]string{"00D000000000002AAA", env["DYNAMO_TENANT_ID"], "DYNAMO_TENANT_ID", "nothing was posted"}},
 		{"refused", with(env, refused.set("cc")), nil, exitFailed, nil,
 			[]string{"invalid_grant", "user hasn't approved this consumer"}},
@@ -89,7 +89,7 @@ func TestAuthRefusals(t *testing.T) {
 		{"partial", with(env, map[string]string{"DYNAMO_SF_CLIENT_ID": ccClientID, "DYNAMO_SF_CLIENT_SECRET": ccSecret}), nil, exitUsage, nil,
 			[]string{"DYNAMO_SF_LOGIN_URL"}},
 		{"fake", with(env, s.set("jwt")), []string{"--fake"}, exitUsage, nil, []string{"--fake"}},
-		{"no tenant", s.set("jwt"), nil, exitOK, []string{"DYNAMO_TENANT_ID is not set: not compared"}, nil},
+		{"no tenant", s.set("jwt"), nil, exitOK, []string{"tenant:        (DYNAMO_TENANT_ID not set)"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := scan.add(runWith(t, tc.env, append(tc.args, "auth")...))

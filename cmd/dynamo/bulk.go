@@ -52,11 +52,13 @@ Batches that the journal records from an earlier run are followed too. With
 --fake each run starts a new fake server that does not know them, so they
 are reported as not followed instead.
 
+A Salesforce session is taken from the source the environment or --sf-org
+names (see 'dynamo auth --help'), and each chunk asks it for one as it is
+posted, so that a long job posts with fresh sessions.
+
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
-errors.
-
-` + credentialsHelp
+errors.`
 
 func (a *app) bulkCommand() *cobra.Command {
 	var f bulkFlags
@@ -79,20 +81,16 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.IntVar(&f.concurrency, "concurrency", dynamo.DefaultBulkConcurrency, "how many chunks are posted at once")
 	fs.DurationVar(&f.grace, "grace", defaultGrace, "after an interrupt, how long to wait for the posts in flight before aborting them")
 	fs.BoolVar(&f.noWait, "no-wait", false, "post only; do not wait for the batches")
-	a.registerSFOrg(fs)
 	return c
 }
 
 func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
-	plan, err := a.planBulk(f)
+	plan, err := a.planBulk(ctx, f)
 	if err != nil {
 		return err
 	}
 	client, err := a.client()
 	if err != nil {
-		return err
-	}
-	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	r := a.newBulkRun(ctx, client, plan)
@@ -133,7 +131,7 @@ func (f *bulkFlags) check() error {
 
 // planBulk reads the records and turns the flags into a plan, checking
 // everything that can be checked before the network.
-func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
+func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -141,7 +139,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.integration()
+	in, err := a.integration(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/salesforce"
 )
 
 // credentialsHelp says where a post's Salesforce session comes from: the
-// chain that salesforce.FromLookup reads, in its order. Posting commands and
-// 'dynamo auth' show it in their help.
+// chain that salesforce.FromLookup reads, in its order. 'dynamo auth --help'
+// shows it.
 const credentialsHelp = `A Salesforce session, when the template needs one, comes from one of these
 sets of environment variables, in the chain's order (give one set, complete):
 
@@ -32,32 +30,19 @@ sets of environment variables, in the chain's order (give one set, complete):
 A set with a variable missing, or two sets at once, is refused (exit 2)
 naming the variables. With none, posts carry no Salesforce session. A flow or
 the CLI gives a new session once the last is DYNAMO_SF_SESSION_MAX_AGE old
-(a Go duration, 10m unless set): keep it below the org's session timeout.
-Every post, and every chunk of a bulk job, asks for its session as it is
-sent. Before anything is posted the session's org is compared with
-DYNAMO_TENANT_ID: another org exits 2, a token endpoint's refusal exits 1.
-'dynamo auth' shows where the session comes from and whose it is.`
+(a Go duration, 10m unless set): keep it below the org's session timeout, as
+Dynamo uses the session when the tasks run. Every post, and every chunk of a
+bulk job, asks for its session as it is sent. Before anything is posted a
+session is had and its org compared with DYNAMO_TENANT_ID: another org exits
+2, a token endpoint's refusal exits 1 with Salesforce's error and
+description. With --fake no Salesforce credentials are read.`
 
-// sfCredentials are the Salesforce credentials of a run: the --sf-org flag,
-// and the source the chain made.
-type sfCredentials struct {
-	org     string             // --sf-org
-	src     *salesforce.Source // nil until made, or when none is set
-	made    bool
-	tenant  string // the tenant's org ID, checked once before the first post
-	checked bool
-}
-
-// registerSFOrg adds --sf-org to a command that takes a Salesforce session.
-func (a *app) registerSFOrg(fs *pflag.FlagSet) {
-	fs.StringVar(&a.sf.org, "sf-org", "", "the Salesforce CLI's org `alias` or username to take the session from (as DYNAMO_SF_ORG)")
-}
-
-// lookup reads the environment for salesforce.FromLookup: an empty value is
-// not set, and --sf-org stands for DYNAMO_SF_ORG.
-func (a *app) lookup(name string) (string, bool) {
-	if name == salesforce.EnvOrg && a.sf.org != "" {
-		return a.sf.org, true
+// sfLookup reads the Salesforce variables (salesforce.FromLookup's) from
+// the environment: an empty value is not set, and --sf-org stands for
+// DYNAMO_SF_ORG.
+func (a *app) sfLookup(name string) (string, bool) {
+	if name == salesforce.EnvOrg && a.sfOrg != "" {
+		return a.sfOrg, true
 	}
 	v := a.env(name)
 	return v, v != ""
@@ -71,53 +56,60 @@ var sfVariables = []string{
 	salesforce.EnvOrg, salesforce.EnvMaxAge,
 }
 
-// source returns the session source that the chain names, nil when none of
-// its variables is set. A set with a variable missing, two sets, or a value
-// that cannot be used is bad usage.
-func (a *app) source() (*salesforce.Source, error) {
-	if a.sf.made {
-		return a.sf.src, nil
-	}
-	src, err := salesforce.FromLookup(a.lookup)
-	switch {
-	case errors.Is(err, salesforce.ErrNoCredentials):
-		a.sf.made = true
-		return nil, nil
-	case err != nil:
+// sessionSource returns the source of Salesforce sessions that the
+// environment and --sf-org name. Its error matches
+// salesforce.ErrNoCredentials when none is named, and is bad usage (exit
+// code 2) for that, a partial set, two sets, or a value that cannot be used.
+func (a *app) sessionSource() (*salesforce.Source, error) {
+	src, err := salesforce.FromLookup(a.sfLookup)
+	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "salesforce: ")
-		if a.sf.org != "" && a.env(salesforce.EnvOrg) == "" {
+		if a.sfOrg != "" && a.env(salesforce.EnvOrg) == "" {
 			msg += " (--sf-org counts as " + salesforce.EnvOrg + ")"
 		}
-		return nil, usageErrorf("Salesforce credentials: %s (see 'dynamo auth --help')", msg)
+		return nil, usageErr(&describedError{msg: "Salesforce session: " + msg + " (see 'dynamo auth --help')", err: err})
 	}
-	a.sf.src, a.sf.made = src, true
 	return src, nil
 }
 
-// integration returns the integration of a post: dynamo.SalesforceFrom the
-// chain's source, so that every post (every chunk of a bulk job) asks it for
-// a session as it is sent; nil when the chain names no source. With --fake
-// the chain is not read: nothing leaves the machine.
-func (a *app) integration() (*dynamo.Integration, error) {
+// integration returns the Salesforce integration the posts carry:
+// dynamo.SalesforceFrom the source that the environment or --sf-org names,
+// so that every post (every chunk of a bulk job) asks it for a session as it
+// is sent; nil without one. The first session is had now, so that a refused
+// token request (exit code 1), or a session of another org than the tenant
+// (exit code 2), ends the command before anything is posted; the source
+// keeps that session for the first post. With --fake the chain is not read:
+// nothing leaves the machine.
+func (a *app) integration(ctx context.Context) (*dynamo.Integration, error) {
 	if a.fake {
 		a.noteFakeIgnoresSalesforce()
 		return nil, nil
 	}
-	src, err := a.source()
-	if src == nil || err != nil {
+	src, err := a.sessionSource()
+	switch {
+	case errors.Is(err, salesforce.ErrNoCredentials):
+		return nil, nil
+	case err != nil:
 		return nil, err
+	}
+	id, err := a.sessionIdentity(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if a.verbose {
+		fmt.Fprintf(a.stderr, "dynamo: Salesforce session from %s: org %s, user %s, instance %s\n",
+			printable(id.Origin), orUnknown(id.OrgID), userOf(id), orUnknown(id.InstanceURL))
+	}
+	if mismatch := a.orgMismatch(id); mismatch != "" {
+		return nil, usageErrorf("%s", mismatch)
 	}
 	return dynamo.SalesforceFrom(src), nil
 }
 
-// noteFakeIgnoresSalesforce says on stderr, once, that --fake leaves the
-// Salesforce credentials unused.
+// noteFakeIgnoresSalesforce says on stderr that --fake leaves the
+// Salesforce credentials unused, when some are given.
 func (a *app) noteFakeIgnoresSalesforce() {
-	if a.sf.made {
-		return
-	}
-	a.sf.made = true
-	given := a.sf.org != ""
+	given := a.sfOrg != ""
 	for _, name := range sfVariables {
 		given = given || a.env(name) != ""
 	}
@@ -126,42 +118,37 @@ func (a *app) noteFakeIgnoresSalesforce() {
 	}
 }
 
-// checkSession makes sure, before anything is posted, that the chain's
-// source gives a session and that it is of the tenant's org. A refusal (a
-// token endpoint's, the CLI's) fails the command (exit 1); another org than
-// the tenant's is bad input (exit 2). The session is kept by the source, so
-// that the first post uses it.
-func (a *app) checkSession(ctx context.Context) error {
-	if a.sf.src == nil || a.sf.checked {
-		return nil
-	}
-	id, err := a.sf.src.Identity(ctx)
+// sessionIdentity has src's session, and says whose it is. A source that
+// cannot give one is a failed call (exit code 1); a token endpoint's refusal
+// keeps Salesforce's error and error_description.
+func (a *app) sessionIdentity(ctx context.Context, src *salesforce.Source) (salesforce.Identity, error) {
+	id, err := src.Identity(ctx)
 	if err != nil {
-		return sessionErr(a.sf.src, err)
+		what := "no Salesforce session"
+		var te *salesforce.TokenError
+		if errors.As(err, &te) {
+			what = "the token endpoint refused a Salesforce session"
+		}
+		msg := fmt.Sprintf("%s (%s), nothing was posted: %s", what, sourceName(src), strings.TrimPrefix(err.Error(), "salesforce: "))
+		if errors.Is(err, context.Canceled) {
+			msg = "no Salesforce session: interrupted, nothing was posted"
+		}
+		return id, &exitError{code: exitFailed, err: &describedError{msg: msg, err: err}}
 	}
-	a.sf.checked = true
-	if a.verbose {
-		fmt.Fprintf(a.stderr, "dynamo: Salesforce session from %s: org %s, user %s, instance %s\n",
-			describeOrigin(id.Origin), orUnknown(id.OrgID), orUnknown(userOf(id)), orUnknown(id.InstanceURL))
-	}
-	if m := orgMatch(a.env(dynamo.EnvTenantID), id.OrgID); m == orgOther {
-		return usageErr(orgMismatchErr(a.env(dynamo.EnvTenantID), id.OrgID))
-	}
-	return nil
+	return id, nil
 }
 
-// sessionErr words a source's failure to give a session: a token endpoint's
-// refusal keeps Salesforce's error and error_description.
-func sessionErr(src *salesforce.Source, err error) error {
-	if errors.Is(err, context.Canceled) {
-		return errors.New("Salesforce session: interrupted; nothing was posted")
+// orgMismatch says how the session's org differs from the tenant's
+// (DYNAMO_TENANT_ID), when both are org IDs (compared on their first 15
+// characters, as an 18-character ID adds only a checksum); "" when they
+// match or cannot be compared.
+func (a *app) orgMismatch(id salesforce.Identity) string {
+	tenant := a.env(dynamo.EnvTenantID)
+	if orgMatch(tenant, id.OrgID) != orgOther {
+		return ""
 	}
-	var te *salesforce.TokenError
-	what := "no Salesforce session"
-	if errors.As(err, &te) {
-		what = "the token endpoint refused a Salesforce session"
-	}
-	return fmt.Errorf("%s (%s); nothing was posted: %s", what, sourceName(src), strings.TrimPrefix(err.Error(), "salesforce: "))
+	return fmt.Sprintf("the Salesforce session (%s) is of org %s, but the tenant (%s) is org %s; Dynamo would refuse it, so nothing was posted: use a session of the tenant's org, or that org's tenant ID",
+		id.Origin, id.OrgID, dynamo.EnvTenantID, tenant)
 }
 
 // orgMatchResult is how a session's org compares with the tenant's.
@@ -174,7 +161,7 @@ const (
 )
 
 // orgMatch compares the tenant ID with the session's org ID, on their first
-// 15 characters (an 18-character ID adds a checksum), when both are org IDs.
+// 15 characters, when both are org IDs.
 func orgMatch(tenant, org string) orgMatchResult {
 	if !isOrgID(tenant) || !isOrgID(org) {
 		return orgUnknown
@@ -185,54 +172,54 @@ func orgMatch(tenant, org string) orgMatchResult {
 	return orgOther
 }
 
-// isOrgID reports whether s looks like a Salesforce org ID: "00D", 15 or
-// 18 characters.
+// isOrgID reports whether s is a 15- or 18-character Salesforce org ID.
 func isOrgID(s string) bool {
-	return (len(s) == 15 || len(s) == 18) && strings.HasPrefix(s, "00D")
+	if (len(s) != 15 && len(s) != 18) || !strings.HasPrefix(s, "00D") {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
-// orgMismatchErr says that the session is of another org than the tenant.
-func orgMismatchErr(tenant, org string) error {
-	return fmt.Errorf("the Salesforce session is of org %s, but the tenant is org %s (%s): Dynamo would refuse every post, so nothing was posted; use credentials of the tenant's org, or that org's tenant ID",
-		org, tenant, dynamo.EnvTenantID)
-}
-
-// sourceName names the source as the chain's set of variables.
+// sourceName is what the source prints of itself, without a secret: its
+// kind, and the login URL or the CLI's org.
 func sourceName(src *salesforce.Source) string {
-	s := src.String()
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "salesforce.Source{"), "}")
-	return s
+	return strings.TrimSuffix(strings.TrimPrefix(src.String(), "salesforce.Source{"), "}")
 }
 
-// describeOrigin says which set of the chain an Identity's origin is.
-func describeOrigin(origin string) string {
+// chainSet names the set of the chain that an Identity's origin is.
+func chainSet(origin string) string {
 	switch origin {
 	case "fixed session":
-		return "a fixed session (" + salesforce.EnvSessionID + ", " + salesforce.EnvServerURL + ")"
+		return salesforce.EnvSessionID + ", " + salesforce.EnvServerURL
 	case "JWT bearer":
-		return "the JWT bearer flow (" + salesforce.EnvClientID + ", " + salesforce.EnvUsername + ", " + salesforce.EnvJWTKeyFile + ")"
+		return salesforce.EnvClientID + ", " + salesforce.EnvUsername + ", " + salesforce.EnvJWTKeyFile
 	case "client credentials":
-		return "the client credentials flow (" + salesforce.EnvClientID + ", " + salesforce.EnvClientSecret + ")"
+		return salesforce.EnvClientID + ", " + salesforce.EnvClientSecret + ", " + salesforce.EnvLoginURL
 	case "Salesforce CLI":
-		return "the Salesforce CLI (" + salesforce.EnvOrg + " or --sf-org)"
+		return salesforce.EnvOrg + " or --sf-org"
 	}
-	return origin
+	return ""
 }
 
-// userOf is the user an Identity names: username and ID as known.
+// userOf is the user an Identity names: the username, and the ID when
+// known.
 func userOf(id salesforce.Identity) string {
-	switch {
-	case id.Username != "" && id.UserID != "":
-		return id.Username + " (" + id.UserID + ")"
-	case id.Username != "":
-		return id.Username
+	user := orUnknown(id.Username)
+	if id.UserID != "" {
+		user += " (" + printable(id.UserID) + ")"
 	}
-	return id.UserID
+	return user
 }
 
+// orUnknown is s fit for the terminal, or "(unknown)" when empty.
 func orUnknown(s string) string {
 	if s == "" {
-		return "unknown"
+		return "(unknown)"
 	}
-	return s
+	return printable(s)
 }

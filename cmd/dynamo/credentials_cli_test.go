@@ -20,11 +20,11 @@ const (
 	cliShowToken   = `{"status":0,"result":{"accessToken":"` + cliToken + `","instanceUrl":"` + cliInstanceURL + `","username":"dev@example.com"},"warnings":[]}`
 )
 
-// stubSF writes an executable sf into a new directory that answers org
+// stubSFAnswers writes an executable sf into a new directory that answers org
 // display and org auth show-access-token with display and token, and
 // records its arguments; it returns the PATH that puts it first and the
 // file of its calls, one line each.
-func stubSF(t *testing.T, display, token string) (path, calls string) {
+func stubSFAnswers(t *testing.T, display, token string) (path, calls string) {
 	t.Helper()
 	dir := t.TempDir()
 	calls = filepath.Join(dir, "calls")
@@ -47,7 +47,7 @@ esac
 // redacted one of org display), on the instance org display names, with
 // the org from DYNAMO_SF_ORG or --sf-org.
 func TestSalesforceCLIProcess(t *testing.T) {
-	path, calls := stubSF(t, cliDisplay, cliShowToken)
+	path, calls := stubSFAnswers(t, cliDisplay, cliShowToken)
 	f := newFake(t)
 	var scan secretScan
 	for _, tc := range []struct {
@@ -96,7 +96,7 @@ func TestSalesforceCLIProcess(t *testing.T) {
 // org: exit 1 with the CLI's message, nothing posted.
 func TestSalesforceCLIFailsProcess(t *testing.T) {
 	noAuth := `{"status":1,"name":"NoAuthInfoFound","message":"No authorization information found for nope.","exitCode":1}`
-	path, _ := stubSF(t, noAuth, noAuth)
+	path, _ := stubSFAnswers(t, noAuth, noAuth)
 	srv, env := newServer(t)
 	r := startTool(t, with(env, map[string]string{"PATH": path}), "post", "--template", "T", "--id", "001", "--sf-org", "nope").wait(t)
 	wantCode(t, r, exitFailed)
@@ -110,16 +110,16 @@ func TestSalesforceCLIFailsProcess(t *testing.T) {
 // on PATH: it names the CLI's org, user and instance, never the token; a
 // CLI org other than the tenant exits 2, and nothing is posted.
 func TestAuthCLIProcess(t *testing.T) {
-	path, _ := stubSF(t, cliDisplay, cliShowToken)
+	path, _ := stubSFAnswers(t, cliDisplay, cliShowToken)
 	srv, env := newServer(t)
 	var scan secretScan
 	r := scan.add(startTool(t, with(env, map[string]string{"PATH": path}), "auth", "--sf-org", "my-org").wait(t))
 	wantCode(t, r, exitOK)
-	wantContains(t, "stdout", r.stdout, "the Salesforce CLI", "CLI org:   my-org", "org:       "+cliOrg,
-		"user:      dev@example.com", "instance:  "+cliInstanceURL, "the same org")
+	wantContains(t, "stdout", r.stdout, "Salesforce CLI (DYNAMO_SF_ORG or --sf-org)", "CLI org:       my-org", "org ID:        "+cliOrg,
+		"user:          dev@example.com", "instance URL:  "+cliInstanceURL, "(the session's org)")
 
 	const other = "00D000000000002AAA"
-	otherPath, _ := stubSF(t, strings.ReplaceAll(cliDisplay, cliOrg, other), strings.ReplaceAll(cliShowToken, cliOrg[:15], other[:15]))
+	otherPath, _ := stubSFAnswers(t, strings.ReplaceAll(cliDisplay, cliOrg, other), strings.ReplaceAll(cliShowToken, cliOrg[:15], other[:15]))
 	for _, args := range [][]string{
 		{"auth"},
 		{"post", "--template", "T", "--id", "001"},

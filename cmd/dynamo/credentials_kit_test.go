@@ -84,20 +84,6 @@ func (s *testSalesforce) set(name string) map[string]string {
 	panic("unknown set " + name)
 }
 
-// with returns env with the variables of sets added.
-func with(env map[string]string, sets ...map[string]string) map[string]string {
-	out := make(map[string]string, len(env))
-	for k, v := range env {
-		out[k] = v
-	}
-	for _, set := range sets {
-		for k, v := range set {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // sessionLike matches what looks like a Salesforce session: an org ID and
 // "!".
 var sessionLike = regexp.MustCompile(`00D[0-9A-Za-z]{12}![^\s"]+`)

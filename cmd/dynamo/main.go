@@ -33,7 +33,7 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
-//	dynamo auth [--sf-org ORG]
+//	dynamo auth    shows where the Salesforce session comes from, and whose it is
 //
 // The global flag --fake runs a command against an in-process fake server
 // (package dynamotest) instead of the API: tasks complete on their own after a

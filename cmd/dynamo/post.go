@@ -38,9 +38,8 @@ file unless --allow-duplicates is given; an id repeated with other params is
 posted, with a warning on stderr.
 
 The template is referenced with --template, or embedded from a DAP file with
---dap (streamed, never loaded whole).
-
-` + credentialsHelp,
+--dap (streamed, never loaded whole). A Salesforce session is taken from
+the source the environment or --sf-org names (see 'dynamo auth --help').`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.post(ctx, &f) }),
 	}
@@ -52,7 +51,6 @@ The template is referenced with --template, or embedded from a DAP file with
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the batch to complete, like 'dynamo wait'")
-	a.registerSFOrg(fs)
 	return c
 }
 
@@ -63,15 +61,12 @@ type postOutput struct {
 }
 
 func (a *app) post(ctx context.Context, f *postFlags) error {
-	b, tmpl, err := a.postBatch(f)
+	b, tmpl, err := a.postBatch(ctx, f)
 	if err != nil {
 		return err
 	}
 	client, err := a.client()
 	if err != nil {
-		return err
-	}
-	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	var resp *dynamo.BatchResponse
@@ -120,7 +115,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 
 // postBatch builds the batch that the flags describe, checking them all
 // before anything is sent.
-func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
+func (a *app) postBatch(ctx context.Context, f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	var tmpl dynamo.Template
 	if err := f.check(); err != nil {
 		return nil, tmpl, err
@@ -135,7 +130,7 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration()
+	in, err := a.integration(ctx)
 	if err != nil {
 		return nil, tmpl, err
 	}

@@ -37,11 +37,11 @@ type app struct {
 	jsonOut      bool
 	verbose      bool
 	progressMode string
+	sfOrg        string        // --sf-org: a Salesforce CLI org, as DYNAMO_SF_ORG
 	pollInterval time.Duration // hidden: how often wait polls at first
 	fakeDelay    time.Duration // hidden: how long the fake takes to complete a task
 
 	fakeServer *dynamotest.Server // started by client() with --fake
-	sf         sfCredentials      // the Salesforce session's source
 	apiClient  *dynamo.Client     // made by client()
 }
 
@@ -108,17 +108,27 @@ and follows them.
 
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
-template needs one, comes from a fixed session, a connected app (the JWT
-bearer or client credentials flow) or the Salesforce CLI: see 'dynamo auth
---help' for the variables and their order, and 'dynamo auth' for the session
-they give.
+template needs one, comes from one of these sources, in this order, each a
+complete set of variables (two at once is an error):
+
+  1. a fixed session: DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL;
+  2. the JWT bearer flow: DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME,
+     DYNAMO_SF_JWT_KEY_FILE, DYNAMO_SF_LOGIN_URL (https://login.salesforce.com
+     when not set), DYNAMO_SF_AUDIENCE (optional);
+  3. the client credentials flow: DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET,
+     DYNAMO_SF_LOGIN_URL (the org's My Domain URL);
+  4. the Salesforce CLI: DYNAMO_SF_ORG, or --sf-org.
+
+A session from a flow or the CLI is renewed when older than
+DYNAMO_SF_SESSION_MAX_AGE (10m unless set), so that every post, and every
+chunk of a long bulk job, carries a fresh one. 'dynamo auth' shows where the
+session comes from and whose it is; 'dynamo auth --help' says more.
 
 With --fake a command runs against an in-process fake server instead, and no
 Salesforce credentials are read: tasks complete on their own after a moment,
-each with one result file. Each run
-starts a new, empty fake, so "post --fake --wait", "task post --fake --wait"
-and "bulk --fake" are the useful ones; the other commands with --fake only
-know what was posted in the same process.
+each with one result file. Each run starts a new, empty fake, so "post --fake
+--wait", "task post --fake --wait" and "bulk --fake" are the useful ones; the
+other commands with --fake only know what was posted in the same process.
 
 An interrupt (Ctrl-C, or SIGTERM) cancels a command; "dynamo bulk" stops
 gracefully instead (see 'dynamo bulk --help').
@@ -143,6 +153,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log every request (never a credential) on stderr")
 	pf.StringVar(&a.progressMode, "progress", "auto", "progress display on stderr: auto, bar, plain or none")
+	pf.StringVar(&a.sfOrg, "sf-org", "", "Salesforce CLI `org` (alias or username) whose session posts carry, as DYNAMO_SF_ORG")
 	pf.DurationVar(&a.pollInterval, "poll-interval", dynamo.DefaultPollInterval, "first wait between two status calls")
 	pf.DurationVar(&a.fakeDelay, "fake-delay", 1500*time.Millisecond, "with --fake, how long a task takes to complete")
 	_ = pf.MarkHidden("poll-interval")

@@ -19,10 +19,10 @@ standalone, at once and without a batch.
   dynamo task wait TASK
   dynamo task results TASK --out DIR
 
-With Salesforce credentials in the environment (see 'dynamo auth --help'), the
-task runs in a Salesforce session and --param id=RECORD is required; without
-them it runs standalone and needs no id. Each accepted task reports the organisation's
-licence usage.
+With a Salesforce session (from the environment or --sf-org, see 'dynamo auth
+--help'), the task runs in that session and --param id=RECORD is required;
+without one it runs standalone and needs no id. Each accepted task reports the
+organisation's licence usage.
 
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
 3 the task completed with errors.`
@@ -59,13 +59,11 @@ The template is referenced with --template (with Salesforce, the Content
 Document ID of the DAP file), or embedded from a DAP file with --dap (streamed,
 never loaded whole). --param key=value sets a param; --part name=file.json
 (with --dap only) attaches a JSON file, streamed, that the task receives as the
-param "name". With a Salesforce session, --param id=RECORD names the record
-the task is for.
+param "name". With a Salesforce session (see 'dynamo auth --help'), --param
+id=RECORD names the record the task is for.
 
 A post whose answer is lost may have created the task: it is never posted
-again on its own; the Dynamo console shows the tasks of the last days.
-
-` + credentialsHelp,
+again on its own; the Dynamo console shows the tasks of the last days.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.taskPost(ctx, &f) }),
 	}
@@ -74,7 +72,6 @@ again on its own; the Dynamo console shows the tasks of the last days.
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` of the task (repeatable; id=RECORD with Salesforce)")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, the task's param name (repeatable; needs --dap)")
 	fs.BoolVar(&f.wait, "wait", false, "wait for the task to complete, like 'dynamo task wait'")
-	a.registerSFOrg(fs)
 	return c
 }
 
@@ -146,15 +143,12 @@ type taskPostOutput struct {
 }
 
 func (a *app) taskPost(ctx context.Context, f *taskPostFlags) error {
-	req, tmpl, err := a.taskRequest(f)
+	req, tmpl, err := a.taskRequest(ctx, f)
 	if err != nil {
 		return err
 	}
 	client, err := a.client()
 	if err != nil {
-		return err
-	}
-	if err := a.checkSession(ctx); err != nil {
 		return err
 	}
 	var resp *dynamo.TaskResponse
@@ -195,7 +189,7 @@ func (a *app) taskPost(ctx context.Context, f *taskPostFlags) error {
 
 // taskRequest builds the task that the flags describe, checking them all
 // before anything is sent. Whether an id is needed is the SDK's to say.
-func (a *app) taskRequest(f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Template, error) {
+func (a *app) taskRequest(ctx context.Context, f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Template, error) {
 	var tmpl dynamo.Template
 	if err := f.check(); err != nil {
 		return nil, tmpl, err
@@ -204,7 +198,7 @@ func (a *app) taskRequest(f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Templat
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration()
+	in, err := a.integration(ctx)
 	if err != nil {
 		return nil, tmpl, err
 	}
