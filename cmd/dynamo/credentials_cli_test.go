@@ -73,7 +73,7 @@ func TestSalesforceCLIProcess(t *testing.T) {
 					t.Errorf("batch %s: integration %v, want the CLI's token on its instance", b.ID, b.Integration)
 				}
 			}
-			for _, st := range f.srv.SingleTasks() {
+			for _, st := range f.srv.Tasks() {
 				if st.Integration["sessionID"] != cliToken || st.Integration["serverURL"] != cliInstanceURL {
 					t.Errorf("task %s: integration %v, want the CLI's token on its instance", st.ID, st.Integration)
 				}

@@ -74,7 +74,7 @@ func TestSalesforceChainPosts(t *testing.T) {
 			wantCode(t, r, exitOK)
 			var task taskPostJSON
 			decodeJSON(t, r, &task)
-			st, ok := f.srv.SingleTask(task.TaskID)
+			st, ok := f.srv.Task(task.TaskID)
 			if !ok {
 				t.Fatalf("task %s not posted\n%s", task.TaskID, r)
 			}
