@@ -132,7 +132,7 @@ func postedSessions(srv *dynamotest.Server) []string {
 	for _, b := range srv.Batches() {
 		out = append(out, fmt.Sprint(b.Integration["sessionID"]))
 	}
-	for _, task := range srv.SingleTasks() {
+	for _, task := range srv.Tasks() {
 		out = append(out, fmt.Sprint(task.Integration["sessionID"]))
 	}
 	return out
