@@ -143,11 +143,7 @@ func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.integration(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b := &dynamo.Batch{Template: f.template, Integration: in}
+	b := &dynamo.Batch{Template: f.template}
 	if b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, -1, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
 		return nil, usageErr(err)
 	}
@@ -171,6 +167,10 @@ func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())
+	}
+	// The session last: everything else is checked before the network.
+	if b.Integration, err = a.integration(ctx); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }

@@ -92,6 +92,9 @@ func (a *app) integration(ctx context.Context) (*dynamo.Integration, error) {
 	case err != nil:
 		return nil, err
 	}
+	if _, err := a.client(); err != nil {
+		return nil, err // the API's credentials are checked before the network
+	}
 	id, err := a.sessionIdentity(ctx, src)
 	if err != nil {
 		return nil, err

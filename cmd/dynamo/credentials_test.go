@@ -257,3 +257,37 @@ func TestSalesforceCredentialsWithFake(t *testing.T) {
 		t.Errorf("--fake made %d token requests", n)
 	}
 }
+
+// TestSalesforceSessionAfterChecks checks that the session is had last:
+// bad input or missing API credentials end the command before any token
+// request.
+func TestSalesforceSessionAfterChecks(t *testing.T) {
+	t.Parallel()
+	s := newSalesforce(t)
+	srv, env := newServer(t)
+	noKey := with(env, s.set("jwt"))
+	delete(noKey, "DYNAMO_API_KEY")
+	bad := writeFile(t, "bad.csv", "name\nx\n")
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{noKey, []string{"post", "--template", "T", "--id", "001"}, "DYNAMO_API_KEY"},
+		{noKey, []string{"task", "post", "--template", "T", "--param", "id=001"}, "DYNAMO_API_KEY"},
+		{noKey, []string{"bulk", "--template", "T", "--csv", writeFile(t, "r.csv", records(2))}, "DYNAMO_API_KEY"},
+		{with(env, s.set("jwt")), []string{"post", "--template", "T", "--csv", bad}, "id"},
+		{with(env, s.set("jwt")), []string{"bulk", "--template", "T", "--csv", bad}, "id"},
+		{with(env, s.set("jwt")), []string{"task", "post", "--dap", "nope.dap", "--param", "id=001"}, "nope.dap"},
+	} {
+		r := runWith(t, tc.env, tc.args...)
+		wantCode(t, r, exitUsage)
+		wantContains(t, "stderr", r.stderr, tc.want)
+	}
+	if n := s.sf.TokenRequests(); n != 0 {
+		t.Errorf("%d token requests before the input was checked", n)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests reached Dynamo", n)
+	}
+}

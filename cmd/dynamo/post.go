@@ -130,11 +130,7 @@ func (a *app) postBatch(ctx context.Context, f *postFlags) (*dynamo.Batch, dynam
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration(ctx)
-	if err != nil {
-		return nil, tmpl, err
-	}
-	b := &dynamo.Batch{Template: f.template, Integration: in}
+	b := &dynamo.Batch{Template: f.template}
 	if f.csv != "" {
 		b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, dynamo.MaxTasksPerBatch, duplicatePolicy{allow: f.dups, warn: a.stderr})
 		if err != nil {
@@ -150,6 +146,10 @@ func (a *app) postBatch(ctx context.Context, f *postFlags) (*dynamo.Batch, dynam
 		if b.Parts, err = streamParts(x.parts); err != nil {
 			return nil, tmpl, err
 		}
+	}
+	// The session last: everything else is checked before the network.
+	if b.Integration, err = a.integration(ctx); err != nil {
+		return nil, tmpl, err
 	}
 	return b, tmpl, nil
 }

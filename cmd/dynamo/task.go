@@ -198,11 +198,7 @@ func (a *app) taskRequest(ctx context.Context, f *taskPostFlags) (*dynamo.TaskRe
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration(ctx)
-	if err != nil {
-		return nil, tmpl, err
-	}
-	req := &dynamo.TaskRequest{Template: f.template, Integration: in}
+	req := &dynamo.TaskRequest{Template: f.template}
 	if len(x.params) > 0 {
 		req.Params = make(dynamo.Params, len(x.params))
 		for k, v := range x.params {
@@ -216,6 +212,10 @@ func (a *app) taskRequest(ctx context.Context, f *taskPostFlags) (*dynamo.TaskRe
 		if req.Parts, err = streamParts(x.parts); err != nil {
 			return nil, tmpl, err
 		}
+	}
+	// The session last: everything else is checked before the network.
+	if req.Integration, err = a.integration(ctx); err != nil {
+		return nil, tmpl, err
 	}
 	return req, tmpl, nil
 }
