@@ -58,8 +58,8 @@ func (a *app) authCommand() *cobra.Command {
 }
 
 func (a *app) auth(ctx context.Context) error {
-	if a.fake {
-		return usageErrorf("auth: --fake does not apply: auth has a session made with the Salesforce credentials of the environment")
+	if a.fake && a.env(envFakeURL) == "" {
+		return usageErrorf("auth: --fake without a running 'dynamo fake' (DYNAMO_FAKE_URL) reads no Salesforce credentials: there is no session to show")
 	}
 	src, err := a.sessionSource()
 	if err != nil {

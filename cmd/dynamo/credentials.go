@@ -78,10 +78,11 @@ func (a *app) sessionSource() (*salesforce.Source, error) {
 // is sent; nil without one. The first session is had now, so that a refused
 // token request (exit code 1), or a session of another org than the tenant
 // (exit code 2), ends the command before anything is posted; the source
-// keeps that session for the first post. With --fake the chain is not read:
-// nothing leaves the machine.
+// keeps that session for the first post. With --fake and an in-process
+// fake the chain is not read: nothing leaves the machine. A running "dynamo
+// fake" prints a set of its own fake login host, which is read.
 func (a *app) integration(ctx context.Context) (*dynamo.Integration, error) {
-	if a.fake {
+	if a.fake && a.env(envFakeURL) == "" {
 		a.noteFakeIgnoresSalesforce()
 		return nil, nil
 	}

@@ -134,3 +134,19 @@ func TestAuthCLIProcess(t *testing.T) {
 	}
 	scan.check(t, "", cliToken, strings.ReplaceAll(cliToken, cliOrg[:15], other[:15]))
 }
+
+// TestAuthRunningFakeProcess exports what 'dynamo fake' prints and runs
+// 'dynamo auth', with and without --fake: the session comes from the fake
+// login host's client credentials app, of the tenant's org, and no secret
+// is printed.
+func TestAuthRunningFakeProcess(t *testing.T) {
+	fake := startFakeProcess(t)
+	var scan secretScan
+	for _, args := range [][]string{{"auth"}, {"--fake", "auth"}} {
+		r := scan.add(startTool(t, fake.env, args...).wait(t))
+		wantCode(t, r, exitOK)
+		wantContains(t, "stdout", r.stdout, "client credentials (DYNAMO_SF_CLIENT_ID", "login URL:     "+fake.env[envSFLoginURL],
+			"tenant:        "+fake.env["DYNAMO_TENANT_ID"]+" (the session's org)")
+	}
+	scan.check(t, "", fake.env[envSFClientSecret], fake.env["DYNAMO_API_KEY"])
+}
