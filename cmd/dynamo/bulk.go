@@ -53,8 +53,8 @@ batches are no longer waited for. A second interrupt, or the end of the grace
 period, aborts the posts in flight: their chunks are of unknown outcome.
 
 Batches that the journal records from an earlier run are followed too. With
---fake each run starts a new fake server that does not know them, so they
-are reported as not followed instead.
+--fake and no running 'dynamo fake' each run starts a new fake server that
+does not know them, so they are reported as not followed instead.
 
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had

@@ -82,7 +82,7 @@ func (r *bulkRun) chunkDone(ch dynamo.ChunkResult) {
 	case !accepted:
 		r.p.log(r.chunkLine(ch))
 		r.follow.drop(records)
-	case ch.State == dynamo.ChunkSkipped && r.a.fake:
+	case ch.State == dynamo.ChunkSkipped && r.a.inProcessFake():
 		// The batch lives in the fake server of the run that posted it.
 		const why = "posted by an earlier run to another fake server"
 		r.p.log(r.chunkLine(ch) + " (not followed: " + why + ")")
