@@ -65,7 +65,7 @@ func startFakeProcess(t *testing.T, args ...string) *fakeProcess {
 		}
 		f.env[k] = v
 	}
-	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFTokenURL, envSFClientID, envSFClientSecret} {
+	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFLoginURL, envSFClientID, envSFClientSecret} {
 		if f.env[k] == "" {
 			t.Fatalf("%s was not printed:\n%s", k, f.stdout.String())
 		}
@@ -170,6 +170,8 @@ func TestFakeProcessServesTheTool(t *testing.T) {
 	reqs := fake.requests(t, false)
 	wantRequests(t, reqs, 0, "POST /v1/batch 202")
 	posted, _ := json.Marshal(reqs[0].JSON)
+	// The variables printed include the fake login host's client
+	// credentials app: the post carries a session minted there.
 	if want := `{"integration":{"serverURL":"` + env[envSFLoginURL] + `","sessionID":"[redacted]","type":"Salesforce"},` +
 		`"tasks":[{"params":{"id":"001","locale":"fi-FI"}},{"params":{"id":"002","locale":"fi-FI"}}],"template":"T"}`; string(posted) != want {
 		t.Errorf("the fake received %s, want %s", posted, want)
@@ -302,7 +304,7 @@ func TestFakeProcessRefusesBadFlags(t *testing.T) {
 func TestFakeProcessChecksSessions(t *testing.T) {
 	fake := startFakeProcess(t, "--check-sessions")
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {fake.env[envSFClientID]}, "client_secret": {fake.env[envSFClientSecret]}}
-	resp, err := http.PostForm(fake.env[envSFTokenURL], form)
+	resp, err := http.PostForm(fake.env[envSFLoginURL]+"/services/oauth2/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,8 +33,8 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
-//	dynamo fake    [--addr HOST:PORT] [--auto-complete D] [--result-files ID,...] [--tenant-id T] [--api-key K] [--check-sessions]
 //	dynamo auth    shows where the Salesforce session comes from, and whose it is
+//	dynamo fake    [--addr HOST:PORT] [--auto-complete D] [--result-files ID,...] [--tenant-id T] [--api-key K] [--check-sessions]
 //
 // "dynamo fake" runs the fake server (package dynamotest) as a process of its
 // own and prints the variables to export; it keeps its state until it stops,
