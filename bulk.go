@@ -85,7 +85,7 @@ func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulk
 			continue
 		}
 		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: %w", call, err)
+			return nil, inCall(call, err)
 		}
 	}
 	if err := c.orgProblems(b.Integration).err(); err != nil {

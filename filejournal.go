@@ -153,8 +153,10 @@ func (j *fileJournal) endLast(data []byte) (whole bool, err error) {
 // nothing more is written. A line that the file could not give back whole
 // is refused.
 func (j *fileJournal) Append(_ context.Context, line []byte) error {
+	// A newline would split the line in two, and what is not JSON would be
+	// read back as a line cut short or another tool's: both are refused.
 	if bytes.IndexByte(line, '\n') >= 0 || !json.Valid(line) {
-		return errors.New("refusing to append a line that is not one JSON value without a newline")
+		return errors.New("not a journal line: one JSON value without a newline")
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -24,6 +24,7 @@ type bulkFlags struct {
 	parts         []string
 	params        []string
 	journal       string
+	job           string // --job: the job's name in a PostgreSQL journal
 	repostUnknown bool
 	chunkSize     int
 	concurrency   int
@@ -47,6 +48,12 @@ have created its batch: the summary says which records it holds and when it
 was posted, so that its batch can be looked for in the Dynamo console. It is
 not posted again unless --repost-unknown is given.
 
+--journal postgres://user@host/database?sslmode=… keeps the journal in
+PostgreSQL instead, so that a job stopped on one machine can be finished from
+any other pointed at the same database; the job is named by --job, or by the
+CSV file's name. The password comes from PGPASSWORD or a password file, never
+from the URL; the other PG* variables apply as for psql.
+
 An interrupt (Ctrl-C, or SIGTERM) stops gracefully: no new chunk starts, the
 posts in flight finish so that their outcome is known, for up to --grace, and
 batches are no longer waited for. A second interrupt, or the end of the grace
@@ -55,6 +62,10 @@ period, aborts the posts in flight: their chunks are of unknown outcome.
 Batches that the journal records from an earlier run are followed too. With
 --fake and no running 'dynamo fake' each run starts a new fake server that
 does not know them, so they are reported as not followed instead.
+
+A Salesforce session is taken from the source the environment or --sf-org
+names (see 'dynamo auth --help'), and each chunk asks it for one as it is
+posted, so that a long job posts with fresh sessions.
 
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
@@ -75,7 +86,8 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
-	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` (or PostgreSQL database, postgres://user@host/db) before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.job, "job", "", "the job's `name` in a PostgreSQL journal (default: the CSV file's name)")
 	fs.BoolVar(&f.repostUnknown, "repost-unknown", false, "post again the chunks the journal records with an unknown outcome (only once you know their batches were not created)")
 	fs.IntVar(&f.chunkSize, "chunk-size", dynamo.MaxTasksPerBatch, "records per batch, 1 to 1000 (a journal's job keeps its size)")
 	fs.IntVar(&f.concurrency, "concurrency", defaultConcurrency, "how many chunks are posted at once")
@@ -85,9 +97,12 @@ func (a *app) bulkCommand() *cobra.Command {
 }
 
 func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
-	plan, err := a.planBulk(f)
+	plan, err := a.planBulk(ctx, f)
 	if err != nil {
 		return err
+	}
+	if plan.closeJournal != nil {
+		defer plan.closeJournal()
 	}
 	client, err := a.client()
 	if err != nil {
@@ -107,6 +122,8 @@ type bulkPlan struct {
 	batch  *dynamo.Batch
 	opts   []dynamo.BulkOption
 	chunks int
+	// closeJournal closes a PostgreSQL journal's connections; nil otherwise.
+	closeJournal func()
 }
 
 // check refuses flags that do not go together, before any file is read.
@@ -126,12 +143,12 @@ func (f *bulkFlags) check() error {
 	case f.repostUnknown && f.journal == "":
 		return usageErrorf("--repost-unknown needs --journal: it reposts the chunks a journal records as unknown")
 	}
-	return nil
+	return f.checkJournal()
 }
 
 // planBulk reads the records and turns the flags into a plan, checking
 // everything that can be checked before the network.
-func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
+func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -139,11 +156,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.integration()
-	if err != nil {
-		return nil, err
-	}
-	b := &dynamo.Batch{Template: f.template, Integration: in}
+	b := &dynamo.Batch{Template: f.template}
 	if b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, -1, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
 		return nil, usageErr(err)
 	}
@@ -163,10 +176,18 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 		plan.opts = append(plan.opts, dynamo.WithBulkTemplate(tmpl))
 	}
 	if f.journal != "" {
-		plan.opts = append(plan.opts, dynamo.WithJournal(f.journal))
+		opt, closeJournal, err := f.journalOption()
+		if err != nil {
+			return nil, err
+		}
+		plan.opts, plan.closeJournal = append(plan.opts, opt), closeJournal
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())
+	}
+	// The session last: everything else is checked before the network.
+	if b.Integration, err = a.integration(ctx); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }
