@@ -3,10 +3,11 @@
 //
 //   - the batch API runs one template over up to MaxTasksPerBatch records
 //     (PostBatch, PostBatchWithTemplate, GetBatchStatus, GetBatchTaskStatus,
-//     WaitBatch, BatchTaskStatuses), and PostBulk posts any number of records as
-//     consecutive batches, with a write-ahead journal that lets a job stopped
-//     by a crash, a kill or a signal run again without posting any record
-//     twice;
+//     WaitBatch, BatchTaskStatuses), and PostBulk posts any number of records
+//     as consecutive batches (PostBulkFrom reads them from a source, in memory
+//     that does not grow with the job), with a write-ahead journal that lets
+//     a job stopped by a crash, a kill or a signal run again without posting
+//     any record twice;
 //   - the Task API runs one template for one record, or standalone, now
 //     (PostTask, PostTaskWithTemplate, GetTask, WaitTask).
 //
@@ -26,10 +27,16 @@
 //     ErrUnexpectedResponse for a success whose body could not be used; a
 //     call that got no answer is a *TransportError;
 //   - a post that the server may have taken without the SDK learning its ID
-//     (the connection was lost after the body was sent, a 500, 502, 504 or
-//     another 5xx but 501, 503 and 505, a success without an ID) matches
-//     ErrOutcomeUnknown: the batch or task may
-//     exist, and the SDK never posts it again on its own.
+//     matches ErrOutcomeUnknown: the batch or task may exist, and the SDK
+//     never posts it again on its own. These are every such case: the
+//     connection was lost, or the call's context ended, after the whole
+//     body was sent (a *TransportError); a 500, 502, 504 or another 5xx but
+//     501, 503 and 505; a redirect (3xx), which the SDK never follows for a
+//     post; a success whose body does not give the ID: cut short, not JSON,
+//     or without it (each an *APIError, with its status and request ID).
+//   - every other failure of a post provably created nothing: the error
+//     says whether any of the request was sent, and the post can be made
+//     again.
 //
 // Which of these an attempt comes to is decided in one place, for every call
 // alike; any 2xx answer that gives the batch or task ID is a success.
