@@ -24,6 +24,7 @@ type bulkFlags struct {
 	parts         []string
 	params        []string
 	journal       string
+	job           string // --job: the job's name in a PostgreSQL journal
 	repostUnknown bool
 	chunkSize     int
 	concurrency   int
@@ -46,6 +47,12 @@ uses a journal at a time. A chunk whose post got no answer may or may not
 have created its batch: the summary says which records it holds and when it
 was posted, so that its batch can be looked for in the Dynamo console. It is
 not posted again unless --repost-unknown is given.
+
+--journal postgres://user@host/database?sslmode=… keeps the journal in
+PostgreSQL instead, so that a job stopped on one machine can be finished from
+any other pointed at the same database; the job is named by --job, or by the
+CSV file's name. The password comes from PGPASSWORD or a password file, never
+from the URL; the other PG* variables apply as for psql.
 
 An interrupt (Ctrl-C, or SIGTERM) stops gracefully: no new chunk starts, the
 posts in flight finish so that their outcome is known, for up to --grace, and
@@ -75,7 +82,8 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
-	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` (or PostgreSQL database, postgres://user@host/db) before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.job, "job", "", "the job's `name` in a PostgreSQL journal (default: the CSV file's name)")
 	fs.BoolVar(&f.repostUnknown, "repost-unknown", false, "post again the chunks the journal records with an unknown outcome (only once you know their batches were not created)")
 	fs.IntVar(&f.chunkSize, "chunk-size", dynamo.MaxTasksPerBatch, "records per batch, 1 to 1000 (a journal's job keeps its size)")
 	fs.IntVar(&f.concurrency, "concurrency", defaultConcurrency, "how many chunks are posted at once")
@@ -88,6 +96,9 @@ func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
 	plan, err := a.planBulk(f)
 	if err != nil {
 		return err
+	}
+	if plan.closeJournal != nil {
+		defer plan.closeJournal()
 	}
 	client, err := a.client()
 	if err != nil {
@@ -107,6 +118,8 @@ type bulkPlan struct {
 	batch  *dynamo.Batch
 	opts   []dynamo.BulkOption
 	chunks int
+	// closeJournal closes a PostgreSQL journal's connections; nil otherwise.
+	closeJournal func()
 }
 
 // check refuses flags that do not go together, before any file is read.
@@ -126,7 +139,7 @@ func (f *bulkFlags) check() error {
 	case f.repostUnknown && f.journal == "":
 		return usageErrorf("--repost-unknown needs --journal: it reposts the chunks a journal records as unknown")
 	}
-	return nil
+	return f.checkJournal()
 }
 
 // planBulk reads the records and turns the flags into a plan, checking
@@ -163,7 +176,11 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 		plan.opts = append(plan.opts, dynamo.WithBulkTemplate(tmpl))
 	}
 	if f.journal != "" {
-		plan.opts = append(plan.opts, dynamo.WithJournal(f.journal))
+		opt, closeJournal, err := f.journalOption()
+		if err != nil {
+			return nil, err
+		}
+		plan.opts, plan.closeJournal = append(plan.opts, opt), closeJournal
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())

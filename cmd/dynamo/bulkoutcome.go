@@ -42,7 +42,7 @@ func (r *bulkRun) conclude(res *dynamo.BulkReport, postErr error) error {
 func (r *bulkRun) setupErr(err error) error {
 	switch {
 	case errors.Is(err, dynamo.ErrJournalInUse):
-		return fmt.Errorf("the journal %s is in use by another run of dynamo bulk (it holds the journal's lock): nothing was posted; wait for that run to end, or give a different job a journal of its own", r.plan.flags.journal)
+		return fmt.Errorf("the journal %s is in use by another run of dynamo bulk (%s): nothing was posted; wait for that run to end, or give a different job a journal of its own", r.plan.flags.journal, journalHolder(err))
 	case errors.Is(err, dynamo.ErrJournalMismatch):
 		return usageErr(err)
 	case errors.Is(err, context.Canceled):

@@ -57,6 +57,9 @@ func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
 	rep, err := r.client.PostBulk(r.postCtx, r.plan.batch, opts...)
+	if be, ok := err.(*dynamo.BulkError); ok {
+		err = be.Stop // the tool words the chunks' outcomes from the report
+	}
 	r.stop.postingDone()
 	if r.follow != nil {
 		if n := r.follow.pending(); n > 0 && !r.stop.interrupted() {
