@@ -63,6 +63,10 @@ Batches that the journal records from an earlier run are followed too. With
 --fake and no running 'dynamo fake' each run starts a new fake server that
 does not know them, so they are reported as not followed instead.
 
+A Salesforce session is taken from the source the environment or --sf-org
+names (see 'dynamo auth --help'), and each chunk asks it for one as it is
+posted, so that a long job posts with fresh sessions.
+
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
 errors.`
@@ -93,7 +97,7 @@ func (a *app) bulkCommand() *cobra.Command {
 }
 
 func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
-	plan, err := a.planBulk(f)
+	plan, err := a.planBulk(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -144,7 +148,7 @@ func (f *bulkFlags) check() error {
 
 // planBulk reads the records and turns the flags into a plan, checking
 // everything that can be checked before the network.
-func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
+func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -152,11 +156,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := a.integration()
-	if err != nil {
-		return nil, err
-	}
-	b := &dynamo.Batch{Template: f.template, Integration: in}
+	b := &dynamo.Batch{Template: f.template}
 	if b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, -1, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
 		return nil, usageErr(err)
 	}
@@ -184,6 +184,10 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())
+	}
+	// The session last: everything else is checked before the network.
+	if b.Integration, err = a.integration(ctx); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }

@@ -279,7 +279,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	r := runWith(t, nil, "--help")
 	wantCode(t, r, exitOK)
-	wantContains(t, "stdout", r.stdout, "post", "status", "wait", "results", "bulk", "task", "Exit codes")
+	wantContains(t, "stdout", r.stdout, "post", "status", "wait", "results", "bulk", "task", "auth", "Exit codes")
 	if strings.Contains(r.stdout, "poll-interval") {
 		t.Error("help shows the hidden --poll-interval flag")
 	}
