@@ -45,9 +45,10 @@ func FromEnv(opts ...Option) (*Source, error) {
 //     URL;
 //  4. the Salesforce CLI (CLI): DYNAMO_SF_ORG.
 //
-// DYNAMO_SF_CLIENT_ID belongs to two sets: DYNAMO_SF_JWT_KEY_FILE or
-// DYNAMO_SF_USERNAME makes it the JWT bearer flow's, DYNAMO_SF_CLIENT_SECRET
-// the client credentials flow's; alone it is an error. A set with a
+// DYNAMO_SF_CLIENT_ID and DYNAMO_SF_LOGIN_URL belong to two sets:
+// DYNAMO_SF_JWT_KEY_FILE or DYNAMO_SF_USERNAME makes them the JWT bearer
+// flow's, DYNAMO_SF_CLIENT_SECRET the client credentials flow's; without
+// either they are an error, not a source left unused. A set with a
 // variable missing is an error naming it; variables of two sets are an error
 // naming both. None set is an error matching ErrNoCredentials.
 //
@@ -81,8 +82,9 @@ func FromLookup(lookup func(string) (string, bool), opts ...Option) (*Source, er
 	case len(given) > 1:
 		return nil, fmt.Errorf("salesforce: both %s (%s) and %s (%s) are set: set one source only",
 			given[0].name, given[0].setNames(get), given[1].name, given[1].setNames(get))
-	case len(given) == 0 && get(EnvClientID) != "":
-		return nil, fmt.Errorf("salesforce: %s is set, but neither %s (the JWT bearer flow) nor %s (the client credentials flow)", EnvClientID, EnvJWTKeyFile, EnvClientSecret)
+	case len(given) == 0 && (get(EnvClientID) != "" || get(EnvLoginURL) != ""):
+		shared := envSet{marks: []string{EnvClientID, EnvLoginURL}}
+		return nil, fmt.Errorf("salesforce: %s set, but neither %s (the JWT bearer flow) nor %s (the client credentials flow)", shared.setNames(get), EnvJWTKeyFile, EnvClientSecret)
 	case len(given) == 0:
 		return nil, fmt.Errorf("%w: set %s and %s, or %s, %s and %s (JWT bearer), or %s, %s and %s (client credentials), or %s (the Salesforce CLI)",
 			ErrNoCredentials, EnvSessionID, EnvServerURL, EnvClientID, EnvUsername, EnvJWTKeyFile, EnvClientID, EnvClientSecret, EnvLoginURL, EnvOrg)

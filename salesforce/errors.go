@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -68,10 +69,17 @@ var sessionPattern = regexp.MustCompile(`00D[0-9A-Za-z]{12}![^\s"',;]+|eyJ[0-9A-
 // from text.
 type secrets []string
 
+// apply removes the secrets, and anything that looks like a session, from
+// text. A secret is also removed in the forms a request carried it in, which an
+// endpoint may echo as they arrived: escaped as in a form or a query, and
+// as in a path.
 func (s secrets) apply(text string) string {
 	for _, secret := range s {
-		if len(secret) >= 4 {
-			text = strings.ReplaceAll(text, secret, redacted)
+		if len(secret) < 4 {
+			continue
+		}
+		for _, form := range [...]string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+			text = strings.ReplaceAll(text, form, redacted)
 		}
 	}
 	return sessionPattern.ReplaceAllString(text, redacted)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -296,4 +297,37 @@ func TestFixedSession(t *testing.T) {
 	assertNoSecret(t, "fixed source", src, session.ID)
 	_, err = salesforce.Fixed(dynamo.Session{ID: session.ID})
 	assert.Error(t, err)
+}
+
+// An endpoint may echo the form it was sent as it arrived, URL-encoded: a
+// secret with characters that the form escapes ("+", "/", "=", as a
+// refresh token's base64 padding) must not reach the error in that form
+// either.
+func TestErrorsHoldNoURLEncodedSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "CSECRET+s3cr3t/Hb7Tq2Lw9Xz4Km=="
+	const refresh = "REFRESH+s3cr3t/Pq8Vn3Yc6Rd1Jf=="
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := make([]byte, 4096)
+		n, _ := r.Body.Read(body)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "<html>bad request: %s</html>", body[:n])
+	}))
+	t.Cleanup(srv.Close)
+	cc, err := salesforce.ClientCredentials(salesforce.ClientCredentialsConfig{ClientID: testClientID, ClientSecret: secret, LoginURL: srv.URL})
+	require.NoError(t, err)
+	rt, err := salesforce.RefreshToken(salesforce.RefreshTokenConfig{ClientID: testClientID, ClientSecret: secret, RefreshToken: refresh, LoginURL: srv.URL})
+	require.NoError(t, err)
+	for name, src := range map[string]*salesforce.Source{"client credentials": cc, "refresh token": rt} {
+		_, err := src.Session(context.Background())
+		var te *salesforce.TokenError
+		require.ErrorAs(t, err, &te, name)
+		assert.Contains(t, te.Description, "grant_type=", "%s: the echo is in the error", name)
+		for _, s := range []string{secret, refresh} {
+			for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s), s[8:20]} {
+				assert.NotContains(t, err.Error(), form, name)
+			}
+		}
+	}
 }
