@@ -33,8 +33,9 @@ func (a *app) newBulkRun(ctx context.Context, client *dynamo.Client, plan *bulkP
 	waitCtx, unwait := context.WithCancel(ctx)
 	r := &bulkRun{a: a, client: client, plan: plan, p: a.newProgress("bulk"), postCtx: postCtx}
 	if !plan.flags.noWait {
-		r.follow = newFollower(waitCtx, a, client, r.p, len(plan.batch.Tasks))
+		r.follow = newFollower(waitCtx, a, client, r.p)
 	}
+	plan.src.counted = r.counted
 	r.stop = &bulkStop{
 		grace: plan.flags.grace, journaled: plan.flags.journal != "",
 		stop: make(chan struct{}), abort: abort, unwait: unwait,
@@ -52,11 +53,9 @@ func (r *bulkRun) close() {
 // post posts every chunk and waits for the batches being followed; the
 // interrupts that arrive meanwhile stop it as bulkStop says.
 func (r *bulkRun) post() (*dynamo.BulkReport, error) {
-	f := r.plan.flags
-	r.p.log(fmt.Sprintf("bulk: %d records from %s in %d chunks of up to %d", len(r.plan.batch.Tasks), f.csv, r.plan.chunks, f.chunkSize))
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
-	rep, err := r.client.PostBulk(r.postCtx, r.plan.batch, opts...)
+	rep, err := postBulkFrom(r.postCtx, r.client, r.plan.batch, r.plan.src, opts...)
 	r.stop.postingDone()
 	if r.follow != nil {
 		if n := r.follow.pending(); n > 0 && !r.stop.interrupted() {
@@ -66,6 +65,16 @@ func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	}
 	r.p.finish()
 	return rep, err
+}
+
+// counted reports the job's size once the validation pass has read every
+// record, before the first chunk is posted.
+func (r *bulkRun) counted(records int) {
+	f := r.plan.flags
+	r.p.log(fmt.Sprintf("bulk: %d records from %s in %d chunks of up to %d", records, f.csv, r.plan.chunks(), f.chunkSize))
+	if r.follow != nil {
+		r.follow.add(records)
+	}
 }
 
 // chunkDone reports a chunk as PostBulk settles it and, once its batch is
@@ -102,7 +111,7 @@ func (r *bulkRun) chunkDone(ch dynamo.ChunkResult) {
 func (r *bulkRun) inflight() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return min(r.plan.flags.concurrency, r.plan.chunks-r.reported)
+	return max(0, min(r.plan.flags.concurrency, r.plan.chunks()-r.reported))
 }
 
 // bulkStop stops a bulk job on interrupts: gracefully on the first (no new
@@ -220,4 +229,21 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// postBulkFrom posts the tasks of src as consecutive batches, as
+// Client.PostBulkFrom does.
+func postBulkFrom(ctx context.Context, c *dynamo.Client, b *dynamo.Batch, src dynamo.BulkSource, opts ...dynamo.BulkOption) (*dynamo.BulkReport, error) {
+	// Until the SDK posts from a source, the source's first read, which
+	// checks every record, is followed by PostBulk over the records read.
+	var tasks []dynamo.Task
+	for t, err := range src.Tasks(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	all := *b
+	all.Tasks = tasks
+	return c.PostBulk(ctx, &all, opts...)
 }
