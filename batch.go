@@ -229,6 +229,8 @@ func appendJSON(buf []byte, v any) []byte {
 
 // PostBatch posts a batch whose template is given by reference (b.Template),
 // as a JSON body. It validates b first and sends nothing when b is invalid.
+// An Integration made by SalesforceFrom is asked for its session as the
+// post is made; see SalesforceFrom.
 //
 // The post is sent again only when the server provably did not take it (the
 // connection could not be made, 429 or 503). When the outcome is unknown the
@@ -237,41 +239,39 @@ func appendJSON(buf []byte, v any) []byte {
 // lists a different number of task IDs, PostBatch returns the response
 // together with a *TaskCountError.
 func (c *Client) PostBatch(ctx context.Context, b *Batch) (*BatchResponse, error) {
-	tasks, err := b.checkAndEncode(formReference, 0)
+	p := b.validate(formReference)
+	if b != nil {
+		p = append(p, c.orgProblems(b.Integration)...)
+	}
+	if err := refuse(p, b.encodingProblems); err != nil {
+		return nil, err
+	}
+	tasks, err := encodeTasks(b.Tasks, 0)
 	if err != nil {
 		return nil, err
 	}
 	return c.postReference(ctx, b, tasks)
 }
 
-// checkAndEncode validates b and encodes its tasks, numbering the fields of
-// problems in its tasks from first.
-func (b *Batch) checkAndEncode(f form, first int) ([]byte, error) {
-	if err := refuse(b.validate(f), b.encodingProblems); err != nil {
-		return nil, err
-	}
-	return encodeTasks(b.Tasks, first)
-}
-
 // postReference posts a valid batch by reference whose tasks encode as
 // tasks.
 func (c *Client) postReference(ctx context.Context, b *Batch, tasks []byte) (*BatchResponse, error) {
-	body := batchJSON(b.Template, tasks, b.Integration)
-	return c.postBatch(ctx, b, &request{
-		contentType: "application/json",
-		data:        body,
-		size:        int64(len(body)),
+	return c.postBatch(ctx, b, func(in *Integration) (*request, error) {
+		return jsonRequest(batchJSON(b.Template, tasks, in)), nil
 	})
 }
 
-// postBatch sends a prepared post through the request path and checks the
-// answer against what was posted.
-func (c *Client) postBatch(ctx context.Context, b *Batch, r *request) (*BatchResponse, error) {
+// jsonRequest is the body of a post by reference.
+func jsonRequest(body []byte) *request {
+	return &request{contentType: "application/json", data: body, size: int64(len(body))}
+}
+
+// postBatch sends a batch post through the request path, its body made by
+// encode with the post's session, and checks the answer against what was
+// posted.
+func (c *Client) postBatch(ctx context.Context, b *Batch, encode func(*Integration) (*request, error)) (*BatchResponse, error) {
 	var resp BatchResponse
-	r.method = http.MethodPost
-	r.path = "/v1/batch"
-	r.integration = b.Integration
-	r.out = &resp
+	r := &request{method: http.MethodPost, path: "/v1/batch", integration: b.Integration, encode: encode, out: &resp}
 	if _, err := c.do(ctx, r); err != nil {
 		return nil, err
 	}

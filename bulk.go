@@ -31,7 +31,7 @@ type bulkConfig struct {
 	chunkSize     int
 	concurrency   int
 	template      *Template // embedded in every chunk; nil to post by reference
-	journalPath   string
+	journal       JournalStore
 	repostUnknown bool
 	chunkDone     func(ChunkResult)
 	stop          <-chan struct{}
@@ -76,70 +76,29 @@ func WithBulkTemplate(t Template) BulkOption {
 // WithJournal makes PostBulk write ahead to the file at path what it is
 // about to do and what came of it, and resume from it, so that no record is
 // posted twice across a crash, a kill, a signal, a full disk or a second run
-// started at the same time. The file is created if need be; it holds no
-// secret.
+// started at the same time. It is WithJournalStore(FileJournal(path)).
 //
-// # Writing ahead
-//
-// Before a chunk is sent, a "posting" line is appended to the file and
-// synced to disk; when the chunk's outcome is known, a line with the outcome
-// follows, synced too. A chunk whose "posting" line cannot be written is not
-// sent. When any write fails, no further chunk is started, and PostBulk
-// returns a *JournalWriteError that lists every chunk whose outcome the
-// journal does not hold, with its batch ID when it was accepted.
-//
-// # One run at a time
-//
-// A run holds an exclusive lock on the file (flock on Unix, LockFileEx on
-// Windows) until PostBulk returns; the system releases it when the process
-// ends, however it ends. A second run on the same journal fails at once
-// with an error matching ErrJournalInUse, and posts nothing.
-//
-// # Resuming
-//
-// A run with the same journal reads it first. The last line of a chunk says
-// what is known of it:
-//   - "accepted": the chunk is not posted again (ChunkSkipped), its IDs come
-//     from the journal.
-//   - "unknown", or "posting" without an outcome (the run that posted it
-//     died or was cut off before the answer): the batch may exist. The chunk
-//     is not posted again, unless WithRepostUnknown is given; its result is
-//     ChunkUnknown with an error matching ErrOutcomeUnknown that says when it
-//     was posted. The API cannot list batches: the vendor's console shows
-//     what was posted.
-//   - "failed": nothing was created; the chunk is posted again, even if its
-//     records changed since.
-//
-// A journal written for another job (another tenant, template or chunk
-// size), or that records an accepted, unknown or posting chunk with other
-// records, makes PostBulk fail with ErrJournalMismatch before posting
-// anything. A last line cut short by a crash is removed; any other
-// unreadable line is an error that names it.
-//
-// # The file
-//
-// One JSON object per line, readable as it is:
-//
-//	{"v":2,"job":"<sha256>","chunk":2,"first":2000,"end":2500,"tasksSHA256":"<sha256>",
-//	 "firstID":"a0B000002000","lastID":"a0B000002499","state":"posting","time":"2026-01-31T18:02:03.5Z"}
-//	{"v":2,"job":"<sha256>","chunk":2,"first":2000,"end":2500,"tasksSHA256":"<sha256>",
-//	 "firstID":"a0B000002000","lastID":"a0B000002499","state":"accepted","batchID":"…","taskIDs":["…"],
-//	 "time":"2026-01-31T18:02:06.1Z"}
-//
-// "v" is the format's version: this SDK writes 2 and reads 1 and 2; a line
-// of another version is refused rather than misread. "job" is a fingerprint
-// of the tenant, the template (its reference, or the embedded file's name
-// and size) and the chunk size; "tasksSHA256" is a hash of the chunk's tasks
-// as JSON; "first" and "end" delimit the chunk's records (b.Tasks[first:end])
-// and "firstID" and "lastID" are their first and last record IDs. "state" is
-// "posting", "accepted" (with the batch and task IDs), "unknown" or "failed"
-// ("error" says why); "time" is when the line was written, in UTC.
+// "The bulk journal" in the package documentation says what the journal
+// promises, how a run resumes from it, and its file format.
 func WithJournal(path string) BulkOption {
 	return func(c *bulkConfig) error {
 		if path == "" {
 			return errors.New("WithJournal: empty path")
 		}
-		c.journalPath = path
+		c.journal = FileJournal(path)
+		return nil
+	}
+}
+
+// WithJournalStore makes PostBulk write ahead to the journal in s, as
+// WithJournal does to a file: a store that several machines share lets any
+// of them resume the job (see JournalStore).
+func WithJournalStore(s JournalStore) BulkOption {
+	return func(c *bulkConfig) error {
+		if s == nil {
+			return errors.New("WithJournalStore: nil store")
+		}
+		c.journal = s
 		return nil
 	}
 }
@@ -376,19 +335,31 @@ func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*B
 			return nil, fmt.Errorf("dynamo: PostBulk: %w", err)
 		}
 	}
+	if b != nil {
+		if err := c.orgProblems(b.Integration).err(); err != nil {
+			return nil, err
+		}
+	}
 	job, err := planJob(b, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	run := &bulkRun{client: c, cfg: &cfg, job: job}
-	if cfg.journalPath != "" {
+	if cfg.journal != nil {
 		fp := jobFingerprint(c.tenantID, b.Template, cfg.template, cfg.chunkSize)
-		j, err := openJournal(cfg.journalPath, fp)
+		j, err := openJournal(ctx, cfg.journal, fp)
 		if err != nil {
 			return nil, err
 		}
 		defer j.close()
-		if err := j.check(job.chunks); err != nil {
+		for i := range job.chunks {
+			ch := &job.chunks[i]
+			hash := func() (string, error) { return ch.hash, ch.encode(true) }
+			if err := j.verify(i, ch.first, ch.end, hash); err != nil {
+				return nil, err
+			}
+		}
+		if err := j.verifyCount(len(job.chunks)); err != nil {
 			return nil, err
 		}
 		run.journal = j
@@ -582,7 +553,7 @@ func (r *bulkRun) run(ctx context.Context) (*BulkReport, error) {
 		}
 		o := <-results
 		inflight--
-		if err := r.finish(o); err != nil && stop == nil {
+		if err := r.finish(ctx, o); err != nil && stop == nil {
 			stop = err
 		}
 	}
@@ -632,7 +603,7 @@ func (r *bulkRun) send(ctx context.Context, ch bulkChunk) posted {
 	if r.journal != nil {
 		rec := r.record(o.ch, journalPosting)
 		rec.Time = o.postedAt
-		if err := r.journal.appendIntent(rec); err != nil {
+		if err := r.journal.appendIntent(ctx, rec); err != nil {
 			o.notSent = err
 			return o
 		}
@@ -676,15 +647,14 @@ func (r *bulkRun) settleFromJournal() []int {
 		case ok && e.rec.State == journalAccepted:
 			res.State = ChunkSkipped
 			res.BatchID = e.rec.BatchID
-			res.TaskIDs = e.rec.TaskIDs
 			res.PostedAt = e.postedAt
-			if n := len(e.rec.TaskIDs); n != res.End-res.First {
+			if e.rec.TaskIDs != nil {
 				res.Err = &TaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
 			}
 		case ok && e.uncertain() && !r.cfg.repostUnknown:
 			res.State = ChunkUnknown
 			res.PostedAt = e.postedAt
-			res.Err = &journalUnknownError{path: r.journal.path, entry: e}
+			res.Err = &journalUnknownError{name: r.journal.name, entry: e}
 		default:
 			todo = append(todo, i)
 			continue
@@ -697,7 +667,7 @@ func (r *bulkRun) settleFromJournal() []int {
 
 // finish records a chunk's outcome in the report and the journal, then
 // reports it to the callback. The error is the journal's.
-func (r *bulkRun) finish(o posted) error {
+func (r *bulkRun) finish(ctx context.Context, o posted) error {
 	if o.notSent != nil {
 		return o.notSent // the chunk stays not started
 	}
@@ -721,7 +691,7 @@ func (r *bulkRun) finish(o posted) error {
 		if state != journalAccepted {
 			rec.Error = r.errorText(o.err)
 		}
-		if jerr = r.journal.append(rec); jerr != nil {
+		if jerr = r.journal.append(ctx, rec); jerr != nil {
 			r.unrecorded = append(r.unrecorded, o.ch.index)
 		}
 	}
@@ -746,7 +716,7 @@ func (r *bulkRun) done(res ChunkResult) {
 
 // journalWriteError lists the chunks whose outcome the journal missed.
 func (r *bulkRun) journalWriteError() error {
-	e := &JournalWriteError{Path: r.journal.path, Err: r.journal.failure}
+	e := &JournalWriteError{Path: r.journal.name, Err: r.journal.failure}
 	for _, i := range r.unrecorded {
 		e.Unrecorded = append(e.Unrecorded, r.report.Chunks[i])
 	}

@@ -188,7 +188,7 @@ func TestPostBulkRefusesInvalidOptionsAndInput(t *testing.T) {
 		{"nil batch", nil, nil, "batch: is nil"},
 		{"no tasks", &dynamo.Batch{Template: "tmpl"}, nil, "tasks: at least one task is required"},
 		{"no template", &dynamo.Batch{Tasks: records(3)}, nil, "template: is required"},
-		{"journal is a directory", ok, []dynamo.BulkOption{dynamo.WithJournal(t.TempDir())}, "opening the journal"},
+		{"journal is a directory", ok, []dynamo.BulkOption{dynamo.WithJournal(t.TempDir())}, "opening: is a directory"},
 		{"single-use template", &dynamo.Batch{Tasks: records(3)},
 			[]dynamo.BulkOption{dynamo.WithBulkTemplate(dynamo.TemplateFromReader("t.dap", strings.NewReader("DAP")))},
 			"a template from TemplateFromReader can be read only once"},

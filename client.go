@@ -230,8 +230,13 @@ type request struct {
 	size      int64 // exact body size, or -1 when unknown
 	singleUse bool  // the body cannot be produced twice once read
 	// integration is the request's Salesforce session, or nil: its ID is a
-	// secret besides the API key.
+	// secret besides the API key. A post's may be one with a source until
+	// withSession has its session.
 	integration *Integration
+	// encode, set for a post, makes the body, and with it the rest of the
+	// request above, once the post's session is known (nil without
+	// Salesforce): the session is had only as the post is made.
+	encode func(in *Integration) (*request, error)
 	// out receives the decoded JSON of a 2xx answer; when it is a
 	// resultHolder, it also tells whether it holds the call's result (for a
 	// post, the ID). With a nil out, the answer's body is left open for the
@@ -292,6 +297,13 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 // response with its body open for the caller to read and close. Any other
 // outcome is a typed error.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
+	if r.encode != nil {
+		post, err := c.withSession(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		r = post
+	}
 	// The call holds a copy of r, so that the caller's request need not
 	// escape to the heap.
 	cl := &call{client: c, req: *r}

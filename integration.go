@@ -22,10 +22,17 @@ const IntegrationSalesforce = "Salesforce"
 // expires with the user's, so a stored one would soon be refused anyway).
 // Decoding an Integration from JSON reads the fields of the API's form:
 // "type", "sessionID" and "serverURL".
+//
+// An Integration made by SalesforceFrom holds no session but a source, asked
+// for one by every post that carries it; its SessionID and ServerURL stay
+// empty.
 type Integration struct {
 	Type      string `json:"type"`      // "Salesforce"
 	SessionID string `json:"sessionID"` // the current Salesforce session ID
 	ServerURL string `json:"serverURL"` // the Salesforce server, a host name or an https:// URL
+
+	source     SessionSource
+	fromSource bool // made by SalesforceFrom, even with a nil source
 }
 
 // ErrSessionNotEncoded is the error of encoding an Integration as JSON.
@@ -49,13 +56,41 @@ func (in *Integration) wire() *wireIntegration {
 	return &wireIntegration{Type: in.Type, SessionID: in.SessionID, ServerURL: in.ServerURL}
 }
 
-// Salesforce returns the integration for a Salesforce session on serverURL.
+// Salesforce returns the integration for a Salesforce session on serverURL:
+// a fixed session, sent as it is by every post that carries it. A session
+// that names another org than the client's tenant ID is refused before the
+// network, with a *ValidationError naming both orgs. For a long-lived
+// program, or a bulk run of many hours, use SalesforceFrom: a fixed session
+// expires.
 func Salesforce(sessionID, serverURL string) *Integration {
 	return &Integration{Type: IntegrationSalesforce, SessionID: sessionID, ServerURL: serverURL}
 }
 
+// SalesforceFrom returns the integration whose session src gives: every
+// post that carries it (PostBatch, PostBatchWithTemplate, PostTask,
+// PostTaskWithTemplate, and each chunk of PostBulk) asks src for a session
+// once, before the request is built, so that a run of many hours posts each
+// chunk with a session as fresh as src keeps it. See SessionSource for when
+// and from which goroutines src is called.
+//
+// When src fails, the post is not sent and its error is a *SessionError
+// wrapping src's (it matches ErrNoSession). A session of another org than
+// the client's tenant ID fails the post, before the network, with a
+// *ValidationError naming both orgs. The session src gives is a secret as
+// any other: no error or log line of the SDK shows it.
+func SalesforceFrom(src SessionSource) *Integration {
+	return &Integration{Type: IntegrationSalesforce, source: src, fromSource: true}
+}
+
+// fromSourceText stands in printed values for the session of an integration
+// that has a source.
+const fromSourceText = "(from its source)"
+
 func (in Integration) redactedSession() string {
-	if in.SessionID == "" {
+	switch {
+	case in.fromSource && in.SessionID == "":
+		return fromSourceText
+	case in.SessionID == "":
 		return ""
 	}
 	return redacted
@@ -100,6 +135,14 @@ func (in *Integration) validate(p *problems) {
 	}
 	if in.Type != IntegrationSalesforce {
 		p.add("integration.type", fmt.Sprintf("must be %q", IntegrationSalesforce))
+	}
+	if in.fromSource {
+		// The session is checked when the source gives it, as each post
+		// is made.
+		if in.source == nil {
+			p.add("integration", "SalesforceFrom was given a nil SessionSource")
+		}
+		return
 	}
 	if in.SessionID == "" {
 		p.add("integration.sessionID", "is required")

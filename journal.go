@@ -1,17 +1,13 @@
 package dynamo
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,9 +24,6 @@ var ErrJournalMismatch = errors.New("dynamo: the journal belongs to a different 
 // process or another, holds the lock of its journal (see WithJournal).
 // Nothing is posted then.
 var ErrJournalInUse = errors.New("dynamo: the journal is in use by another run")
-
-// errLocked is lockFile's error when another open file holds the lock.
-var errLocked = errors.New("locked")
 
 // journalVersion is the format of the lines PostBulk writes. Version 1 had
 // outcome lines only; version 2 adds the "posting" line written ahead. A
@@ -129,10 +122,11 @@ func jobFingerprint(tenantID, reference string, embedded *Template, chunkSize in
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// journalEntry is what the journal says of a chunk: its last line.
+// journalEntry is what the journal says of a chunk: its last line, without
+// its task IDs unless their number is wrong.
 type journalEntry struct {
 	rec      journalRecord
-	line     int       // 1-based line number in the file
+	line     int       // the line's number, from 1
 	postedAt time.Time // when the post that the line is about started
 }
 
@@ -142,111 +136,69 @@ func (e journalEntry) uncertain() bool {
 	return e.rec.State == journalUnknown || e.rec.State == journalPosting
 }
 
-// journal is an open, locked journal file: what earlier runs recorded, and
-// the file to append this run's lines to.
+// journal is a job's journal held by this run: what earlier runs recorded
+// of each chunk, and the Journal to append this run's lines to. Parsing and
+// checking the lines is the SDK's, so that a store only keeps them.
 type journal struct {
-	path   string
-	job    string // the job's fingerprint
-	f      *os.File
-	size   int64                // bytes of complete lines in the file
+	j      Journal
+	name   string               // how errors name the journal
+	job    string               // the job's fingerprint
 	latest map[int]journalEntry // by chunk index
-	// mu orders the writes of the goroutines posting chunks. failure is the
-	// first write that failed; broken is set when the file could not be
-	// restored after it, and nothing more is written.
+	// mu orders the appends; failure is the first append that failed, after
+	// which no further chunk may start.
 	mu      sync.Mutex
 	failure error
-	broken  bool
 }
 
-// openJournal opens (creating it if need be) and locks the journal at path
-// for the job with fingerprint job, and reads what it holds. A last line
-// cut short by a crash during its write is removed from the file; any other
-// line that cannot be read, or that belongs to another job, is an error.
-func openJournal(path, job string) (*journal, error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+// journalName is how errors name a store: its String method's result, or
+// its type.
+func journalName(s JournalStore) string {
+	if sn, ok := s.(fmt.Stringer); ok {
+		return sn.String()
+	}
+	return fmt.Sprintf("%T", s)
+}
+
+// openJournal opens the store for the job with fingerprint job and reads
+// what it holds, as a stream: of each chunk only its last line is kept,
+// without its task IDs. A line that cannot be read, or that belongs to
+// another job, is an error.
+func openJournal(ctx context.Context, s JournalStore, job string) (*journal, error) {
+	name := journalName(s)
+	j, err := s.Open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dynamo: opening the journal: %w", err)
+		return nil, &journalOpenError{name: name, err: err}
 	}
-	j := &journal{path: path, job: job, f: f, latest: make(map[int]journalEntry)}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		_ = f.Close()
-		if err == nil {
-			err = fmt.Errorf("%s is not a regular file", path)
-		}
-		return nil, fmt.Errorf("dynamo: opening the journal: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		_ = f.Close()
-		if errors.Is(err, errLocked) {
-			return nil, fmt.Errorf("dynamo: journal %s: %w (it holds the journal's lock): nothing was posted; wait for that run to end", path, ErrJournalInUse)
-		}
-		return nil, fmt.Errorf("dynamo: journal %s: locking: %w", path, err)
-	}
-	if err := j.load(); err != nil {
-		_ = f.Close()
+	jr := &journal{j: j, name: name, job: job, latest: make(map[int]journalEntry)}
+	if err := jr.load(ctx); err != nil {
+		_ = j.Close()
 		return nil, err
 	}
-	if created {
-		syncDir(filepath.Dir(path)) // so that the new file itself survives a crash
-	}
-	return j, nil
+	return jr, nil
 }
 
-// load reads every line of the journal. Only the last line may be
-// incomplete (no newline): one that does not parse is a write cut short and
-// is cut off the file; one that parses lost only its newline, which is
-// restored.
-func (j *journal) load() error {
-	r := bufio.NewReader(j.f)
-	for line := 1; ; line++ {
-		data, err := r.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("dynamo: reading the journal %s: %w", j.path, err)
+// load reads every line of the journal.
+func (j *journal) load(ctx context.Context) error {
+	line := 0
+	for data, err := range j.j.Lines(ctx) {
+		if err != nil {
+			return fmt.Errorf("dynamo: reading the journal %s: %s", j.name, strings.TrimPrefix(err.Error(), "dynamo: "))
 		}
-		if len(data) == 0 {
-			return nil
-		}
-		if data[len(data)-1] != '\n' {
-			return j.loadLast(line, data)
-		}
-		j.size += int64(len(data))
+		line++
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}
 		rec, perr := parseJournalLine(data)
 		if perr != nil {
-			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.path, line, perr)
+			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.name, line, perr)
 		}
-		if err := j.add(rec, line); err != nil {
-			return err
+		if rec.Job != j.job {
+			return &JournalMismatchError{Journal: j.name, Line: line, Chunk: rec.Chunk, Field: "job",
+				Detail: "another tenant, template or chunk size"}
 		}
+		j.add(rec, line)
 	}
-}
-
-// loadLast handles a last line that has no newline.
-func (j *journal) loadLast(line int, data []byte) error {
-	rec, perr := parseJournalLine(data)
-	if perr != nil && json.Valid(data) {
-		// Whole, but not a line this SDK can use (another version, say):
-		// refused like any other line, never cut as if a write broke off.
-		return fmt.Errorf("dynamo: journal %s, line %d: %w", j.path, line, perr)
-	}
-	if perr != nil {
-		if err := j.f.Truncate(j.size); err != nil {
-			return fmt.Errorf("dynamo: journal %s: removing the incomplete line %d: %w", j.path, line, err)
-		}
-		return j.sync()
-	}
-	if err := j.add(rec, line); err != nil {
-		return err
-	}
-	if _, err := j.f.Write([]byte{'\n'}); err != nil {
-		return fmt.Errorf("dynamo: journal %s: ending line %d: %w", j.path, line, err)
-	}
-	j.size += int64(len(data)) + 1
-	return j.sync()
+	return nil
 }
 
 func parseJournalLine(data []byte) (journalRecord, error) {
@@ -260,144 +212,147 @@ func parseJournalLine(data []byte) (journalRecord, error) {
 	return rec, nil
 }
 
-// add records a line read from the file; later lines for a chunk override
-// earlier ones.
-func (j *journal) add(rec journalRecord, line int) error {
-	if rec.Job != j.job {
-		return &journalMismatchError{path: j.path, line: line,
-			detail: "another tenant, template or chunk size"}
-	}
+// add records a line read from the journal; later lines for a chunk
+// override earlier ones. The task IDs are not kept: AcceptedChunks reads
+// them back.
+func (j *journal) add(rec journalRecord, line int) {
 	e := journalEntry{rec: rec, line: line, postedAt: rec.Time}
+	switch {
+	case rec.State != journalAccepted || len(rec.TaskIDs) == rec.End-rec.First:
+		e.rec.TaskIDs = nil
+	case rec.TaskIDs == nil:
+		e.rec.TaskIDs = []string{} // kept only when their number is wrong, for the *TaskCountError
+	}
 	if prev, ok := j.latest[rec.Chunk]; ok && prev.rec.State == journalPosting && rec.State != journalPosting {
 		e.postedAt = prev.postedAt // the outcome of that post
 	}
 	j.latest[rec.Chunk] = e
-	return nil
 }
 
-// check makes sure that every chunk the journal says was accepted, or may
-// have been, is the same chunk, with the same records, in this job. A chunk
+// verify makes sure that chunk i, records [first, end), is the chunk the
+// journal says was accepted, or may have been, with the same records; hash
+// gives the chunk's tasks' hash, and is called only when needed. A chunk
 // whose last line says "failed" created nothing, so its records may have
-// changed since (a corrected record is the usual reason to run again). The
-// chunks it compares are encoded, to hash them.
-func (j *journal) check(chunks []bulkChunk) error {
-	indexes := make([]int, 0, len(j.latest))
-	for i := range j.latest {
-		indexes = append(indexes, i)
+// changed since (a corrected record is the usual reason to run again).
+func (j *journal) verify(i, first, end int, hash func() (string, error)) error {
+	e, ok := j.latest[i]
+	if !ok || e.rec.State == journalFailed {
+		return nil
 	}
-	slices.Sort(indexes)
-	for _, i := range indexes {
-		e := j.latest[i]
-		if e.rec.State == journalFailed {
-			continue
-		}
-		var detail string
-		switch {
-		case i >= len(chunks):
-			detail = fmt.Sprintf("it records chunk %d, but the job has %d chunks", i, len(chunks))
-		case e.rec.First != chunks[i].first || e.rec.End != chunks[i].end:
-			detail = fmt.Sprintf("it records chunk %d as records [%d, %d), the job's chunk %d is [%d, %d)",
-				i, e.rec.First, e.rec.End, i, chunks[i].first, chunks[i].end)
-		case chunks[i].encode(true) != nil || e.rec.TasksHash != chunks[i].hash:
-			detail = fmt.Sprintf("records [%d, %d) differ from those it recorded as %s", e.rec.First, e.rec.End, e.rec.State)
-		default:
-			continue
-		}
-		return &journalMismatchError{path: j.path, line: e.line, detail: detail}
+	mismatch := func(field, detail string) error {
+		return &JournalMismatchError{Journal: j.name, Line: e.line, Chunk: i, Field: field, Detail: detail}
+	}
+	if e.rec.First != first || e.rec.End != end {
+		return mismatch("end", fmt.Sprintf("it records chunk %d as records [%d, %d), the job's chunk %d is [%d, %d)",
+			i, e.rec.First, e.rec.End, i, first, end))
+	}
+	if h, err := hash(); err != nil || h != e.rec.TasksHash {
+		return mismatch("tasksSHA256", fmt.Sprintf("records [%d, %d) differ from those it recorded as %s", first, end, e.rec.State))
 	}
 	return nil
 }
 
-// appendIntent writes the posting line rec, unless a write has failed
+// verifyCount makes sure that the journal records no accepted or uncertain
+// chunk beyond the job's n chunks.
+func (j *journal) verifyCount(n int) error {
+	var beyond []int
+	for i, e := range j.latest {
+		if i >= n && e.rec.State != journalFailed {
+			beyond = append(beyond, i)
+		}
+	}
+	if len(beyond) == 0 {
+		return nil
+	}
+	i := slices.Min(beyond)
+	return &JournalMismatchError{Journal: j.name, Line: j.latest[i].line, Chunk: i, Field: "chunk",
+		Detail: fmt.Sprintf("it records chunk %d, but the job has %d chunks", i, n)}
+}
+
+// appendIntent writes the posting line rec, unless an append has failed
 // already: then no further chunk may start.
-func (j *journal) appendIntent(rec journalRecord) error {
+func (j *journal) appendIntent(ctx context.Context, rec journalRecord) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.failure != nil {
 		return j.failure
 	}
-	return j.write(rec)
+	return j.write(ctx, rec)
 }
 
-// append writes rec as one line and waits until it is on disk. A write that
-// fails is undone, so that the file holds only whole lines; if that fails
-// too, nothing more is written.
-func (j *journal) append(rec journalRecord) error {
+// append writes rec, an outcome line, even after an append failed: the
+// store may hold it.
+func (j *journal) append(ctx context.Context, rec journalRecord) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.write(rec)
+	return j.write(ctx, rec)
 }
 
-// write is append with j.mu held.
-func (j *journal) write(rec journalRecord) error {
-	if j.broken {
-		return j.failure
-	}
+// write is append with j.mu held. The outcome of a post is recorded even
+// when ctx, which ended the post, is done.
+func (j *journal) write(ctx context.Context, rec journalRecord) error {
 	data, err := json.Marshal(rec)
-	if err != nil {
-		return j.fail(fmt.Errorf("dynamo: journal %s: encoding a line: %w", j.path, err))
+	if err == nil {
+		err = j.j.Append(context.WithoutCancel(ctx), data)
 	}
-	data = append(data, '\n')
-	if _, err := j.f.Write(data); err != nil {
-		return j.fail(fmt.Errorf("dynamo: journal %s: writing: %w", j.path, err))
-	}
-	if err := j.sync(); err != nil {
-		return j.fail(err)
-	}
-	j.size += int64(len(data))
-	return nil
-}
-
-// fail records a failed write and restores the file to its whole lines.
-func (j *journal) fail(err error) error {
-	if j.failure == nil {
+	if err != nil && j.failure == nil {
 		j.failure = err
-	}
-	if terr := j.f.Truncate(j.size); terr != nil || j.sync() != nil {
-		j.broken = true
 	}
 	return err
 }
 
-func (j *journal) sync() error {
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("dynamo: journal %s: syncing to disk: %w", j.path, err)
+// close releases the journal.
+func (j *journal) close() error { return j.j.Close() }
+
+// journalOpenError is a journal that could not be opened: nothing was
+// posted.
+type journalOpenError struct {
+	name    string
+	err     error
+	reading bool // by AcceptedChunks, not by a run
+}
+
+func (e *journalOpenError) Error() string {
+	msg := fmt.Sprintf("dynamo: journal %s: %s", e.name, strings.TrimPrefix(e.err.Error(), "dynamo: "))
+	if !e.reading {
+		msg += ": nothing was posted"
 	}
-	return nil
-}
-
-// close releases the lock and the file.
-func (j *journal) close() error { return j.f.Close() }
-
-// syncDir flushes a directory's entries, on systems that allow it.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
+	if errors.Is(e.err, ErrJournalInUse) {
+		msg += "; wait for that run to end"
 	}
-	_ = d.Sync()
-	_ = d.Close()
+	return msg
 }
 
-// journalMismatchError is a journal line that does not fit the job.
-type journalMismatchError struct {
-	path   string
-	line   int
-	detail string
+func (e *journalOpenError) Unwrap() error { return e.err }
+
+// JournalMismatchError is PostBulk's error when its journal was written
+// for another job: another tenant, template or chunk size, or other records
+// in a chunk that it records as accepted or possibly posted. It matches
+// ErrJournalMismatch. Nothing is posted then.
+type JournalMismatchError struct {
+	Journal string // the journal: a file's path, or its store's name
+	Line    int    // the line that does not fit, from 1
+	Chunk   int    // the chunk the line is about
+	// Field is the line's field that does not fit the job: "job" (the
+	// tenant, template or chunk size), "chunk" (beyond the job's chunks),
+	// "end" (another record range) or "tasksSHA256" (other records).
+	Field  string
+	Detail string // what differs, in words
 }
 
-func (e *journalMismatchError) Error() string {
-	return fmt.Sprintf("dynamo: journal %s, line %d belongs to a different job (%s): nothing was posted; run the job it was written for, or use a new journal file for a new job",
-		e.path, e.line, e.detail)
+// Error names the journal, the line and what differs.
+func (e *JournalMismatchError) Error() string {
+	return fmt.Sprintf("dynamo: journal %s, line %d belongs to a different job (%s): nothing was posted; run the job it was written for, or use a new journal for a new job",
+		e.Journal, e.Line, e.Detail)
 }
 
 // Is matches ErrJournalMismatch.
-func (e *journalMismatchError) Is(target error) bool { return target == ErrJournalMismatch }
+func (e *JournalMismatchError) Is(target error) bool { return target == ErrJournalMismatch }
 
 // journalUnknownError is a chunk that an earlier run posted without learning
 // the outcome, which PostBulk does not post again on its own.
 type journalUnknownError struct {
-	path  string
+	name  string
 	entry journalEntry
 }
 
@@ -415,7 +370,7 @@ func (e *journalUnknownError) Error() string {
 		b.WriteString(" without learning whether it was accepted")
 	}
 	fmt.Fprintf(&b, " (journal %s, line %d): its batch may exist. The API cannot list batches: look for it in the Dynamo console, and only once you know it was not created post these records again with WithRepostUnknown",
-		e.path, e.entry.line)
+		e.name, e.entry.line)
 	return b.String()
 }
 
@@ -423,14 +378,15 @@ func (e *journalUnknownError) Error() string {
 func (e *journalUnknownError) Unwrap() error { return ErrOutcomeUnknown }
 
 // JournalWriteError is PostBulk's error when its journal could not be
-// written (a full disk, a file size limit, an I/O error): no chunk was
-// started after that. The chunks in Unrecorded were posted by this run but
+// written (a full disk, a file size limit, an I/O error, a store that
+// refuses, a hold lost as ErrJournalLost says): no chunk was started after
+// that. The chunks in Unrecorded were posted by this run but
 // their outcome is not in the journal, so a run with the same journal reads
 // each of them as unknown; their State and BatchID here say what became of
 // them.
 type JournalWriteError struct {
-	Path       string        // the journal file
-	Err        error         // the first write that failed
+	Path       string        // the journal: a file's path, or its store's name
+	Err        error         // the first append that failed
 	Unrecorded []ChunkResult // in index order
 }
 

@@ -28,6 +28,8 @@ const (
 	testAPIKey    = "KEY-s3cr3t-6f1d0c9a4e7b2853aa17c4d6e9f03b58"
 	testSessionID = "SESSION-s3cr3t-w8Tq!AQ4AQKz7Xc3vYw0TpLr9mN2bH5sGd8eJ"
 	testServerURL = "https://example.my.salesforce.com"
+	// testSourceSession begins every session that a testSource gives.
+	testSourceSession = "SOURCE-s3cr3t-Jq5Rv8Wn2Yx7Lc4Pz"
 	// testSignature is the signature in signedQuery: whoever holds it can
 	// download the file.
 	testSignature = "b7e19a04c2d85f63e0a1b9c4d7f28e56"
@@ -225,7 +227,7 @@ const secretWindow = 12
 // leakedSecret returns the name of the secret that text contains whole or in
 // part, or "".
 func leakedSecret(text string) string {
-	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID, "result URL's signature": testSignature} {
+	for name, secret := range map[string]string{"API key": testAPIKey, "session ID": testSessionID, "result URL's signature": testSignature, "source's session": testSourceSession} {
 		for i := 0; i+secretWindow <= len(secret); i++ {
 			if strings.Contains(text, secret[i:i+secretWindow]) {
 				return name

@@ -173,6 +173,9 @@ func bytesOpener(data []byte) func() (io.ReadCloser, error) {
 func (c *Client) PostBatchWithTemplate(ctx context.Context, t Template, b *Batch) (*BatchResponse, error) {
 	p := b.validate(formEmbedded)
 	t.validate(&p)
+	if b != nil {
+		p = append(p, c.orgProblems(b.Integration)...)
+	}
 	if err := refuse(p, b.encodingProblems); err != nil {
 		return nil, err
 	}
@@ -187,11 +190,9 @@ func (c *Client) PostBatchWithTemplate(ctx context.Context, t Template, b *Batch
 // postEmbedded posts a valid batch with an embedded template, its tasks and
 // parts already encoded.
 func (c *Client) postEmbedded(ctx context.Context, t Template, b *Batch, tasks []byte, parts []formdata.Part) (*BatchResponse, error) {
-	r, err := multipartRequest(t, batchJSON("", tasks, b.Integration), parts)
-	if err != nil {
-		return nil, err
-	}
-	return c.postBatch(ctx, b, r)
+	return c.postBatch(ctx, b, func(in *Integration) (*request, error) {
+		return multipartRequest(t, batchJSON("", tasks, in), parts)
+	})
 }
 
 // multipartRequest is the body of a post with an embedded template: the

@@ -10,9 +10,10 @@ import (
 	"unicode/utf8"
 )
 
-// Timestamp is a date from the API. The API writes RFC 3339 with fractional
-// seconds (3, 6 or 9 digits); a value in any other form leaves Time zero and
-// keeps the text in Raw, so an unexpected date never fails a call.
+// Timestamp is a date from the API. The API writes RFC 3339 in UTC as Java's
+// Instant.toString does (0, 3, 6 or 9 fraction digits, as few as the instant
+// needs); any RFC 3339 form is read. A value in any other form leaves Time
+// zero and keeps the text in Raw, so an unexpected date never fails a call.
 //
 // A Timestamp prints, and encodes to JSON or text, as the text it was read
 // from: its Raw text, or, when it has none, its Time in RFC 3339. A

@@ -89,17 +89,19 @@ func (r *TaskRequest) encodingProblems(p *problems) {
 // without a template).
 type taskJSON struct {
 	Template    string           `json:"template,omitempty"`
-	Params      Params           `json:"params"`
+	Params      json.RawMessage  `json:"params"`
 	Integration *wireIntegration `json:"integration,omitempty"`
 }
 
-// encode encodes a valid request's JSON, with template.
-func (r *TaskRequest) encode(template string) ([]byte, error) {
+// encodeParams encodes a valid request's params, which the body holds with
+// the session once it is had. When a value cannot be encoded, the error is a
+// *ValidationError naming every such value.
+func (r *TaskRequest) encodeParams() (json.RawMessage, error) {
 	params := r.Params
 	if params == nil {
 		params = Params{}
 	}
-	data, err := json.Marshal(taskJSON{Template: template, Params: params, Integration: r.Integration.wire()})
+	data, err := json.Marshal(params)
 	if err != nil {
 		var p problems
 		r.encodingProblems(&p)
@@ -109,6 +111,12 @@ func (r *TaskRequest) encode(template string) ([]byte, error) {
 		return nil, p.err()
 	}
 	return data, nil
+}
+
+// taskBody is the task's JSON with template, its encoded params and the
+// integration in.
+func taskBody(template string, params json.RawMessage, in *Integration) []byte {
+	return appendJSON(nil, taskJSON{Template: template, Params: params, Integration: in.wire()})
 }
 
 // TaskResponse is the API's answer to an accepted task.
@@ -200,24 +208,27 @@ func (c UsageCount) String() string {
 
 // PostTask posts one task whose template is given by reference
 // (r.Template), as a JSON body, to the Task API. It validates r first and
-// sends nothing when r is invalid.
+// sends nothing when r is invalid. An Integration made by SalesforceFrom is
+// asked for its session as the post is made; see SalesforceFrom.
 //
 // Retries and outcomes are those of PostBatch: a task post is not
 // idempotent, so it is sent again only when the server provably did not
 // take it, and an error matching ErrOutcomeUnknown means the task may exist.
 // Any 2xx answer that gives the task ID is a success.
 func (c *Client) PostTask(ctx context.Context, r *TaskRequest) (*TaskResponse, error) {
-	if err := refuse(r.validate(formReference), r.encodingProblems); err != nil {
+	p := r.validate(formReference)
+	if r != nil {
+		p = append(p, c.orgProblems(r.Integration)...)
+	}
+	if err := refuse(p, r.encodingProblems); err != nil {
 		return nil, err
 	}
-	body, err := r.encode(r.Template)
+	params, err := r.encodeParams()
 	if err != nil {
 		return nil, err
 	}
-	return c.postTask(ctx, r, &request{
-		contentType: "application/json",
-		data:        body,
-		size:        int64(len(body)),
+	return c.postTask(ctx, r, func(in *Integration) (*request, error) {
+		return jsonRequest(taskBody(r.Template, params, in)), nil
 	})
 }
 
@@ -229,28 +240,27 @@ func (c *Client) PostTask(ctx context.Context, r *TaskRequest) (*TaskResponse, e
 func (c *Client) PostTaskWithTemplate(ctx context.Context, t Template, r *TaskRequest) (*TaskResponse, error) {
 	p := r.validate(formEmbedded)
 	t.validate(&p)
+	if r != nil {
+		p = append(p, c.orgProblems(r.Integration)...)
+	}
 	if err := refuse(p, r.encodingProblems); err != nil {
 		return nil, err
 	}
-	data, dataErr := r.encode("")
+	params, paramsErr := r.encodeParams()
 	parts, partsErr := encodeParts(r.Parts)
-	if err := joinProblems(dataErr, partsErr); err != nil {
+	if err := joinProblems(paramsErr, partsErr); err != nil {
 		return nil, err
 	}
-	req, err := multipartRequest(t, data, parts)
-	if err != nil {
-		return nil, err
-	}
-	return c.postTask(ctx, r, req)
+	return c.postTask(ctx, r, func(in *Integration) (*request, error) {
+		return multipartRequest(t, taskBody("", params, in), parts)
+	})
 }
 
-// postTask sends a prepared task post through the request path.
-func (c *Client) postTask(ctx context.Context, r *TaskRequest, req *request) (*TaskResponse, error) {
+// postTask sends a task post through the request path, its body made by
+// encode with the post's session.
+func (c *Client) postTask(ctx context.Context, r *TaskRequest, encode func(*Integration) (*request, error)) (*TaskResponse, error) {
 	var resp TaskResponse
-	req.method = http.MethodPost
-	req.path = "/v1/task"
-	req.integration = r.Integration
-	req.out = &resp
+	req := &request{method: http.MethodPost, path: "/v1/task", integration: r.Integration, encode: encode, out: &resp}
 	if _, err := c.do(ctx, req); err != nil {
 		return nil, err
 	}

@@ -62,14 +62,27 @@
 //     result files are whatever the test attaches (or WithResultFiles generates).
 //   - Error responses. The vendor does not document error bodies, so every refusal by
 //     the API host is the fake's own choice of status code with a JSON body
-//     {"message": "..."}; the message texts are the fake's, not the service's. The
+//     {"message": "..."}; the message texts are the fake's, not the service's,
+//     except the 403 of an org mismatch, which is the vendor's. The
 //     storage host answers errors as S3 does, with an XML <Error> document.
 //   - Routing. A path the API does not have is answered 404 and a known path with
 //     another method 405 with an Allow header, both after the credentials check: a
 //     request without valid credentials gets 401 whatever its path. Paths are taken
 //     as sent, never cleaned or redirected: /v1//batch and /v1/batch/ are unknown.
-//   - Dates are written in UTC with six fractional digits, as in the vendor's
-//     examples of completed work, also at whole seconds (11:03:39.000000Z).
+//   - Dates, in every date field of both APIs, are written as the service writes
+//     them, which is how Java's Instant.toString writes an instant: UTC, with 0,
+//     3, 6 or 9 fraction digits, as few as the instant needs. The vendor's
+//     examples show each width but none: 2022-02-10T11:03:30.100Z (batch
+//     status), 2022-02-10T11:03:39.616069Z (batch task status) and
+//     2023-03-07T10:26:35.405631389Z (Task API status); at a whole second the
+//     fraction is left out (2022-02-10T11:04:00Z). A client that parses only one
+//     width breaks here as it would against the service.
+//   - HEAD. Every GET route of both hosts answers HEAD as it answers GET, without
+//     the body: the same status, the same headers and the Content-Length that GET
+//     would send (RFC 9110, section 9.1, asks every general-purpose server for
+//     GET and HEAD). A HEAD is recorded as such and consumes the GET route's next
+//     fault. Other methods on a known path are answered 405 with an Allow header
+//     that lists HEAD too ("GET, HEAD").
 //   - Result URLs. Each carries a query in the form of an S3 presigned URL
 //     (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires=3600,
 //     X-Amz-SignedHeaders, X-Amz-Signature) that only this server can sign. The
@@ -106,6 +119,96 @@
 //   - Faults are consumed per request. Go's http.Transport may silently resend an
 //     idempotent GET whose reused connection was dropped; each such attempt is a new
 //     request and consumes the next queued fault, if any.
+//
+// # A fake Salesforce login host
+//
+// Salesforce runs a third loopback HTTP server, apart from any Server: a login host
+// whose token endpoint, POST /services/oauth2/token, issues sessions of one org
+// (OrgID) to the connected apps and users registered with it. Point a session
+// source at its URL, or post forms to TokenURL with any HTTP client:
+//
+//	sf := dynamotest.NewSalesforce()
+//	defer sf.Close()
+//	sf.AddJWTApp(consumerKey, &privateKey.PublicKey)
+//	sf.AddUser("integration@example.com")
+//	// POST sf.TokenURL() grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…
+//
+// It takes three grants, each judged as strictly as Salesforce documents it:
+//
+//   - JWT bearer (grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer and
+//     assertion): the header's alg must be RS256; iss a registered app's consumer
+//     key, whose certificate or public key verifies the signature; aud the audience
+//     (the fake's URL unless WithAudience says otherwise); exp a number of seconds
+//     after the fake clock's now and at most 3 minutes after it; sub a registered
+//     user pre-authorised for the app. No scope claim is wanted; other claims (iat,
+//     prn) are ignored.
+//   - Client credentials (grant_type=client_credentials): the app's consumer key and
+//     secret, in the form or with HTTP basic authentication (form-encoded first, as
+//     RFC 6749 says), never both; the session is the app's run-as user's.
+//   - Refresh token (grant_type=refresh_token): a token from IssueRefreshToken, the
+//     consumer key of its app, and the consumer secret when the app has one. An
+//     app with RotateRefreshTokens answers with a new refresh token and revokes the
+//     one used.
+//
+// A granted request is answered 200 with Salesforce's JSON: access_token (the
+// session ID, the org's 15-character ID, "!" and 96 random characters),
+// instance_url, id (URL/id/<OrgID>/<user ID>), token_type "Bearer", scope "api",
+// issued_at (milliseconds on the fake's clock) and signature, and no expires_in,
+// since Salesforce sends none. A refusal is a 400 with Salesforce's
+// {"error": …, "error_description": …}: invalid_client_id "client identifier
+// invalid" for an unknown app; invalid_client "invalid client credentials" for a
+// wrong or missing secret; and invalid_grant with "invalid assertion" (malformed,
+// not RS256, a bad signature, no exp, or an app without a key), "audience is
+// invalid", "expired authorization code" (exp passed), "user hasn't approved this
+// consumer" (an unknown, refused or not pre-authorised user), "expired
+// access/refresh token", or "no client credentials user enabled". These texts are
+// Salesforce's; two are the fake's own, where Salesforce's are not known: invalid_grant
+// "expiration time is more than 3 minutes ahead", and every invalid_request
+// description. An unknown grant type is unsupported_grant_type "grant type not
+// supported".
+//
+// Sessions expire after an inactivity timeout (WithSessionTimeout, 2 hours by
+// default) on the fake's clock (WithSalesforceClock); UseSession uses one as an API
+// call would. Requests and TokenRequests count and list what arrived, without any
+// assertion, secret or token; Sessions and Session describe the sessions issued,
+// without their IDs. FailNext answers the next token requests with an error status
+// (a 503, say, to test a client's retries); RefuseUser refuses a user from then on.
+//
+// The Server judges sessions too. A post whose integration session names another
+// org than the tenant is refused with the vendor's 403 "Given organization id
+// doesn't match given session id", on both APIs and in both forms; the two are
+// compared on their first 15 characters, and only when the session starts with an
+// org ID and "!" and the tenant ID is an org ID. With WithSalesforce, a task uses
+// its session when it runs: when a driver starts it (StartTask, StartSingleTask),
+// or completes or fails it without a start, at the server clock's now; and an
+// auto-completed task at the end of its delay, however late that is read. A session
+// the login host did not issue, or one unused for its timeout by then, fails the
+// task: completed with errors, the status message and a SEVERE log entry
+// "INVALID_SESSION_ID: Session expired or invalid", the error Salesforce's REST
+// API answers such a session with, and no results. A live session counts as used
+// then, which starts its inactivity timeout again. Nothing public says what Dynamo
+// does with an expired session; this is the fake's choice.
+//
+// Where the login host is simplified:
+//
+//   - Only the token endpoint exists; every other path is answered 404. The
+//     web-server flow's authorisation step is IssueRefreshToken.
+//   - The form is read from the body alone: a parameter in the URL's query, a
+//     parameter given twice, a parameter the grant does not take (scope among
+//     them), a body that is not application/x-www-form-urlencoded, and any format
+//     other than json are refused with invalid_request.
+//   - Checks run in a fixed order and the first failure answers: the form, the grant
+//     type, then for an assertion its form and alg, iss, the signature, aud, exp,
+//     sub. Salesforce's own order is not documented.
+//   - Any My Domain, login or sandbox distinction is left to the tests: the fake
+//     takes every grant at its one URL, client credentials included, which
+//     Salesforce takes on My Domain hosts only.
+//   - A use renews a session at once. Salesforce renews it only in the second half
+//     of its timeout; a test cannot tell the difference unless it looks at
+//     LastUsed.
+//   - The answer's signature is the base64 HMAC-SHA256 of id and issued_at, keyed
+//     with the app's consumer secret, or with a key of the fake's for an app
+//     without one.
 //
 // A Server is safe for concurrent use. Close it when the test ends; Close ends at once
 // any request held by a Hang, Hold or Delay fault.

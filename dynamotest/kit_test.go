@@ -236,8 +236,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// stamp is how the fake writes t.
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+// stamp is how the fake writes t, as Java's Instant.toString does: the fraction in
+// groups of three digits, as few as t needs.
+func stamp(t time.Time) string {
+	s := t.UTC().Format(time.RFC3339Nano) // trailing zeros of the fraction cut
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 {
+		return s
+	}
+	frac := s[dot+1 : len(s)-1]
+	for len(frac)%3 != 0 {
+		frac += "0"
+	}
+	return s[:dot+1] + frac + "Z"
+}
 
 // onAccept returns an option that reports every accepted post on the channel.
 func onAccept() (dynamotest.ServerOption, <-chan dynamotest.Accepted) {

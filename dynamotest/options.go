@@ -25,6 +25,7 @@ type serverConfig struct {
 	apiTermMax     int
 	signingTermMax int
 	onAccept       []func(Accepted)
+	salesforce     *Salesforce // judges the sessions of posts; nil for none
 }
 
 // ServerOption configures a Server created by NewServer. An option given an invalid

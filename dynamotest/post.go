@@ -233,6 +233,9 @@ type acceptedBatchBody struct {
 
 // acceptBatch stores a valid batch, tells the accept callbacks, and answers 202.
 func (s *Server) acceptBatch(b *batchState) *reply {
+	if rep := s.admitBatch(b); rep != nil {
+		return rep
+	}
 	b.index()
 	s.mu.Lock()
 	b.postedAt = s.cfg.now()

@@ -76,6 +76,7 @@ type progress struct {
 	endedAt   time.Time
 	log       []string
 	results   []ResultFile
+	session   *taskSession // used when the task runs; nil when not judged
 }
 
 func (p *progress) started() bool   { return p.stage >= StageRunning }
@@ -93,6 +94,9 @@ func (p *progress) queue() {
 
 // start marks the task as running from now.
 func (p *progress) start(now time.Time) {
+	if p.sessionLost(now) {
+		return
+	}
 	p.driven = true
 	p.stage = StageRunning
 	p.startedAt, p.endedAt = now, time.Time{}
@@ -103,6 +107,9 @@ func (p *progress) start(now time.Time) {
 // finish marks the task as completed at now, with results or with a failure; a task
 // that never started starts at now.
 func (p *progress) finish(now time.Time, failure string, results []ResultFile) {
+	if !p.started() && p.sessionLost(now) {
+		return
+	}
 	p.driven = true
 	if !p.started() {
 		p.startedAt = now
@@ -125,7 +132,7 @@ func (p *progress) settle(cfg *serverConfig, taskID string, postedAt, now time.T
 		return
 	}
 	end := postedAt.Add(cfg.autoComplete)
-	if now.Before(end) {
+	if now.Before(end) || p.sessionLost(end) {
 		return
 	}
 	p.driven = true

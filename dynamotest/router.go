@@ -19,6 +19,21 @@ type endpoint struct {
 	handle handlerFunc
 }
 
+// allows reports whether the endpoint answers method. A GET endpoint answers HEAD
+// too, as GET without the body (RFC 9110, section 9.3.2): the same status, headers
+// and Content-Length, and the same route, so a HEAD consumes the route's next fault.
+func (e endpoint) allows(method string) bool {
+	return method == e.method || (e.method == http.MethodGet && method == http.MethodHead)
+}
+
+// allow is the endpoint's Allow header for a 405 answer.
+func (e endpoint) allow() string {
+	if e.method == http.MethodGet {
+		return "GET, HEAD"
+	}
+	return e.method
+}
+
 // segments splits r's path into its unescaped segments; ok is false if a segment is
 // empty or cannot be unescaped, which no endpoint matches.
 func segments(r *http.Request) (segs []string, ok bool) {
@@ -68,7 +83,7 @@ func (s *Server) apiEndpoint(r *http.Request) (endpoint, bool) {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	ep, known := s.apiEndpoint(r)
 	var route Route
-	if known && r.Method == ep.method {
+	if known && ep.allows(r.Method) {
 		route = ep.route
 	}
 	s.serve(w, r, route, func(x *exchange, r *http.Request) *reply {
@@ -78,9 +93,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !known:
 			return errorReply(http.StatusNotFound, "no such path: %s", r.URL.EscapedPath())
-		case r.Method != ep.method:
-			rep := errorReply(http.StatusMethodNotAllowed, "method %s is not allowed on %s: use %s", r.Method, r.URL.EscapedPath(), ep.method)
-			rep.header.Set("Allow", ep.method)
+		case !ep.allows(r.Method):
+			rep := errorReply(http.StatusMethodNotAllowed, "method %s is not allowed on %s: use %s", r.Method, r.URL.EscapedPath(), ep.allow())
+			rep.header.Set("Allow", ep.allow())
 			return rep
 		}
 		return ep.handle(x, r)
@@ -111,16 +126,16 @@ func (s *Server) storageEndpoint(r *http.Request) (endpoint, bool) {
 func (s *Server) serveStorage(w http.ResponseWriter, r *http.Request) {
 	ep, known := s.storageEndpoint(r)
 	var route Route
-	if known && r.Method == ep.method {
+	if known && ep.allows(r.Method) {
 		route = ep.route
 	}
 	s.serve(w, r, route, func(x *exchange, r *http.Request) *reply {
 		switch {
 		case !known:
 			return storageError(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-		case r.Method != ep.method:
+		case !ep.allows(r.Method):
 			rep := storageError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
-			rep.header.Set("Allow", ep.method)
+			rep.header.Set("Allow", ep.allow())
 			return rep
 		}
 		return ep.handle(x, r)

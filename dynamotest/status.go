@@ -5,18 +5,6 @@ import (
 	"time"
 )
 
-// timeLayout writes dates as the vendor's examples of completed work do: UTC with
-// six fractional digits, kept at whole seconds too.
-const timeLayout = "2006-01-02T15:04:05.000000Z"
-
-// formatTime writes t in timeLayout; "" for the zero time, which omitempty leaves out.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeLayout)
-}
-
 type batchStatusBody struct {
 	PostDateTime      string            `json:"postDateTime"`
 	Completed         bool              `json:"completed"`

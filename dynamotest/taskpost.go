@@ -119,6 +119,9 @@ type usageCount struct {
 // acceptTask stores a valid task, counts it, tells the accept callbacks, and
 // answers 202.
 func (s *Server) acceptTask(t *singleState) *reply {
+	if rep := s.admitSingle(t); rep != nil {
+		return rep
+	}
 	t.id = newTaskID()
 	s.mu.Lock()
 	t.postedAt = s.cfg.now()
