@@ -161,18 +161,19 @@
 // not RS256, a bad signature, no exp, or an app without a key), "audience is
 // invalid", "expired authorization code" (exp passed), "user hasn't approved this
 // consumer" (an unknown, refused or not pre-authorised user), "expired
-// access/refresh token", or "no client credentials user enabled". These texts are
-// Salesforce's; two are the fake's own, where Salesforce's are not known: invalid_grant
-// "expiration time is more than 3 minutes ahead", and every invalid_request
-// description. An unknown grant type is unsupported_grant_type "grant type not
-// supported".
+// access/refresh token", or "no client credentials user enabled"; an unknown grant
+// type is unsupported_grant_type "grant type not supported". These texts are
+// Salesforce's. Where Salesforce's are not known the texts are the fake's own:
+// invalid_grant "expiration time is more than 3 minutes ahead", and every
+// invalid_request description (a malformed form, or a wrong method: 405).
 //
 // Sessions expire after an inactivity timeout (WithSessionTimeout, 2 hours by
 // default) on the fake's clock (WithSalesforceClock); UseSession uses one as an API
 // call would. Requests and TokenRequests count and list what arrived, without any
 // assertion, secret or token; Sessions and Session describe the sessions issued,
 // without their IDs. FailNext answers the next token requests with an error status
-// (a 503, say, to test a client's retries); RefuseUser refuses a user from then on.
+// (a 503, say, to test a client's retries); HoldNext keeps one in flight until the
+// test releases it; RefuseUser refuses a user from then on.
 //
 // The Server judges sessions too. A post whose integration session names another
 // org than the tenant is refused with the vendor's 403 "Given organization id

@@ -1,6 +1,7 @@
 package dynamotest_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
@@ -73,4 +76,64 @@ func ExampleNewSalesforce() {
 	// token type: Bearer
 	// expires_in: false
 	// token requests: 1
+}
+
+// A session that goes unused for longer than its timeout between posting and running:
+// the task fails as Dynamo's would, with Salesforce's INVALID_SESSION_ID in its log.
+func ExampleWithSalesforce() {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+
+	sf := dynamotest.NewSalesforce(dynamotest.WithSalesforceClock(clock),
+		dynamotest.WithInstanceURL("https://acme.my.salesforce.com"))
+	defer sf.Close()
+	sf.AddUser("integration@example.com")
+	sf.AddClientCredentialsApp("3MVG9example", "consumer-secret", "integration@example.com")
+	srv := dynamotest.NewServer(dynamotest.WithClock(clock), dynamotest.WithSalesforce(sf))
+	defer srv.Close()
+
+	resp, err := http.PostForm(sf.TokenURL(), url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {"3MVG9example"},
+		"client_secret": {"consumer-secret"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	var token struct {
+		AccessToken string `json:"access_token"`
+		InstanceURL string `json:"instance_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&token)
+	resp.Body.Close()
+	if err != nil {
+		panic(err)
+	}
+
+	ctx := context.Background()
+	client := srv.Client()
+	posted, err := client.PostBatch(ctx, &dynamo.Batch{
+		Template:    "3242374783",
+		Integration: dynamo.Salesforce(token.AccessToken, token.InstanceURL),
+		Tasks:       []dynamo.Task{{Params: dynamo.Params{"id": "0015g00000AbCdE"}}},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	mu.Lock()
+	now = now.Add(3 * time.Hour) // the session times out after 2 hours unused
+	mu.Unlock()
+	srv.StartTask(posted.ID, posted.TaskIDs[0])
+
+	status, err := client.GetTaskStatus(ctx, posted.ID, posted.TaskIDs[0])
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("errors:", status.Errors)
+	fmt.Println(status.Log[0])
+	// Output:
+	// errors: true
+	// SEVERE INVALID_SESSION_ID: Session expired or invalid
 }

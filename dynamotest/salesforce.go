@@ -46,6 +46,7 @@ type Salesforce struct {
 	requests      []*TokenRequest
 	tokenRequests int
 	failures      []int // statuses the next token requests are answered with
+	holds         []tokenHold
 }
 
 // defaultSessionTimeout is Salesforce's default session timeout.
@@ -147,8 +148,10 @@ func NewSalesforce(opts ...SalesforceOption) *Salesforce {
 		sessions:      make(map[string]*sfSession),
 		refreshTokens: make(map[string]*sfRefreshToken),
 	}
-	sf.srv = httptest.NewServer(http.HandlerFunc(sf.serveHTTP))
-	sf.URL = sf.srv.URL
+	// The URL is set before the server starts, so that handlers read it safely.
+	sf.srv = httptest.NewUnstartedServer(http.HandlerFunc(sf.serveHTTP))
+	sf.URL = "http://" + sf.srv.Listener.Addr().String()
+	sf.srv.Start()
 	return sf
 }
 
@@ -380,4 +383,54 @@ func (sf *Salesforce) TokenRequests() int {
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	return sf.tokenRequests
+}
+
+// tokenHold is a held token request's pair of channels.
+type tokenHold struct {
+	release <-chan struct{}
+	arrived chan struct{}
+}
+
+// HoldNext holds the next request to the token endpoint: it arrives, which closes
+// the returned channel, and then waits, unanswered, until release is closed, before
+// it is handled (or failed by FailNext). A test can thus keep a token request in
+// flight while other callers ask for a session. A held request that the client
+// abandons, or that Close ends, gets no answer. Calls queue up, one request each.
+// HoldNext panics if release is nil.
+func (sf *Salesforce) HoldNext(release <-chan struct{}) (arrived <-chan struct{}) {
+	if release == nil {
+		panic("dynamotest: HoldNext: nil release channel")
+	}
+	h := tokenHold{release: release, arrived: make(chan struct{})}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	sf.holds = append(sf.holds, h)
+	return h.arrived
+}
+
+// takeHold takes the next hold for a request on the token path; sf.mu is held.
+func (sf *Salesforce) takeHold(onPath bool) *tokenHold {
+	if !onPath || len(sf.holds) == 0 {
+		return nil
+	}
+	h := sf.holds[0]
+	sf.holds = sf.holds[1:]
+	return &h
+}
+
+// hold tells that the request arrived and waits for its release; false if the
+// client went away or the fake was closed first.
+func (sf *Salesforce) hold(r *http.Request, h *tokenHold) bool {
+	if h == nil {
+		return true
+	}
+	close(h.arrived)
+	select {
+	case <-h.release:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-sf.done:
+		return false
+	}
 }

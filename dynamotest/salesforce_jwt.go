@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/url"
 	"strings"
@@ -63,34 +64,32 @@ type assertion struct {
 	claims    map[string]json.RawMessage
 }
 
-type errMalformed struct{}
-
-func (errMalformed) Error() string { return "malformed assertion" }
+var errMalformed = errors.New("malformed assertion")
 
 // parseAssertion splits a compact JWS and checks its form: three parts in unpadded
 // base64url, a JSON header whose alg is RS256, and a JSON object of claims.
 func parseAssertion(s string) (*assertion, error) {
 	parts := strings.Split(s, ".")
 	if len(parts) != 3 {
-		return nil, errMalformed{}
+		return nil, errMalformed
 	}
 	dec := base64.RawURLEncoding.Strict()
 	rawHeader, err1 := dec.DecodeString(parts[0])
 	rawClaims, err2 := dec.DecodeString(parts[1])
 	sig, err3 := dec.DecodeString(parts[2])
 	if err1 != nil || err2 != nil || err3 != nil || len(sig) == 0 {
-		return nil, errMalformed{}
+		return nil, errMalformed
 	}
 	header, ok := decodeObject(rawHeader)
 	if !ok {
-		return nil, errMalformed{}
+		return nil, errMalformed
 	}
 	if alg, _ := jsonString(header["alg"]); alg != "RS256" {
-		return nil, errMalformed{}
+		return nil, errMalformed
 	}
 	claims, ok := decodeObject(rawClaims)
 	if !ok {
-		return nil, errMalformed{}
+		return nil, errMalformed
 	}
 	return &assertion{signed: parts[0] + "." + parts[1], signature: sig, claims: claims}, nil
 }

@@ -230,3 +230,45 @@ func TestSalesforceOptionsPanicOnMisuse(t *testing.T) {
 		require.Panics(t, f, name)
 	}
 }
+
+func TestSalesforceHoldNextKeepsATokenRequestInFlight(t *testing.T) {
+	clock := newClock()
+	sf := newSalesforce(t, clock)
+	release := make(chan struct{})
+	arrived := sf.HoldNext(release)
+	answers := make(chan int, 1)
+	go func() {
+		resp, err := http.PostForm(sf.TokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {ccApp}, "client_secret": {ccSecret}})
+		if err != nil {
+			answers <- 0
+			return
+		}
+		resp.Body.Close()
+		answers <- resp.StatusCode
+	}()
+	receive(t, arrived)
+	require.Equal(t, 1, sf.TokenRequests())
+	select {
+	case status := <-answers:
+		t.Fatalf("answered while held: %d", status)
+	default:
+	}
+	require.Empty(t, sf.Sessions(), "a held request is not handled yet")
+	close(release)
+	require.Equal(t, http.StatusOK, receive(t, answers))
+	require.Len(t, sf.Sessions(), 1)
+
+	// A request held when the fake closes gets no answer.
+	arrived = sf.HoldNext(make(chan struct{}))
+	errs := make(chan error, 1)
+	go func() {
+		resp, err := http.PostForm(sf.TokenURL(), url.Values{"grant_type": {"client_credentials"}})
+		if err == nil {
+			resp.Body.Close()
+		}
+		errs <- err
+	}()
+	receive(t, arrived)
+	sf.Close()
+	require.Error(t, receive(t, errs))
+}

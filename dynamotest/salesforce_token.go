@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -98,7 +99,11 @@ func (sf *Salesforce) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			sf.failures = sf.failures[1:]
 		}
 	}
+	hold := sf.takeHold(onPath)
 	sf.mu.Unlock()
+	if !sf.hold(r, hold) {
+		panic(http.ErrAbortHandler) // the client went away or the fake closed: no answer
+	}
 
 	var rep *reply
 	switch {
@@ -218,20 +223,11 @@ func readTokenForm(r *http.Request) (url.Values, *tokenError) {
 		if k == "grant_type" || k == "format" {
 			continue
 		}
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			return bad("parameter %s is not taken by grant type %s", k, form.Get("grant_type"))
 		}
 	}
 	return form, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // clientAuth is how a request identified its app: HTTP basic authentication or the
