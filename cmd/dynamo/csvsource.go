@@ -38,6 +38,21 @@ type csvSource struct {
 	err     error    // the input problem that ended a read, if one did
 }
 
+// readAhead is how many records the file is read ahead of the job, in
+// batches: the file is parsed on a goroutine of its own while the job
+// encodes and posts the records before, so that both cores work.
+const (
+	readBatch = 256
+	readAhead = 2 // batches
+)
+
+// readBatch is a batch of tasks read ahead, or the error that ended the
+// read after them.
+type taskBatch struct {
+	tasks []dynamo.Task
+	err   error
+}
+
 // Tasks reads the file from its first record.
 func (s *csvSource) Tasks(ctx context.Context) iter.Seq2[dynamo.Task, error] {
 	return func(yield func(dynamo.Task, error) bool) {
@@ -45,20 +60,51 @@ func (s *csvSource) Tasks(ctx context.Context) iter.Seq2[dynamo.Task, error] {
 		s.reads++
 		first := s.reads == 1
 		s.mu.Unlock()
-		if err := s.read(ctx, first, yield); err != nil {
-			s.mu.Lock()
-			if s.err == nil && ctx.Err() == nil {
-				s.err = err
+		batches := make(chan taskBatch, readAhead)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(batches)
+			send := func(b taskBatch) bool {
+				select {
+				case batches <- b:
+					return true
+				case <-stop:
+					return false
+				}
 			}
-			s.mu.Unlock()
-			yield(dynamo.Task{}, err)
+			if err := s.read(ctx, first, send); err != nil {
+				send(taskBatch{err: err})
+			}
+		}()
+		// The file is closed, and the reader gone, before Tasks returns.
+		defer func() {
+			close(stop)
+			<-done
+		}()
+		for b := range batches {
+			for _, t := range b.tasks {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if b.err != nil {
+				s.mu.Lock()
+				if s.err == nil && ctx.Err() == nil {
+					s.err = b.err
+				}
+				s.mu.Unlock()
+				yield(dynamo.Task{}, b.err)
+				return
+			}
 		}
 	}
 }
 
-// read yields every record of the file as a task; an error is returned,
-// not yielded. It stops without an error when yield returns false.
-func (s *csvSource) read(ctx context.Context, first bool, yield func(dynamo.Task, error) bool) error {
+// read sends every record of the file as a task, in batches; an error is
+// returned, not sent. It stops without an error when send returns false.
+func (s *csvSource) read(ctx context.Context, first bool, send func(taskBatch) bool) error {
 	c, err := openCSV(s.path)
 	if err != nil {
 		return err
@@ -75,18 +121,17 @@ func (s *csvSource) read(ctx context.Context, first bool, yield func(dynamo.Task
 	}
 	var ids []string
 	var lastID string
+	batch := make([]dynamo.Task, 0, readBatch)
 	n := 0
 	for ; ; n++ {
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
 		params, err := c.next(s.base)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			if len(batch) > 0 && !send(taskBatch{tasks: batch}) {
+				return nil
+			}
 			return err
 		}
 		if first {
@@ -100,9 +145,18 @@ func (s *csvSource) read(ctx context.Context, first bool, yield func(dynamo.Task
 			lastID = id
 			hashes.add(c.idCol, c.rec)
 		}
-		if !yield(taskOf(params, s.parts), nil) {
-			return nil
+		if batch = append(batch, taskOf(params, s.parts)); len(batch) == readBatch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !send(taskBatch{tasks: batch}) {
+				return nil
+			}
+			batch = make([]dynamo.Task, 0, readBatch)
 		}
+	}
+	if len(batch) > 0 && !send(taskBatch{tasks: batch}) {
+		return nil
 	}
 	if !first {
 		return nil
