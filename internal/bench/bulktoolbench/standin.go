@@ -105,7 +105,7 @@ func (s *standIn) answer(n int) []byte {
 func runStandIn(stdin io.Reader, stdout, stderr io.Writer) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintf(stderr, "bulkbench stand-in: %v\n", err)
+		fmt.Fprintf(stderr, "bulktoolbench stand-in: %v\n", err)
 		return 1
 	}
 	srv := &http.Server{Handler: &standIn{}}

@@ -58,7 +58,7 @@ func growth(records []int, rss map[int]float64) float64 {
 func mib(b float64) float64 { return b / (1 << 20) }
 
 func (b *bench) report(w io.Writer) {
-	fmt.Fprintf(w, "bulkbench: dynamo bulk --no-wait against a hand-written loop (encoding/csv, net/http, %d-record JSON batches), %d in flight each, API stand-in in its own process; medians of %d rounds (peak RSS: the largest)\n",
+	fmt.Fprintf(w, "bulktoolbench: dynamo bulk --no-wait against a hand-written loop (encoding/csv, net/http, %d-record JSON batches), %d in flight each, API stand-in in its own process; medians of %d rounds (peak RSS: the largest)\n",
 		loopBatch, b.o.concurrency, b.o.rounds)
 	var verdicts []string
 	check := func(ok bool, format string, args ...any) {

@@ -61,7 +61,7 @@ func runSpawner(stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		res.SpawnerHWM = stats.StatusKiB("VmHWM:")
 		if err := enc.Encode(&res); err != nil {
-			fmt.Fprintf(stderr, "bulkbench launcher: %v\n", err)
+			fmt.Fprintf(stderr, "bulktoolbench launcher: %v\n", err)
 			return 1
 		}
 	}

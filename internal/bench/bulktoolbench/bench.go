@@ -54,14 +54,14 @@ func runBench(o *options, stdout, stderr io.Writer) error {
 	}
 	b.dir = o.dir
 	if b.dir == "" {
-		if b.dir, err = os.MkdirTemp("", "bulkbench"); err != nil {
+		if b.dir, err = os.MkdirTemp("", "bulktoolbench"); err != nil {
 			return err
 		}
 		defer os.RemoveAll(b.dir)
 	}
 	if b.tool = o.tool; b.tool == "" {
 		b.tool = filepath.Join(b.dir, "dynamo")
-		fmt.Fprintln(stderr, "bulkbench: building ./cmd/dynamo")
+		fmt.Fprintln(stderr, "bulktoolbench: building ./cmd/dynamo")
 		build := exec.Command("go", "build", "-o", b.tool, "github.com/dynamokit/dynamo/cmd/dynamo")
 		build.Stdout, build.Stderr = stderr, stderr
 		if err := build.Run(); err != nil {
@@ -99,7 +99,7 @@ func runBench(o *options, stdout, stderr io.Writer) error {
 					return fmt.Errorf("round %d, %d records, %s: %w", round+1, n, trial, err)
 				}
 				b.samples[n][trial] = append(b.samples[n][trial], s)
-				fmt.Fprintf(stderr, "bulkbench: round %d, %d records, %-24s wall %6.2fs  CPU %6.2fs  RSS %7.1f MiB  first post %s\n",
+				fmt.Fprintf(stderr, "bulktoolbench: round %d, %d records, %-24s wall %6.2fs  CPU %6.2fs  RSS %7.1f MiB  first post %s\n",
 					round+1, n, trial, s.wall.Seconds(), s.cpu.Seconds(), float64(s.rssKiB)/1024, firstPostString(s.firstPost))
 			}
 		}

@@ -1,9 +1,9 @@
-// Command bulkbench measures what posting a large CSV file with
+// Command bulktoolbench measures what posting a large CSV file with
 // `dynamo bulk --no-wait` costs, next to a hand-written loop that reads the
 // same file with encoding/csv and posts 1000-record JSON batches with
 // net/http, 2 in flight, holding only the batches in flight.
 //
-//	go run ./internal/bench/bulkbench -records 1M,3M -rounds 3
+//	go run ./internal/bench/bulktoolbench -records 1M,3M -rounds 3
 //
 // It writes a CSV file per size (id,locale,amount: about 31 bytes a row),
 // builds the tool from cmd/dynamo (or takes -tool), and starts an API
@@ -64,7 +64,7 @@ type options struct {
 func run(args []string, stdout, stderr io.Writer) int {
 	o := options{}
 	var records string
-	fs := flag.NewFlagSet("bulkbench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("bulktoolbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&records, "records", "1M,3M", "the file `sizes` in records, separated by commas (with k or M: 100k, 10M)")
 	fs.IntVar(&o.rounds, "rounds", 3, "measured rounds; each runs every trial of every size")
@@ -90,26 +90,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSpawner(os.Stdin, stdout, stderr)
 	case o.loop:
 		if err := runLoop(o.url, o.csv, o.concurrency); err != nil {
-			fmt.Fprintf(stderr, "bulkbench loop: %v\n", err)
+			fmt.Fprintf(stderr, "bulktoolbench loop: %v\n", err)
 			return 1
 		}
 		return 0
 	}
 	var err error
 	if o.records, err = parseCounts(records); err != nil {
-		fmt.Fprintf(stderr, "bulkbench: -records: %v\n", err)
+		fmt.Fprintf(stderr, "bulktoolbench: -records: %v\n", err)
 		return 2
 	}
 	switch {
 	case o.rounds < 1:
-		fmt.Fprintln(stderr, "bulkbench: -rounds must be at least 1")
+		fmt.Fprintln(stderr, "bulktoolbench: -rounds must be at least 1")
 		return 2
 	case o.concurrency < 1:
-		fmt.Fprintln(stderr, "bulkbench: -concurrency must be at least 1")
+		fmt.Fprintln(stderr, "bulktoolbench: -concurrency must be at least 1")
 		return 2
 	}
 	if err := runBench(&o, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "bulkbench: %v\n", err)
+		fmt.Fprintf(stderr, "bulktoolbench: %v\n", err)
 		return 1
 	}
 	return 0
