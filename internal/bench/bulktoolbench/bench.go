@@ -20,6 +20,7 @@ const (
 	trialJournal = "tool --journal"          // the same, with a new journal
 	trialResume  = "resume"                  // the same command again: nothing left to post
 	trialNoDups  = "tool --allow-duplicates" // without the check for repeated records
+	trialFake    = "tool --fake"             // against the tool's in-process fake, with -fake
 )
 
 var trialOrder = []string{trialLoop, trialTool, trialJournal, trialResume, trialNoDups}
@@ -93,6 +94,9 @@ func runBench(o *options, stdout, stderr io.Writer) error {
 				order = []string{trialLoop, trialTool}
 			}
 			order = append(order, trialJournal, trialResume, trialNoDups)
+			if b.o.fake {
+				order = append(order, trialFake)
+			}
 			for _, trial := range order {
 				s, err := b.trial(trial, n, files[n])
 				if err != nil {
@@ -162,6 +166,10 @@ func (b *bench) trial(trial string, n int, csv string) (sample, error) {
 		want = 0
 	case trialNoDups:
 		args = append(args, "--allow-duplicates")
+	case trialFake:
+		req.Env = nil
+		args = append(args, "--fake")
+		want = 0 // the fake is in the tool's process
 	}
 	req.Args = args
 	res, err := b.launcher.run(req)

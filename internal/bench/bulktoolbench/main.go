@@ -19,7 +19,9 @@
 // (2), in alternating order (A B, then B A, …), then the tool with a
 // journal, the same command again (resuming a complete job: nothing left
 // to post), and the tool with --allow-duplicates. Every trial must post
-// exactly the file's records (the resume none), or the run fails.
+// exactly the file's records (the resume none), or the run fails. With
+// -fake, a round also runs `dynamo bulk --fake`, whose fake server, in the
+// tool's process, keeps every task.
 //
 // It prints per size the medians over rounds of the wall time, CPU time,
 // peak RSS and time to the first post of each, the tool's ratios to the
@@ -52,6 +54,7 @@ type options struct {
 	dir         string
 	concurrency int
 	timeout     time.Duration
+	fake        bool
 
 	// Child modes, started by the benchmark itself.
 	standin bool
@@ -71,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tool, "tool", "", "the dynamo `binary` to measure; built from ./cmd/dynamo when empty")
 	fs.StringVar(&o.dir, "dir", "", "the `directory` for the CSV files, journals and the built tool; a temporary one when empty")
 	fs.IntVar(&o.concurrency, "concurrency", 2, "posts in flight, for both")
+	fs.BoolVar(&o.fake, "fake", false, "also run dynamo bulk --fake, whose fake server in the tool's process keeps every task")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of each trial")
 	fs.BoolVar(&o.standin, "standin", false, "run as the API stand-in (hidden)")
 	fs.BoolVar(&o.spawner, "spawner", false, "run as the launcher of trials (hidden)")

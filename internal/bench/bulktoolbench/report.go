@@ -16,6 +16,7 @@ const (
 	timeRatioMax   = 1.3         // wall and CPU time, tool ÷ loop, from 1M records
 	firstPostPerM  = time.Second // from 1M records: below, the start of a process weighs more
 	resumeRatioMax = 0.5         // resume ÷ the journaled run, wall time
+	fakeRSSMax     = 1 << 30     // bytes: dynamo bulk --fake, up to 1M records
 )
 
 // summary is the medians of a trial's samples, and its largest peak RSS.
@@ -71,7 +72,11 @@ func (b *bench) report(w io.Writer) {
 	rssOf := map[string]map[int]float64{}
 	for _, n := range b.o.records {
 		sums := map[string]summary{}
-		for _, trial := range trialOrder {
+		trials := trialOrder
+		if b.o.fake {
+			trials = append(trials[:len(trials):len(trials)], trialFake)
+		}
+		for _, trial := range trials {
 			sums[trial] = summarize(b.samples[n][trial])
 			if rssOf[trial] == nil {
 				rssOf[trial] = map[int]float64{}
@@ -81,7 +86,7 @@ func (b *bench) report(w io.Writer) {
 		fmt.Fprintf(w, "\n%d records\n", n)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "trial\twall s\tCPU s\tmax RSS MiB\tfirst post s\t")
-		for _, trial := range trialOrder {
+		for _, trial := range trials {
 			s := sums[trial]
 			first := "-"
 			if s.firstPost >= 0 {
@@ -103,6 +108,9 @@ func (b *bench) report(w io.Writer) {
 			check(tool.cpu <= timeRatioMax*loop.cpu, "%d records: CPU tool ÷ loop %.2f ≤ %.1f", n, tool.cpu/loop.cpu, timeRatioMax)
 			limit := firstPostPerM.Seconds() * float64(n) / 1e6
 			check(tool.firstPost >= 0 && tool.firstPost <= limit, "%d records: first post after %.3f s ≤ %.3f s (1 s per million records)", n, tool.firstPost, limit)
+		}
+		if b.o.fake && n <= 1000000 {
+			check(sums[trialFake].rss < fakeRSSMax, "%d records: --fake max RSS %.1f MiB < 1 GiB", n, mib(sums[trialFake].rss))
 		}
 		check(resume.wall <= resumeRatioMax*journal.wall, "%d records: resume ÷ journaled run %.2f ≤ %.1f", n, resume.wall/journal.wall, resumeRatioMax)
 	}
