@@ -237,7 +237,7 @@ func appendJSON(buf []byte, v any) []byte {
 // error matches ErrOutcomeUnknown and the batch may exist. Any 2xx answer
 // that gives the batch ID is a success. When the API accepts the batch but
 // lists a different number of task IDs, PostBatch returns the response
-// together with a *TaskCountError.
+// together with a *BatchTaskCountError.
 func (c *Client) PostBatch(ctx context.Context, b *Batch) (*BatchResponse, error) {
 	p := b.validate(formReference)
 	if b != nil {
@@ -276,7 +276,7 @@ func (c *Client) postBatch(ctx context.Context, b *Batch, encode func(*Integrati
 		return nil, err
 	}
 	if len(resp.TaskIDs) != len(b.Tasks) {
-		return &resp, &TaskCountError{Posted: len(b.Tasks), Response: &resp}
+		return &resp, &BatchTaskCountError{Posted: len(b.Tasks), Response: &resp}
 	}
 	return &resp, nil
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/dynamokit/dynamo/internal/formdata"
 )
 
-// DefaultBulkConcurrency is how many chunks PostBulk posts at once unless
+// defaultBulkConcurrency is how many chunks PostBulk posts at once unless
 // WithBulkConcurrency says otherwise.
-const DefaultBulkConcurrency = 2
+const defaultBulkConcurrency = 2
 
 // ErrBulkStopped matches PostBulk's error when the channel given to WithStop
 // stopped the job before every chunk was posted.
@@ -50,8 +50,8 @@ func WithChunkSize(n int) BulkOption {
 	}
 }
 
-// WithBulkConcurrency sets how many chunks are posted at once (default
-// DefaultBulkConcurrency); n must be at least 1.
+// WithBulkConcurrency sets how many chunks are posted at once (default 2);
+// n must be at least 1.
 func WithBulkConcurrency(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 {
@@ -221,7 +221,7 @@ type ChunkResult struct {
 	// (ChunkUnknown) by an earlier run.
 	FromJournal bool
 	// Err is nil when the chunk was accepted. It matches ErrOutcomeUnknown
-	// for ChunkUnknown, is a *TaskCountError (with BatchID set) when the
+	// for ChunkUnknown, is a *BatchTaskCountError (with BatchID set) when the
 	// batch was accepted with an unexpected number of task IDs, and says why
 	// the job stopped for ChunkNotStarted.
 	Err error
@@ -305,7 +305,7 @@ func (e *notStartedError) Unwrap() error { return e.cause }
 // at most MaxTasksPerBatch tasks (or the WithChunkSize value) each. Every
 // chunk has b's Template, Integration and Parts, and follows the validation,
 // retry and outcome rules of PostBatch (or of PostBatchWithTemplate with
-// WithBulkTemplate). Up to DefaultBulkConcurrency chunks (or the
+// WithBulkTemplate). Up to 2 chunks (or the
 // WithBulkConcurrency value) are in flight at once, started in index order.
 //
 // Every chunk is validated, its values found encodable, before any is
@@ -326,7 +326,7 @@ func (e *notStartedError) Unwrap() error { return e.cause }
 // With WithJournal, a job stopped by a crash, a kill or a signal can be run
 // again with the same journal without posting any record twice.
 func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*BulkReport, error) {
-	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: DefaultBulkConcurrency}
+	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: defaultBulkConcurrency}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -649,7 +649,7 @@ func (r *bulkRun) settleFromJournal() []int {
 			res.BatchID = e.rec.BatchID
 			res.PostedAt = e.postedAt
 			if e.rec.TaskIDs != nil {
-				res.Err = &TaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
+				res.Err = &BatchTaskCountError{Posted: res.End - res.First, Response: &BatchResponse{ID: e.rec.BatchID, TaskIDs: e.rec.TaskIDs}}
 			}
 		case ok && e.uncertain() && !r.cfg.repostUnknown:
 			res.State = ChunkUnknown
@@ -676,7 +676,7 @@ func (r *bulkRun) finish(ctx context.Context, o posted) error {
 	res.PostedAt = o.postedAt
 	var state string
 	switch {
-	case o.resp != nil: // accepted, perhaps with a *TaskCountError
+	case o.resp != nil: // accepted, perhaps with a *BatchTaskCountError
 		res.State, state = ChunkAccepted, journalAccepted
 		res.BatchID, res.TaskIDs = o.resp.ID, o.resp.TaskIDs
 	case outcomeOf(o.err) == verdictUnknown:

@@ -98,7 +98,7 @@ func TestPostBulkBoundsConcurrencyAndSerializesCallbacks(t *testing.T) {
 		opts []dynamo.BulkOption
 		want int32
 	}{
-		{"default", nil, dynamo.DefaultBulkConcurrency},
+		{"default", nil, dynamo.DefaultBulkConcurrencyForTest},
 		{"three", []dynamo.BulkOption{dynamo.WithBulkConcurrency(3)}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -219,7 +219,7 @@ func TestCancelStopsWaitBatch(t *testing.T) {
 	ch := runCall(func() error {
 		_, err := client.WaitBatch(ctx, posted.ID,
 			dynamo.WithPollInterval(stall),
-			dynamo.WithProgress(func(st *dynamo.BatchStatus) {
+			dynamo.WithBatchProgress(func(st *dynamo.BatchStatus) {
 				assert.False(t, st.Completed)
 				once.Do(func() { close(polled) })
 			}))

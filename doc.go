@@ -2,8 +2,8 @@
 // which run a document template (a DAP file) over Salesforce records:
 //
 //   - the batch API runs one template over up to MaxTasksPerBatch records
-//     (PostBatch, PostBatchWithTemplate, GetBatchStatus, GetTaskStatus,
-//     WaitBatch, TaskStatuses), and PostBulk posts any number of records as
+//     (PostBatch, PostBatchWithTemplate, GetBatchStatus, GetBatchTaskStatus,
+//     WaitBatch, BatchTaskStatuses), and PostBulk posts any number of records as
 //     consecutive batches, with a write-ahead journal that lets a job stopped
 //     by a crash, a kill or a signal run again without posting any record
 //     twice;
@@ -34,8 +34,8 @@
 // Which of these an attempt comes to is decided in one place, for every call
 // alike; any 2xx answer that gives the batch or task ID is a success.
 //
-// Every option type of the package (Option, WaitOption, TaskStatusesOption,
-// BulkOption) is a function that returns an error naming itself for a value
+// Every option type of the package (Option, PollOption, WaitBatchOption,
+// WaitTaskOption, BatchTaskStatusesOption, BulkOption) is a function that returns an error naming itself for a value
 // it cannot use, before anything is sent; a nil option is skipped.
 //
 // Every post with Salesforce carries a session: a fixed one (Salesforce), or

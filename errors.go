@@ -34,7 +34,7 @@ var (
 	// ErrUnexpectedResponse matches an *APIError whose status was success but
 	// whose body could not be used: malformed or truncated JSON, a field of
 	// the wrong type, no ID, a body over the size limit; and a
-	// *TaskCountError.
+	// *BatchTaskCountError.
 	ErrUnexpectedResponse = errors.New("dynamo: unexpected response")
 	// ErrNotReplayable matches the error of a request that needed another
 	// attempt but whose template came from TemplateFromReader and had already
@@ -224,36 +224,36 @@ func (e *ValidationError) Unwrap() []error {
 	return errs
 }
 
-// TaskCountError is returned by the post calls, together with the response,
+// BatchTaskCountError is returned by the post calls, together with the response,
 // when the API accepted the batch but listed a different number of task IDs
 // than tasks were posted. The batch exists: do not post it again.
-type TaskCountError struct {
+type BatchTaskCountError struct {
 	Posted   int            // tasks posted
 	Response *BatchResponse // the answer as received
 }
 
 // Error describes the mismatch.
-func (e *TaskCountError) Error() string {
+func (e *BatchTaskCountError) Error() string {
 	return fmt.Sprintf("dynamo: batch %s accepted with %d task IDs for %d tasks posted", e.Response.ID, len(e.Response.TaskIDs), e.Posted)
 }
 
 // Is matches ErrUnexpectedResponse.
-func (e *TaskCountError) Is(target error) bool { return target == ErrUnexpectedResponse }
+func (e *BatchTaskCountError) Is(target error) bool { return target == ErrUnexpectedResponse }
 
-// TaskStatusError is a failure to read the status of one task of a batch,
-// as TaskStatuses yields it.
-type TaskStatusError struct {
+// BatchTaskStatusError is a failure to read the status of one task of a batch,
+// as BatchTaskStatuses yields it.
+type BatchTaskStatusError struct {
 	TaskID string
 	Err    error
 }
 
 // Error names the task.
-func (e *TaskStatusError) Error() string {
+func (e *BatchTaskStatusError) Error() string {
 	return fmt.Sprintf("dynamo: task %s: %s", e.TaskID, strings.TrimPrefix(e.Err.Error(), "dynamo: "))
 }
 
 // Unwrap returns Err.
-func (e *TaskStatusError) Unwrap() error { return e.Err }
+func (e *BatchTaskStatusError) Unwrap() error { return e.Err }
 
 // problems collects validation problems.
 type problems []Problem

@@ -102,7 +102,7 @@ func ExampleClient_GetBatchStatus() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv.CompleteTask(resp.ID, resp.TaskIDs[0]) // the fake lets a test drive progress
+	srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0]) // the fake lets a test drive progress
 
 	status, err := client.GetBatchStatus(ctx, resp.ID)
 	if err != nil {
@@ -135,7 +135,7 @@ func ExampleClient_WaitBatch() {
 	}
 	fmt.Println(status.StatusMessage, "errors:", status.Errors)
 
-	task, err := client.GetTaskStatus(ctx, resp.ID, resp.TaskIDs[0])
+	task, err := client.GetBatchTaskStatus(ctx, resp.ID, resp.TaskIDs[0])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func ExampleClient_PostTaskWithTemplate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	posted, _ := srv.SingleTask(resp.TaskID)
+	posted, _ := srv.Task(resp.TaskID)
 	fmt.Println(posted.EmbeddedTemplate.FileName, posted.Params["currency"], posted.Params["order"])
 	// Output: receipt.dap EUR map[total:42]
 }
@@ -210,10 +210,10 @@ func ExampleClient_WaitTask() {
 	}
 	// The test drives the fake through the task's life, one step per poll.
 	steps := []func(){
-		func() { srv.QueueSingleTask(resp.TaskID) },
-		func() { srv.StartSingleTask(resp.TaskID) },
+		func() { srv.QueueTask(resp.TaskID) },
+		func() { srv.StartTask(resp.TaskID) },
 		func() {
-			srv.CompleteSingleTask(resp.TaskID, dynamotest.ResultFile{ID: "Receipt", Content: []byte("%PDF")})
+			srv.CompleteTask(resp.TaskID, dynamotest.ResultFile{ID: "Receipt", Content: []byte("%PDF")})
 		},
 	}
 	status, err := client.WaitTask(ctx, resp.TaskID,

@@ -23,3 +23,6 @@ func WithClock(sleep func(context.Context, time.Duration) error, now func() time
 // WithRealClock gives back the client's own clock, for the tests of what a
 // wait does with real time.
 func WithRealClock() Option { return WithClock(sleepContext, time.Now) }
+
+// DefaultBulkConcurrencyForTest is PostBulk's default concurrency.
+const DefaultBulkConcurrencyForTest = defaultBulkConcurrency

@@ -100,9 +100,9 @@ func TestNilOptionsAreSkipped(t *testing.T) {
 	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
 	require.NoError(t, err)
 	srv.CompleteBatch(resp.ID)
-	_, err = client.WaitBatch(context.Background(), resp.ID, nil)
+	_, err = client.WaitBatch(context.Background(), resp.ID, nil, dynamo.PollOption(nil))
 	require.NoError(t, err)
-	for _, err := range client.TaskStatuses(context.Background(), resp.ID, nil) {
+	for _, err := range client.BatchTaskStatuses(context.Background(), resp.ID, nil) {
 		require.NoError(t, err)
 	}
 	_, err = client.PostBulk(context.Background(), salesforceBatch(2), nil)
@@ -130,17 +130,11 @@ func TestInvalidOptionsNameTheOption(t *testing.T) {
 			_, err := client.WaitBatch(ctx, "b", dynamo.WithPollInterval(time.Second), dynamo.WithMaxPollInterval(time.Millisecond))
 			return err
 		}},
-		{"WithProgress", func() error { _, err := client.WaitBatch(ctx, "b", dynamo.WithProgress(nil)); return err }},
-		{"WithTaskProgress", func() error {
-			_, err := client.WaitBatch(ctx, "b", dynamo.WithTaskProgress(func(*dynamo.TaskStatus) {}))
-			return err
-		}},
-		{"WithProgress", func() error {
-			_, err := client.WaitTask(ctx, "t", dynamo.WithProgress(func(*dynamo.BatchStatus) {}))
-			return err
-		}},
+		{"WithBatchProgress", func() error { _, err := client.WaitBatch(ctx, "b", dynamo.WithBatchProgress(nil)); return err }},
+		{"WithTaskProgress", func() error { _, err := client.WaitTask(ctx, "t", dynamo.WithTaskProgress(nil)); return err }},
+		{"WithPollInterval", func() error { _, err := client.WaitTask(ctx, "t", dynamo.WithPollInterval(-1)); return err }},
 		{"WithStatusConcurrency", func() error {
-			for _, err := range client.TaskStatuses(ctx, "b", dynamo.WithStatusConcurrency(0)) {
+			for _, err := range client.BatchTaskStatuses(ctx, "b", dynamo.WithStatusConcurrency(0)) {
 				return err
 			}
 			return nil

@@ -137,7 +137,7 @@ func TestHostileTruncatedJSON(t *testing.T) {
 			assert.ErrorIs(t, failed(t, err), dynamo.ErrUnexpectedResponse)
 			assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown)
 
-			_, err = client.GetTaskStatus(context.Background(), "b1", "t1")
+			_, err = client.GetBatchTaskStatus(context.Background(), "b1", "t1")
 			assert.ErrorIs(t, failed(t, err), dynamo.ErrUnexpectedResponse)
 
 			resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
@@ -257,7 +257,7 @@ func TestHostileTaskCountMismatch(t *testing.T) {
 				io.WriteString(w, tc.body)
 			})
 			resp, err := client.PostBatch(context.Background(), salesforceBatch(2))
-			var countErr *dynamo.TaskCountError
+			var countErr *dynamo.BatchTaskCountError
 			require.ErrorAs(t, failed(t, err), &countErr)
 			assert.ErrorIs(t, err, dynamo.ErrUnexpectedResponse)
 			assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown, "the batch is known to exist")
@@ -397,7 +397,7 @@ func TestHostileWrongTypes(t *testing.T) {
 			if strings.Count(tc.path, "/") == 3 {
 				_, err = client.GetBatchStatus(context.Background(), "b1")
 			} else {
-				_, err = client.GetTaskStatus(context.Background(), "b1", "t1")
+				_, err = client.GetBatchTaskStatus(context.Background(), "b1", "t1")
 			}
 			assert.ErrorIs(t, failed(t, err), dynamo.ErrUnexpectedResponse)
 			var apiErr *dynamo.APIError

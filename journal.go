@@ -221,7 +221,7 @@ func (j *journal) add(rec journalRecord, line int) {
 	case rec.State != journalAccepted || len(rec.TaskIDs) == rec.End-rec.First:
 		e.rec.TaskIDs = nil
 	case rec.TaskIDs == nil:
-		e.rec.TaskIDs = []string{} // kept only when their number is wrong, for the *TaskCountError
+		e.rec.TaskIDs = []string{} // kept only when their number is wrong, for the *BatchTaskCountError
 	}
 	if prev, ok := j.latest[rec.Chunk]; ok && prev.rec.State == journalPosting && rec.State != journalPosting {
 		e.postedAt = prev.postedAt // the outcome of that post

@@ -14,7 +14,8 @@ import (
 // option; a nil Option is skipped.
 //
 // Every option type of the package follows the same rule: Option,
-// WaitOption, TaskStatusesOption and BulkOption.
+// PollOption, WaitBatchOption, WaitTaskOption, BatchTaskStatusesOption and
+// BulkOption.
 type Option func(*config) error
 
 // config is what the options set; NewClient turns it into a Client.
@@ -35,17 +36,17 @@ type config struct {
 
 // Defaults of the retry policy.
 const (
-	DefaultMaxRetries   = 3
-	DefaultRetryWaitMin = 500 * time.Millisecond
-	DefaultRetryWaitMax = 30 * time.Second
+	defaultMaxRetries   = 3
+	defaultRetryWaitMin = 500 * time.Millisecond
+	defaultRetryWaitMax = 30 * time.Second
 )
 
 func defaultConfig() config {
 	return config{
 		baseURL:      DefaultBaseURL,
-		maxRetries:   DefaultMaxRetries,
-		retryWaitMin: DefaultRetryWaitMin,
-		retryWaitMax: DefaultRetryWaitMax,
+		maxRetries:   defaultMaxRetries,
+		retryWaitMin: defaultRetryWaitMin,
+		retryWaitMax: defaultRetryWaitMax,
 		sleep:        sleepContext,
 		now:          time.Now,
 	}
@@ -89,7 +90,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxRetries bounds the retries after the first attempt; 0 disables
-// retries. The default is DefaultMaxRetries.
+// retries. The default is 3.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -104,7 +105,7 @@ func WithMaxRetries(n int) Option {
 // random time up to min·2ⁿ, never more than max. A Retry-After header from the
 // server replaces that wait; one asking for more than max is not retried and
 // ends the call with the server's error, its RetryAfter set. The defaults are
-// DefaultRetryWaitMin and DefaultRetryWaitMax.
+// 500ms and 30s.
 func WithRetryWait(min, max time.Duration) Option {
 	return func(c *config) error {
 		if min < 0 || max < min {

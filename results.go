@@ -11,22 +11,22 @@ import (
 	"sync"
 )
 
-// DefaultStatusConcurrency is how many task statuses TaskStatuses fetches at
+// defaultStatusConcurrency is how many task statuses BatchTaskStatuses fetches at
 // once unless told otherwise.
-const DefaultStatusConcurrency = 4
+const defaultStatusConcurrency = 4
 
-// TaskStatusesOption configures TaskStatuses. An option given an invalid
-// value makes TaskStatuses yield its error once, before any request; a nil
-// TaskStatusesOption is skipped.
-type TaskStatusesOption func(*statusesConfig) error
+// BatchTaskStatusesOption configures BatchTaskStatuses. An option given an invalid
+// value makes BatchTaskStatuses yield its error once, before any request; a nil
+// BatchTaskStatusesOption is skipped.
+type BatchTaskStatusesOption func(*statusesConfig) error
 
 type statusesConfig struct {
 	concurrency int
 }
 
-// WithStatusConcurrency sets how many task statuses are fetched at once; n
-// must be at least 1.
-func WithStatusConcurrency(n int) TaskStatusesOption {
+// WithStatusConcurrency sets how many task statuses are fetched at once
+// (default 4); n must be at least 1.
+func WithStatusConcurrency(n int) BatchTaskStatusesOption {
 	return func(c *statusesConfig) error {
 		if n < 1 {
 			return fmt.Errorf("WithStatusConcurrency: %d is less than 1", n)
@@ -36,19 +36,19 @@ func WithStatusConcurrency(n int) TaskStatusesOption {
 	}
 }
 
-// TaskStatuses reads the batch's task list, then yields the status of every
-// task in the batch's order, fetching up to DefaultStatusConcurrency of them
-// at once. A failure for one task is yielded as a *TaskStatusError that
+// BatchTaskStatuses reads the batch's task list, then yields the status of every
+// task in the batch's order, fetching up to 4 of them (WithStatusConcurrency)
+// at once. A failure for one task is yielded as a *BatchTaskStatusError that
 // names it, and the iteration goes on; a failure to read the batch (or an
 // invalid option) is yielded once, as it is, and ends the iteration.
 // Stopping the loop early cancels the fetches in flight.
-func (c *Client) TaskStatuses(ctx context.Context, batchID string, opts ...TaskStatusesOption) iter.Seq2[*TaskStatus, error] {
-	cfg := statusesConfig{concurrency: DefaultStatusConcurrency}
+func (c *Client) BatchTaskStatuses(ctx context.Context, batchID string, opts ...BatchTaskStatusesOption) iter.Seq2[*TaskStatus, error] {
+	cfg := statusesConfig{concurrency: defaultStatusConcurrency}
 	var optErr error
 	for _, opt := range opts {
 		if opt != nil && optErr == nil {
 			if err := opt(&cfg); err != nil {
-				optErr = fmt.Errorf("dynamo: TaskStatuses: %w", err)
+				optErr = fmt.Errorf("dynamo: BatchTaskStatuses: %w", err)
 			}
 		}
 	}
@@ -68,7 +68,7 @@ func (c *Client) TaskStatuses(ctx context.Context, batchID string, opts ...TaskS
 
 // fetchStatuses yields the status of each task in order, fetching up to
 // concurrency of them at once.
-func (c *Client) fetchStatuses(ctx context.Context, batchID string, tasks []TaskSummary, concurrency int, yield func(*TaskStatus, error) bool) {
+func (c *Client) fetchStatuses(ctx context.Context, batchID string, tasks []BatchTaskSummary, concurrency int, yield func(*TaskStatus, error) bool) {
 	type result struct {
 		st  *TaskStatus
 		err error
@@ -95,7 +95,7 @@ func (c *Client) fetchStatuses(ctx context.Context, batchID string, tasks []Task
 					results[i] <- result{err: ctx.Err()}
 					continue
 				}
-				st, err := c.GetTaskStatus(ctx, batchID, tasks[i].ID)
+				st, err := c.GetBatchTaskStatus(ctx, batchID, tasks[i].ID)
 				results[i] <- result{st, err}
 			}
 		}()
@@ -103,7 +103,7 @@ func (c *Client) fetchStatuses(ctx context.Context, batchID string, tasks []Task
 	for i, task := range tasks {
 		r := <-results[i]
 		if r.err != nil {
-			r.err = &TaskStatusError{TaskID: task.ID, Err: r.err}
+			r.err = &BatchTaskStatusError{TaskID: task.ID, Err: r.err}
 		}
 		if !yield(r.st, r.err) {
 			return

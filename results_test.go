@@ -34,15 +34,15 @@ func TestWaitBatch(t *testing.T) {
 	polls := 0
 	st, err := client.WaitBatch(context.Background(), resp.ID,
 		dynamo.WithMaxPollInterval(3*time.Second),
-		dynamo.WithProgress(func(s *dynamo.BatchStatus) {
+		dynamo.WithBatchProgress(func(s *dynamo.BatchStatus) {
 			seen = append(seen, s.StatusMessage)
 			polls++
 			switch polls { // the test drives the fake one step per poll
 			case 2:
-				srv.StartTask(resp.ID, resp.TaskIDs[0])
+				srv.StartBatchTask(resp.ID, resp.TaskIDs[0])
 			case 3:
-				srv.CompleteTask(resp.ID, resp.TaskIDs[0])
-				srv.FailTask(resp.ID, resp.TaskIDs[1], "template error")
+				srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0])
+				srv.FailBatchTask(resp.ID, resp.TaskIDs[1], "template error")
 			}
 		}))
 	require.NoError(t, err, "a batch completed with task errors is not an error of WaitBatch")
@@ -51,7 +51,7 @@ func TestWaitBatch(t *testing.T) {
 	assert.Equal(t, []string{"Waiting", "Waiting", "Started", "Completed"}, seen)
 	assert.Len(t, srv.Requests(), 1+len(seen), "one status call per progress report")
 	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, clock.Waits(),
-		"waits double from DefaultPollInterval, up to the maximum")
+		"waits double from the default poll interval, up to the maximum")
 }
 
 func TestWaitBatchUnknownBatch(t *testing.T) {
@@ -77,18 +77,18 @@ func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
 	assert.ErrorIs(t, err, dynamo.ErrNotFound)
 }
 
-func TestTaskStatuses(t *testing.T) {
+func TestBatchTaskStatuses(t *testing.T) {
 	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 9)
 	for i, id := range resp.TaskIDs {
 		if i%3 == 0 {
-			srv.CompleteTask(resp.ID, id, dynamotest.ResultFile{ID: fmt.Sprint("r", i), Content: []byte("x")})
+			srv.CompleteBatchTask(resp.ID, id, dynamotest.ResultFile{ID: fmt.Sprint("r", i), Content: []byte("x")})
 		}
 	}
 	var ids []string
-	for st, err := range srv.Client().TaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(3)) {
+	for st, err := range srv.Client().BatchTaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(3)) {
 		require.NoError(t, err)
 		ids = append(ids, st.TaskID)
 		i := len(ids) - 1
@@ -100,7 +100,7 @@ func TestTaskStatuses(t *testing.T) {
 	assert.Equal(t, resp.TaskIDs, ids, "statuses come in the batch's order")
 }
 
-func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
+func TestBatchTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 	t.Parallel()
 	var inFlight, peak, calls atomic.Int32
 	full := make(chan struct{}) // closed once two calls are in flight at once
@@ -148,7 +148,7 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 	client := newProxiedClient(t, srv, proxy)
 
 	n := 0
-	for _, err := range client.TaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(2)) {
+	for _, err := range client.BatchTaskStatuses(context.Background(), resp.ID, dynamo.WithStatusConcurrency(2)) {
 		require.NoError(t, err)
 		if n++; n == 5 {
 			break
@@ -158,15 +158,15 @@ func TestTaskStatusesBoundsConcurrencyAndStopsEarly(t *testing.T) {
 	assert.LessOrEqual(t, calls.Load(), int32(7), "stopping early cancels the rest")
 }
 
-func TestTaskStatusesBatchError(t *testing.T) {
+func TestBatchTaskStatusesBatchError(t *testing.T) {
 	t.Parallel()
 	srv := dynamotest.NewServer()
 	t.Cleanup(srv.Close)
 	n := 0
-	for st, err := range srv.Client().TaskStatuses(context.Background(), "0123456789abcdef0123456789abcdef") {
+	for st, err := range srv.Client().BatchTaskStatuses(context.Background(), "0123456789abcdef0123456789abcdef") {
 		n++
 		assert.ErrorIs(t, err, dynamo.ErrNotFound)
-		var taskErr *dynamo.TaskStatusError
+		var taskErr *dynamo.BatchTaskStatusError
 		assert.False(t, errors.As(err, &taskErr), "a failure of the batch is not one of a task")
 		assert.Nil(t, st)
 	}
@@ -179,9 +179,9 @@ func TestDownloadResultSendsNoCredentials(t *testing.T) {
 	t.Cleanup(srv.Close)
 	resp := postTasks(t, srv, 1)
 	content := bytes.Repeat([]byte("%PDF-1.7 "), 100_000)
-	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: content})
+	srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: content})
 	client := srv.Client()
-	task, err := client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	task, err := client.GetBatchTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
 	require.NoError(t, err)
 	require.Len(t, task.ResultList, 1)
 
@@ -225,8 +225,8 @@ func TestDownloadResultAfterTheURLExpired(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client := srv.Client()
 	resp := postTasks(t, srv, 1)
-	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Quote", Content: []byte("PDF")})
-	st, err := client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Quote", Content: []byte("PDF")})
+	st, err := client.GetBatchTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
 	require.NoError(t, err)
 	require.Len(t, st.ResultList, 1)
 
@@ -236,7 +236,7 @@ func TestDownloadResultAfterTheURLExpired(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
 
-	st, err = client.GetTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	st, err = client.GetBatchTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	_, err = client.DownloadResult(context.Background(), st.ResultList[0], &buf)

@@ -100,6 +100,25 @@ func (t Timestamp) GoString() string {
 	return fmt.Sprintf("dynamo.Timestamp{Time:%s, Raw:%q}", t.Time.GoString(), t.Raw)
 }
 
+// The documented values of BatchStatus.StatusMessage; any other value is an
+// error message.
+const (
+	BatchStatusWaiting   = "Waiting"   // posted, no task started
+	BatchStatusStarted   = "Started"   // some task started
+	BatchStatusCompleted = "Completed" // every task processed, with or without errors
+)
+
+// The documented values of TaskStatus.StatusMessage; any other value is an
+// error message. A batch's task goes Queued, Running, then Ready or
+// Completed; a Task API task goes Received, Queued, Running, then Ready.
+const (
+	TaskStatusReceived  = "Received"  // Task API: accepted, not yet queued
+	TaskStatusQueued    = "Queued"    // waiting for a worker
+	TaskStatusRunning   = "Running"   // being processed
+	TaskStatusReady     = "Ready"     // processed; the results are available
+	TaskStatusCompleted = "Completed" // a batch's task: processed
+)
+
 // BatchStatus is the state of a batch. It is available for 24 hours after the
 // batch was posted; later, GetBatchStatus fails with ErrNotFound.
 type BatchStatus struct {
@@ -109,20 +128,21 @@ type BatchStatus struct {
 	Completed bool `json:"completed"`
 	// Errors is true when the batch had a processing error or a task failed.
 	Errors bool `json:"errors"`
-	// StatusMessage is "Waiting", "Started", "Completed" or an error message.
-	StatusMessage string        `json:"statusMessage"`
-	Tasks         []TaskSummary `json:"tasks"`
+	// StatusMessage is BatchStatusWaiting, BatchStatusStarted,
+	// BatchStatusCompleted or an error message.
+	StatusMessage string             `json:"statusMessage"`
+	Tasks         []BatchTaskSummary `json:"tasks"`
 }
 
-// TaskSummary is one task's state within a BatchStatus.
-type TaskSummary struct {
+// BatchTaskSummary is one task's state within a BatchStatus.
+type BatchTaskSummary struct {
 	ID        string `json:"id"`
 	Completed bool   `json:"completed"`
 	Errors    bool   `json:"errors"`
 }
 
-// TaskStatus is the state of one task: a task of a batch (GetTaskStatus) or a
-// task of the Task API (GetTask).
+// TaskStatus is the state of one task: a task of a batch (GetBatchTaskStatus)
+// or a task of the Task API (GetTask).
 type TaskStatus struct {
 	// TaskID is the ID of the task the status is of, as asked for; the API
 	// does not send it.
@@ -133,8 +153,9 @@ type TaskStatus struct {
 	Completed bool `json:"completed"`
 	// Errors is true when the completed task failed.
 	Errors bool `json:"errors"`
-	// StatusMessage is "Queued", "Running", "Ready" or "Completed" for a
-	// task of a batch; "Received", "Queued", "Running" or "Ready" for a task
+	// StatusMessage is TaskStatusQueued, TaskStatusRunning, TaskStatusReady
+	// or TaskStatusCompleted for a task of a batch; TaskStatusReceived,
+	// TaskStatusQueued, TaskStatusRunning or TaskStatusReady for a task
 	// of the Task API; or an error message.
 	StatusMessage string `json:"statusMessage"`
 	// StatusDescription describes the state in words (Task API only).
@@ -271,8 +292,8 @@ func (c *Client) GetBatchStatus(ctx context.Context, batchID string) (*BatchStat
 	return &st, nil
 }
 
-// GetTaskStatus returns the state of the task taskID of batch batchID.
-func (c *Client) GetTaskStatus(ctx context.Context, batchID, taskID string) (*TaskStatus, error) {
+// GetBatchTaskStatus returns the state of the task taskID of batch batchID.
+func (c *Client) GetBatchTaskStatus(ctx context.Context, batchID, taskID string) (*TaskStatus, error) {
 	if err := requireIDs("batchID", batchID, "taskID", taskID); err != nil {
 		return nil, err
 	}

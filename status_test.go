@@ -47,11 +47,11 @@ func TestGetBatchStatusDecodesDocumentedExample(t *testing.T) {
 	assert.Equal(t, []string{"GET /v1/batch/074608c2393f272d31870bd0e01f9652"}, *seen)
 	assert.True(t, st.Completed)
 	assert.False(t, st.Errors)
-	assert.Equal(t, "Completed", st.StatusMessage)
+	assert.Equal(t, dynamo.BatchStatusCompleted, st.StatusMessage)
 	assert.Equal(t, time.Date(2022, 2, 10, 11, 3, 30, 100e6, time.UTC), st.PostDateTime.Time.UTC())
 	assert.Equal(t, time.Date(2022, 2, 10, 11, 3, 39, 616069e3, time.UTC), st.CompletedDateTime.Time.UTC())
 	assert.Equal(t, "2022-02-10T11:03:39.616069Z", st.CompletedDateTime.Raw)
-	assert.Equal(t, []dynamo.TaskSummary{{ID: "334b2fc3-49cf-4089-a09b-f638fb1f97dc", Completed: true}}, st.Tasks)
+	assert.Equal(t, []dynamo.BatchTaskSummary{{ID: "334b2fc3-49cf-4089-a09b-f638fb1f97dc", Completed: true}}, st.Tasks)
 }
 
 func TestGetBatchStatusKeepsPlaceholderDate(t *testing.T) {
@@ -62,10 +62,10 @@ func TestGetBatchStatusKeepsPlaceholderDate(t *testing.T) {
 	assert.True(t, st.PostDateTime.IsZero())
 	assert.Equal(t, "datetime", st.PostDateTime.Raw)
 	assert.Empty(t, st.CompletedDateTime.Raw)
-	assert.Equal(t, "Waiting", st.StatusMessage)
+	assert.Equal(t, dynamo.BatchStatusWaiting, st.StatusMessage)
 }
 
-func TestGetTaskStatusDecodesDocumentedExample(t *testing.T) {
+func TestGetBatchTaskStatusDecodesDocumentedExample(t *testing.T) {
 	t.Parallel()
 	for _, key := range []string{"log", "logs"} {
 		t.Run(key, func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestGetTaskStatusDecodesDocumentedExample(t *testing.T) {
 				"results": ["Profile"],
 				"resultList": [{"id": "Profile", "url": "https://storage.example/p?sig=1"}]
 			}`)
-			st, err := c.GetTaskStatus(context.Background(), "a/b", "c d")
+			st, err := c.GetBatchTaskStatus(context.Background(), "a/b", "c d")
 			require.NoError(t, err)
 			assert.Equal(t, []string{"GET /v1/batch/a%2Fb/c%20d"}, *seen, "IDs are path-escaped")
 			assert.True(t, st.Completed)
@@ -145,7 +145,7 @@ func TestStatusCallsRefuseEmptyIDs(t *testing.T) {
 	c, seen := serveOnce(t, 200, `{}`)
 	_, err := c.GetBatchStatus(context.Background(), "")
 	require.Error(t, err)
-	_, err = c.GetTaskStatus(context.Background(), "b", "")
+	_, err = c.GetBatchTaskStatus(context.Background(), "b", "")
 	require.Error(t, err)
 	assert.Empty(t, *seen)
 }

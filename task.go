@@ -281,8 +281,8 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*TaskStatus, error
 // WithTaskProgress reports every status read. An unknown or expired task
 // fails with ErrNotFound; a done context ends the wait at once with the
 // context's error.
-func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption) (*TaskStatus, error) {
-	cfg, err := waitOptions("WaitTask", opts)
+func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitTaskOption) (*TaskStatus, error) {
+	cfg, err := waitOptions("WaitTask", opts, WaitTaskOption.applyWaitTask)
 	if err != nil {
 		return nil, err
 	}

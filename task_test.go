@@ -329,7 +329,7 @@ func TestGetTaskDecodesDocumentedExample(t *testing.T) {
 	assert.Equal(t, "2023-03-07T10:26:47.781174583Z", st.EndDateTime.Raw)
 	assert.True(t, st.Completed)
 	assert.False(t, st.Errors)
-	assert.Equal(t, "Ready", st.StatusMessage)
+	assert.Equal(t, dynamo.TaskStatusReady, st.StatusMessage)
 	assert.Equal(t, "Ready", st.StatusDescription)
 	assert.Equal(t, []string{"Quote"}, st.Results)
 	assert.Equal(t, []dynamo.Result{{ID: "Quote", URL: "https://files.example.com/q.pdf?X-Amz-Signature=abc"}}, st.ResultList)
@@ -479,7 +479,7 @@ func TestTaskAPIAgainstTheFake(t *testing.T) {
 	assert.Equal(t, sha(dap), got.Template.SHA256)
 	assert.JSONEq(t, `[{"sku":"A-1","qty":2}]`, string(got.Parts["lines"]))
 
-	task, ok := srv.SingleTask(resp.TaskID)
+	task, ok := srv.Task(resp.TaskID)
 	require.True(t, ok)
 	assert.Equal(t, []any{map[string]any{"sku": "A-1", "qty": 2.0}}, task.Params["lines"], "part param.lines is the param lines")
 	assert.Equal(t, testSessionID, task.Integration["sessionID"], "the API receives the session")
@@ -488,9 +488,9 @@ func TestTaskAPIAgainstTheFake(t *testing.T) {
 	var seen []string
 	for _, step := range []func(){
 		func() {},
-		func() { srv.QueueSingleTask(resp.TaskID) },
-		func() { srv.StartSingleTask(resp.TaskID) },
-		func() { srv.FailSingleTask(resp.TaskID, "template error") },
+		func() { srv.QueueTask(resp.TaskID) },
+		func() { srv.StartTask(resp.TaskID) },
+		func() { srv.FailTask(resp.TaskID, "template error") },
 	} {
 		step()
 		st, err := client.GetTask(context.Background(), resp.TaskID)
@@ -501,7 +501,7 @@ func TestTaskAPIAgainstTheFake(t *testing.T) {
 			assert.NotEmpty(t, st.Log)
 		}
 	}
-	assert.Equal(t, []string{"Received", "Queued", "Running", "template error"}, seen)
+	assert.Equal(t, []string{dynamo.TaskStatusReceived, dynamo.TaskStatusQueued, dynamo.TaskStatusRunning, "template error"}, seen)
 
 	_, err = client.GetTask(context.Background(), "t-00000000000000000000000000000000")
 	assert.ErrorIs(t, err, dynamo.ErrNotFound)
@@ -521,7 +521,7 @@ func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
 		require.NotNil(t, reqs[1].Template)
 		assert.Equal(t, sha(dap), reqs[1].Template.SHA256)
 		assert.Equal(t, reqs[1].ContentLength, reqs[1].BytesRead)
-		assert.Len(t, srv.SingleTasks(), 1)
+		assert.Len(t, srv.Tasks(), 1)
 	})
 	t.Run("accepted then dropped is unknown after one attempt", func(t *testing.T) {
 		t.Parallel()
@@ -533,7 +533,7 @@ func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
 		require.ErrorAs(t, err, &te)
 		assert.Equal(t, 1, te.Attempts)
 		assert.Len(t, srv.Requests(), 1, "not sent again")
-		assert.Len(t, srv.SingleTasks(), 1, "the task exists")
+		assert.Len(t, srv.Tasks(), 1, "the task exists")
 	})
 	t.Run("201 is a success", func(t *testing.T) {
 		t.Parallel()
@@ -541,7 +541,7 @@ func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
 		srv.Inject(dynamotest.RoutePostTask, dynamotest.Fault{SuccessStatus: http.StatusCreated})
 		resp, err := client.PostTask(context.Background(), salesforceTask())
 		require.NoError(t, err)
-		_, ok := srv.SingleTask(resp.TaskID)
+		_, ok := srv.Task(resp.TaskID)
 		assert.True(t, ok)
 	})
 }

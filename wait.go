@@ -2,21 +2,43 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
 
 // Defaults of WaitBatch's and WaitTask's polling.
 const (
-	DefaultPollInterval    = time.Second
-	DefaultMaxPollInterval = 15 * time.Second
+	defaultPollInterval    = time.Second
+	defaultMaxPollInterval = 15 * time.Second
 )
 
-// WaitOption configures WaitBatch and WaitTask. An option given an invalid
-// value makes the call fail at once, before any request, with an error that
-// names the option; a nil WaitOption is skipped.
-type WaitOption func(*waitConfig) error
+// WaitBatchOption configures WaitBatch: a PollOption or WithBatchProgress.
+// A nil WaitBatchOption is skipped.
+type WaitBatchOption interface {
+	applyWaitBatch(*waitConfig) error
+}
+
+// WaitTaskOption configures WaitTask: a PollOption or WithTaskProgress. A
+// nil WaitTaskOption is skipped.
+type WaitTaskOption interface {
+	applyWaitTask(*waitConfig) error
+}
+
+// PollOption sets how WaitBatch and WaitTask poll; it is both a
+// WaitBatchOption and a WaitTaskOption. An option given an invalid value
+// makes the call fail at once, before any request, with an error that names
+// the option.
+type PollOption func(*waitConfig) error
+
+func (o PollOption) applyWaitBatch(c *waitConfig) error { return o.apply(c) }
+func (o PollOption) applyWaitTask(c *waitConfig) error  { return o.apply(c) }
+
+func (o PollOption) apply(c *waitConfig) error {
+	if o == nil {
+		return nil
+	}
+	return o(c)
+}
 
 type waitConfig struct {
 	interval, maxInterval time.Duration
@@ -26,79 +48,77 @@ type waitConfig struct {
 }
 
 // WithPollInterval sets the first wait between two status calls (default
-// DefaultPollInterval); each later wait doubles, up to the maximum. d must be
-// positive.
-func WithPollInterval(d time.Duration) WaitOption {
+// 1s); each later wait doubles, up to the maximum. d must be positive.
+func WithPollInterval(d time.Duration) PollOption {
 	return func(c *waitConfig) error {
 		if d <= 0 {
-			return fmt.Errorf("WithPollInterval: %v is not positive", d)
+			return configErrorf("WithPollInterval", "%v is not positive", d)
 		}
 		c.interval = d
 		return nil
 	}
 }
 
-// WithMaxPollInterval caps the wait between two status calls (default
-// DefaultMaxPollInterval, or the first interval when that is longer). d must
-// be at least the first interval.
-func WithMaxPollInterval(d time.Duration) WaitOption {
+// WithMaxPollInterval caps the wait between two status calls (default 15s,
+// or the first interval when that is longer). d must be at least the first
+// interval.
+func WithMaxPollInterval(d time.Duration) PollOption {
 	return func(c *waitConfig) error {
 		if d <= 0 {
-			return fmt.Errorf("WithMaxPollInterval: %v is not positive", d)
+			return configErrorf("WithMaxPollInterval", "%v is not positive", d)
 		}
 		c.maxInterval, c.maxSet = d, true
 		return nil
 	}
 }
 
-// WithProgress calls fn with every status WaitBatch reads, the last one
-// included, on the goroutine that called WaitBatch. It is for WaitBatch;
-// WaitTask takes WithTaskProgress.
-func WithProgress(fn func(*BatchStatus)) WaitOption {
-	return func(c *waitConfig) error {
-		if fn == nil {
-			return errors.New("WithProgress: nil function")
-		}
-		c.batchProgress = fn
-		return nil
+// batchProgress is the WaitBatchOption of WithBatchProgress.
+type batchProgress func(*BatchStatus)
+
+func (fn batchProgress) applyWaitBatch(c *waitConfig) error {
+	if fn == nil {
+		return configErrorf("WithBatchProgress", "nil function")
 	}
+	c.batchProgress = fn
+	return nil
 }
+
+// taskProgress is the WaitTaskOption of WithTaskProgress.
+type taskProgress func(*TaskStatus)
+
+func (fn taskProgress) applyWaitTask(c *waitConfig) error {
+	if fn == nil {
+		return configErrorf("WithTaskProgress", "nil function")
+	}
+	c.taskProgress = fn
+	return nil
+}
+
+// WithBatchProgress calls fn with every status WaitBatch reads, the last one
+// included, on the goroutine that called WaitBatch.
+func WithBatchProgress(fn func(*BatchStatus)) WaitBatchOption { return batchProgress(fn) }
 
 // WithTaskProgress calls fn with every status WaitTask reads, the last one
-// included, on the goroutine that called WaitTask. It is for WaitTask;
-// WaitBatch takes WithProgress.
-func WithTaskProgress(fn func(*TaskStatus)) WaitOption {
-	return func(c *waitConfig) error {
-		if fn == nil {
-			return errors.New("WithTaskProgress: nil function")
-		}
-		c.taskProgress = fn
-		return nil
-	}
-}
+// included, on the goroutine that called WaitTask.
+func WithTaskProgress(fn func(*TaskStatus)) WaitTaskOption { return taskProgress(fn) }
 
-// waitOptions applies opts for the call named call.
-func waitOptions(call string, opts []WaitOption) (waitConfig, error) {
-	cfg := waitConfig{interval: DefaultPollInterval, maxInterval: DefaultMaxPollInterval}
+// waitOptions applies the options of the call named call, each through
+// apply.
+func waitOptions[O any](call string, opts []O, apply func(O, *waitConfig) error) (waitConfig, error) {
+	cfg := waitConfig{interval: defaultPollInterval, maxInterval: defaultMaxPollInterval}
 	for _, opt := range opts {
-		if opt == nil {
+		if any(opt) == nil {
 			continue
 		}
-		if err := opt(&cfg); err != nil {
-			return cfg, fmt.Errorf("dynamo: %s: %w", call, err)
+		if err := apply(opt, &cfg); err != nil {
+			return cfg, inCall(call, err)
 		}
 	}
 	switch {
 	case !cfg.maxSet:
 		cfg.maxInterval = max(cfg.maxInterval, cfg.interval)
 	case cfg.maxInterval < cfg.interval:
-		return cfg, fmt.Errorf("dynamo: %s: WithMaxPollInterval: %v is less than the poll interval %v", call, cfg.maxInterval, cfg.interval)
-	}
-	switch {
-	case call == "WaitBatch" && cfg.taskProgress != nil:
-		return cfg, errors.New("dynamo: WaitBatch: WithTaskProgress is for WaitTask; use WithProgress")
-	case call == "WaitTask" && cfg.batchProgress != nil:
-		return cfg, errors.New("dynamo: WaitTask: WithProgress is for WaitBatch; use WithTaskProgress")
+		return cfg, inCall(call, configErrorf("WithMaxPollInterval", "%v is less than the poll interval %v", cfg.maxInterval, cfg.interval))
 	}
 	return cfg, nil
 }
@@ -108,8 +128,8 @@ func waitOptions(call string, opts []WaitOption) (waitConfig, error) {
 // error of WaitBatch: the status says Errors. An unknown or expired batch
 // fails with ErrNotFound; a done context ends the wait at once with the
 // context's error.
-func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitOption) (*BatchStatus, error) {
-	cfg, err := waitOptions("WaitBatch", opts)
+func (c *Client) WaitBatch(ctx context.Context, batchID string, opts ...WaitBatchOption) (*BatchStatus, error) {
+	cfg, err := waitOptions("WaitBatch", opts, WaitBatchOption.applyWaitBatch)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func TestOnAcceptOncePerAcceptedPost(t *testing.T) {
 		} else {
 			require.NotNil(t, a.Task, tc.name)
 			assert.Nil(t, a.Batch, tc.name)
-			got, ok := h.s.SingleTask(a.Task.ID)
+			got, ok := h.s.Task(a.Task.ID)
 			assert.True(t, ok, tc.name)
 			assert.Equal(t, got, *a.Task, tc.name)
 		}
@@ -69,8 +69,8 @@ func TestOnAcceptOncePerAcceptedPost(t *testing.T) {
 	assert.Error(t, err)
 	assert.Len(t, receive(t, accepts).Batch.Tasks, 3)
 
-	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.TaskSeed, 1)})
-	h.s.SeedSingleTask(dynamotest.SingleTaskSeed{})
+	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.BatchTaskSeed, 1)})
+	h.s.SeedTask(dynamotest.TaskSeed{})
 	select {
 	case a := <-accepts:
 		t.Fatalf("unexpected accept %+v", a)
@@ -90,9 +90,9 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 		reqs := h.s.Requests()
 		assert.Zero(t, reqs[len(reqs)-1].Status, "no answer yet")
 		if a.Batch != nil {
-			h.s.CompleteTask(a.Batch.ID, a.Batch.Tasks[0].ID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+			h.s.CompleteBatchTask(a.Batch.ID, a.Batch.Tasks[0].ID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 		} else {
-			h.s.StartSingleTask(a.Task.ID)
+			h.s.StartTask(a.Task.ID)
 		}
 		h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{})
 		mu.Lock()
@@ -104,7 +104,7 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 		order = append(order, "second")
 		mu.Unlock()
 		if a.Batch != nil {
-			assert.True(t, a.Batch.Tasks[0].Completed, "each callback gets a snapshot of its own, taken when it is called")
+			assert.Equal(t, dynamotest.StageDone, a.Batch.Tasks[0].Stage, "each callback gets a snapshot of its own, taken when it is called")
 		} else {
 			assert.Equal(t, dynamotest.StageRunning, a.Task.Stage)
 		}
@@ -112,7 +112,7 @@ func TestOnAcceptRunsBeforeTheAnswerWithoutLocks(t *testing.T) {
 	h = newHarness(t, dynamotest.WithOnAccept(first), dynamotest.WithOnAccept(second))
 	a := h.mustPost(1)
 	got, _ := h.s.Batch(a.ID)
-	assert.True(t, got.Tasks[0].Completed)
+	assert.Equal(t, dynamotest.StageDone, got.Tasks[0].Stage)
 	h.mustPostTask(standaloneTask)
 	assert.Equal(t, []string{"first", "second", "first", "second"}, order)
 }

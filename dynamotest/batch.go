@@ -30,7 +30,7 @@ type Batch struct {
 	// PostedAt is the server clock's time when the batch was accepted.
 	PostedAt time.Time
 	// Tasks are the batch's tasks in posted order.
-	Tasks []Task
+	Tasks []BatchTask
 }
 
 // PartParam is one partParams entry of a task, as posted.
@@ -41,8 +41,8 @@ type PartParam struct {
 	ParamName string
 }
 
-// Task is a snapshot of one task of a batch.
-type Task struct {
+// BatchTask is a snapshot of one task of a batch.
+type BatchTask struct {
 	// ID is the task ID handed out when the batch was posted.
 	ID string
 	// Params holds the task's params merged with its partParams: each entry, in
@@ -50,12 +50,11 @@ type Task struct {
 	Params map[string]any
 	// PartParams are the task's partParams entries as posted.
 	PartParams []PartParam
-	// Stage is where the task is in its lifecycle.
+	// Stage is where the task is in its lifecycle; its status message follows
+	// from it (see Stage).
 	Stage Stage
-	// Started, Completed and Errors tell the task's progress as its status does.
-	Started, Completed, Errors bool
-	// StatusMessage is "Queued", "Running", "Completed" or a failure message.
-	StatusMessage string
+	// Failure is the status message of a task at StageFailed; empty otherwise.
+	Failure string
 	// StartedAt and EndedAt are zero until the task starts and ends.
 	StartedAt, EndedAt time.Time
 	// Log holds the task's compose log entries.
@@ -188,7 +187,7 @@ func (b *batchState) snapshot() Batch {
 		Integration: deepCopyMap(b.integration),
 		Parts:       copyParts(b.parts),
 		PostedAt:    b.postedAt,
-		Tasks:       make([]Task, len(b.tasks)),
+		Tasks:       make([]BatchTask, len(b.tasks)),
 	}
 	if b.embedded != nil {
 		t := *b.embedded
@@ -199,19 +198,16 @@ func (b *batchState) snapshot() Batch {
 		for _, pp := range t.partParams {
 			mapped[pp.PartName] = true
 		}
-		out.Tasks[i] = Task{
-			ID:            t.id,
-			Params:        b.params(t),
-			PartParams:    append([]PartParam(nil), t.partParams...),
-			Stage:         t.stage,
-			Started:       t.started(),
-			Completed:     t.completed(),
-			Errors:        t.failed(),
-			StatusMessage: t.statusMessage(),
-			StartedAt:     t.startedAt,
-			EndedAt:       t.endedAt,
-			Log:           append([]string(nil), t.log...),
-			Results:       copyResults(t.results),
+		out.Tasks[i] = BatchTask{
+			ID:         t.id,
+			Params:     b.params(t),
+			PartParams: append([]PartParam(nil), t.partParams...),
+			Stage:      t.stage,
+			Failure:    t.failure,
+			StartedAt:  t.startedAt,
+			EndedAt:    t.endedAt,
+			Log:        append([]string(nil), t.log...),
+			Results:    copyResults(t.results),
 		}
 	}
 	for _, name := range sortedKeys(b.parts) {
@@ -248,37 +244,37 @@ func (s *Server) Batch(id string) (Batch, bool) {
 	return b.snapshot(), true
 }
 
-// StartTask marks a batch's task as running from now on, whatever it was before. It
+// StartBatchTask marks a batch's task as running from now on, whatever it was before. It
 // panics if the batch or task is unknown.
-func (s *Server) StartTask(batchID, taskID string) {
+func (s *Server) StartBatchTask(batchID, taskID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustTask("StartTask", batchID, taskID, now).start(now)
+	s.mustTask("StartBatchTask", batchID, taskID, now).start(now)
 }
 
-// CompleteTask marks a batch's task as completed without errors, with the given
+// CompleteBatchTask marks a batch's task as completed without errors, with the given
 // result files. It panics if the batch or task is unknown, or if a result file's ID
 // is empty or given twice.
-func (s *Server) CompleteTask(batchID, taskID string, results ...ResultFile) {
-	mustResults("CompleteTask", results)
+func (s *Server) CompleteBatchTask(batchID, taskID string, results ...ResultFile) {
+	mustResults("CompleteBatchTask", results)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustTask("CompleteTask", batchID, taskID, now).finish(now, "", results)
+	s.mustTask("CompleteBatchTask", batchID, taskID, now).finish(now, "", results)
 }
 
-// FailTask marks a batch's task as completed with errors: its status message becomes
+// FailBatchTask marks a batch's task as completed with errors: its status message becomes
 // message ("Failed" when empty) and its log gets a SEVERE entry. It panics if the
 // batch or task is unknown.
-func (s *Server) FailTask(batchID, taskID, message string) {
+func (s *Server) FailBatchTask(batchID, taskID, message string) {
 	if message == "" {
 		message = defaultFailure
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustTask("FailTask", batchID, taskID, now).finish(now, message, nil)
+	s.mustTask("FailBatchTask", batchID, taskID, now).finish(now, message, nil)
 }
 
 // CompleteBatch completes, without errors or results, every task of the batch that is

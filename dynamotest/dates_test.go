@@ -38,7 +38,7 @@ func TestDates(t *testing.T) {
 			assert.Equal(t, tc.want, stamp(tc.at), "the test's own rule")
 			h := newHarness(t, dynamotest.WithClock(func() time.Time { return tc.at }))
 			a := h.mustPost(2)
-			h.s.StartTask(a.ID, a.Tasks[0])
+			h.s.StartBatchTask(a.ID, a.Tasks[0])
 			h.s.CompleteBatch(a.ID)
 			_, bs := h.get("/v1/batch/" + a.ID)
 			assert.Equal(t, tc.want, bs["postDateTime"])
@@ -50,7 +50,7 @@ func TestDates(t *testing.T) {
 			}
 
 			task := h.mustPostTask(standaloneTask)
-			h.s.CompleteSingleTask(task.TaskID)
+			h.s.CompleteTask(task.TaskID)
 			_, st := h.get("/v1/task/" + task.TaskID)
 			assert.Equal(t, tc.want, st["startDateTime"])
 			assert.Equal(t, tc.want, st["endDateTime"])
@@ -70,7 +70,7 @@ func TestDatesThroughTheSDK(t *testing.T) {
 		at := time.Date(2022, 2, 10, 11, 3, 30, ns, time.UTC)
 		s := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return at }))
 		defer s.Close()
-		id, _ := s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Stage: dynamotest.StageDone}}})
+		id, _ := s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Stage: dynamotest.StageDone}}})
 		c := s.Client()
 		st, err := c.GetBatchStatus(context.Background(), id)
 		require.NoError(t, err, strconv.Itoa(ns))
@@ -85,9 +85,9 @@ func TestHead(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF-1.7")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF-1.7")})
 	task := h.mustPostTask(standaloneTask)
-	h.s.CompleteSingleTask(task.TaskID, dynamotest.ResultFile{ID: "Doc", Content: []byte("hello")})
+	h.s.CompleteTask(task.TaskID, dynamotest.ResultFile{ID: "Doc", Content: []byte("hello")})
 	_, bts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	_, st := h.get("/v1/task/" + task.TaskID)
 

@@ -6,7 +6,7 @@
 //
 //	POST /v1/batch                    post a batch (RoutePostBatch)
 //	GET  /v1/batch/{batchId}          batch status (RouteBatchStatus)
-//	GET  /v1/batch/{batchId}/{taskId} status of a batch's task (RouteTaskStatus)
+//	GET  /v1/batch/{batchId}/{taskId} status of a batch's task (RouteBatchTaskStatus)
 //	POST /v1/task                     post one task to the Task API (RoutePostTask)
 //	GET  /v1/task/{taskId}            status of a Task API task (RouteGetTask)
 //
@@ -19,17 +19,18 @@
 //	client := srv.Client()
 //	resp, err := client.PostBatch(ctx, batch)
 //	// ...
-//	srv.CompleteTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: pdf})
+//	srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: pdf})
 //	got := srv.Requests() // what arrived on the wire, API key removed
 //
 // # Driving, seeding and watching
 //
 // A batch's task goes Queued, Running, then Completed; the test moves it with
-// StartTask, CompleteTask, FailTask and CompleteBatch. A Task API task goes Received,
-// Queued, Running, then Ready, moved with QueueSingleTask, StartSingleTask,
-// CompleteSingleTask and FailSingleTask. WithAutoComplete completes every task the
-// test leaves alone. SeedBatch and SeedSingleTask store a batch or a task in a given
-// state without a post. Batches, Batch, SingleTasks and SingleTask return snapshots;
+// StartBatchTask, CompleteBatchTask, FailBatchTask and CompleteBatch. A Task API task
+// goes Received, Queued, Running, then Ready, moved with QueueTask, StartTask,
+// CompleteTask and FailTask. As in package dynamo, a name with "Task" alone is about
+// the Task API and a batch's task says "Batch". WithAutoComplete completes every task
+// the test leaves alone. SeedBatch and SeedTask store a batch or a task in a given
+// state without a post. Batches, Batch, Tasks and Task return snapshots;
 // Requests and StorageRequests return what arrived. WithOnAccept calls back on every
 // accepted post, so a test can wait for one instead of polling. Inject queues Faults
 // per Route. Reset forgets everything but the configuration. Helpers that seed,
@@ -180,7 +181,7 @@
 // doesn't match given session id", on both APIs and in both forms; the two are
 // compared on their first 15 characters, and only when the session starts with an
 // org ID and "!" and the tenant ID is an org ID. With WithSalesforce, a task uses
-// its session when it runs: when a driver starts it (StartTask, StartSingleTask),
+// its session when it runs: when a driver starts it (StartBatchTask, StartTask),
 // or completes or fails it without a start, at the server clock's now; and an
 // auto-completed task at the end of its delay, however late that is read. A session
 // the login host did not issue, or one unused for its timeout by then, fails the

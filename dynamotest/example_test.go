@@ -13,7 +13,7 @@ import (
 func ExampleServer_SeedBatch() {
 	srv := dynamotest.NewServer()
 	defer srv.Close()
-	batchID, taskIDs := srv.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{
+	batchID, taskIDs := srv.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{
 		{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{ID: "Profile", Content: []byte("%PDF-1.7")}}},
 		{Stage: dynamotest.StageRunning},
 	}})
@@ -24,7 +24,7 @@ func ExampleServer_SeedBatch() {
 	if err != nil {
 		panic(err)
 	}
-	task, err := client.GetTaskStatus(ctx, batchID, taskIDs[0])
+	task, err := client.GetBatchTaskStatus(ctx, batchID, taskIDs[0])
 	if err != nil {
 		panic(err)
 	}

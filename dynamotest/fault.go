@@ -15,8 +15,8 @@ const (
 	RoutePostBatch Route = "POST /v1/batch"
 	// RouteBatchStatus is the API's batch status route.
 	RouteBatchStatus Route = "GET /v1/batch/{batchId}"
-	// RouteTaskStatus is the API's route for the status of a batch's task.
-	RouteTaskStatus Route = "GET /v1/batch/{batchId}/{taskId}"
+	// RouteBatchTaskStatus is the API's route for the status of a batch's task.
+	RouteBatchTaskStatus Route = "GET /v1/batch/{batchId}/{taskId}"
 	// RoutePostTask is the Task API's posting route.
 	RoutePostTask Route = "POST /v1/task"
 	// RouteGetTask is the Task API's task status route.
@@ -76,7 +76,7 @@ type Fault struct {
 // gets that far).
 func (s *Server) Inject(route Route, faults ...Fault) {
 	switch route {
-	case RoutePostBatch, RouteBatchStatus, RouteTaskStatus, RoutePostTask, RouteGetTask,
+	case RoutePostBatch, RouteBatchStatus, RouteBatchTaskStatus, RoutePostTask, RouteGetTask,
 		RouteDownload, RouteDownloadTask:
 	default:
 		panic(fmt.Sprintf("dynamotest: Inject: unknown route %q", route))

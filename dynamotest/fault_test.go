@@ -62,7 +62,7 @@ func TestFaultHoldEndedByClient(t *testing.T) {
 	cancel()
 	assert.Error(t, receive(t, errs))
 	h.s.Close() // waits for the held handler
-	_, ok := h.s.SingleTask(a.Task.ID)
+	_, ok := h.s.Task(a.Task.ID)
 	assert.True(t, ok, "the task was created although no answer came")
 	reqs := h.s.Requests()
 	require.Len(t, reqs, 1)
@@ -96,7 +96,7 @@ func TestFaultSuccessStatus(t *testing.T) {
 		assert.Equal(t, tc.want, resp.StatusCode, tc.name)
 		assert.Equal(t, tc.wantsAnswer, bytes.Contains(body, []byte(`"message":"Success"`)), tc.name)
 		assert.Equal(t, tc.want, h.s.Requests()[0].Status, tc.name)
-		assert.Equal(t, tc.want != 400, len(h.s.Batches())+len(h.s.SingleTasks()) == 1, tc.name)
+		assert.Equal(t, tc.want != 400, len(h.s.Batches())+len(h.s.Tasks()) == 1, tc.name)
 	}
 }
 

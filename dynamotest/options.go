@@ -115,7 +115,7 @@ type Accepted struct {
 	// Batch is a snapshot of a batch accepted by POST /v1/batch.
 	Batch *Batch
 	// Task is a snapshot of a task accepted by POST /v1/task.
-	Task *SingleTask
+	Task *Task
 }
 
 // WithOnAccept registers f to be called once for every post the fake accepts, batch

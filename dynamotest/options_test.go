@@ -61,8 +61,8 @@ func TestOptionsValidValues(t *testing.T) {
 	assert.Equal(t, "key", h.s.APIKey)
 	a := h.mustPostTask(standaloneTask)
 	assert.Equal(t, usageCount{Term: 1, TermMax: 0}, a.Usage.API)
-	got, _ := h.s.SingleTask(a.TaskID)
-	assert.Equal(t, "Received", got.StatusMessage, "zero means never auto-complete")
+	got, _ := h.s.Task(a.TaskID)
+	assert.Equal(t, dynamotest.StagePosted, got.Stage, "zero means never auto-complete")
 }
 
 func TestReset(t *testing.T) {
@@ -72,9 +72,9 @@ func TestReset(t *testing.T) {
 	h := newHarness(t, opt, dynamotest.WithClock(clock.Now), dynamotest.WithAutoComplete(time.Minute), dynamotest.WithCredentials("tenant", "key"))
 	a := h.mustPost(1)
 	h.mustPostTask(standaloneTask)
-	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.TaskSeed, 1)})
+	h.s.SeedBatch(dynamotest.BatchSeed{Tasks: make([]dynamotest.BatchTaskSeed, 1)})
 	h.s.Inject(dynamotest.RoutePostBatch, dynamotest.Fault{Status: http.StatusServiceUnavailable})
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	h.download(resultURLs(t, ts)[0])
 	receive(t, accepts)
@@ -83,7 +83,7 @@ func TestReset(t *testing.T) {
 	url, storageURL := h.s.URL, h.s.StorageURL
 	h.s.Reset()
 	assert.Empty(t, h.s.Batches())
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 	assert.Empty(t, h.s.Requests())
 	assert.Empty(t, h.s.StorageRequests())
 	_, ok := h.s.Batch(a.ID)
@@ -100,6 +100,6 @@ func TestReset(t *testing.T) {
 	assert.Equal(t, 1, h.mustPostTask(standaloneTask).Usage.API.Term, "usage counts again from zero")
 	clock.Advance(time.Minute)
 	got, _ := h.s.Batch(b.ID)
-	assert.True(t, got.Tasks[0].Completed)
+	assert.Equal(t, dynamotest.StageDone, got.Tasks[0].Stage)
 	require.Len(t, h.s.Requests(), 3)
 }

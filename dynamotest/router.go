@@ -68,7 +68,7 @@ func (s *Server) apiEndpoint(r *http.Request) (endpoint, bool) {
 	case segs[1] == "batch" && len(segs) == 4:
 		r.SetPathValue("batchId", segs[2])
 		r.SetPathValue("taskId", segs[3])
-		return endpoint{http.MethodGet, RouteTaskStatus, s.taskStatus}, true
+		return endpoint{http.MethodGet, RouteBatchTaskStatus, s.taskStatus}, true
 	case segs[1] == "task" && len(segs) == 2:
 		return endpoint{http.MethodPost, RoutePostTask, s.postTask}, true
 	case segs[1] == "task" && len(segs) == 3:

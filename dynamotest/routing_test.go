@@ -89,7 +89,7 @@ func TestRoutingCreatesNothingOffPath(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
 	}
 	assert.Empty(t, h.s.Batches())
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 }
 
 func TestRoutingConsumesFaultsOnlyOnItsRoute(t *testing.T) {
@@ -108,7 +108,7 @@ func TestStorageRouting(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("x")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("x")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	fileURL := resultURLs(t, ts)[0]
 	path, query, _ := strings.Cut(strings.TrimPrefix(fileURL, h.s.StorageURL), "?")

@@ -46,7 +46,7 @@ func TestOrgMismatchIsRefusedOnEveryPostRoute(t *testing.T) {
 		require.NotContains(t, a[1], "sandbox.session", "%s: the session is not echoed", name)
 	}
 	require.Empty(t, h.s.Batches())
-	require.Empty(t, h.s.SingleTasks())
+	require.Empty(t, h.s.Tasks())
 	for _, r := range h.s.Requests() {
 		require.Equal(t, http.StatusForbidden, r.Status, r.Path)
 	}
@@ -108,7 +108,7 @@ func TestExpiredSessionFailsTheBatchTask(t *testing.T) {
 	batchID, taskID := postBatchWith(t, h, session)
 
 	clock.Advance(2*time.Hour + time.Second)
-	h.s.StartTask(batchID, taskID)
+	h.s.StartBatchTask(batchID, taskID)
 
 	status, st := h.get("/v1/batch/" + batchID + "/" + taskID)
 	require.Equal(t, http.StatusOK, status)
@@ -126,7 +126,7 @@ func TestExpiredSessionFailsTheTaskAPITask(t *testing.T) {
 	taskID := postTaskWith(t, h, session)
 
 	clock.Advance(3 * time.Hour)
-	h.s.CompleteSingleTask(taskID, dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF")})
+	h.s.CompleteTask(taskID, dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF")})
 
 	status, st := h.get("/v1/task/" + taskID)
 	require.Equal(t, http.StatusOK, status)
@@ -141,14 +141,14 @@ func TestLiveSessionRunsTheTaskAndCountsAsAUse(t *testing.T) {
 	taskID := postTaskWith(t, h, session)
 
 	clock.Advance(2*time.Hour - time.Second)
-	h.s.StartTask(batchID, batchTask)
+	h.s.StartBatchTask(batchID, batchTask)
 	s, _ := sf.Session(session)
 	require.Equal(t, clock.Now(), s.LastUsed, "the run used the session")
 
 	clock.Advance(2*time.Hour - time.Second)
-	h.s.StartSingleTask(taskID)
-	h.s.CompleteSingleTask(taskID)
-	h.s.CompleteTask(batchID, batchTask)
+	h.s.StartTask(taskID)
+	h.s.CompleteTask(taskID)
+	h.s.CompleteBatchTask(batchID, batchTask)
 	_, st := h.get("/v1/task/" + taskID)
 	require.Equal(t, false, st["errors"], "live: the earlier run kept it so")
 	require.Equal(t, "Ready", st["statusMessage"])
@@ -184,7 +184,7 @@ func TestAutoCompletedTaskUsesItsSessionWhenDue(t *testing.T) {
 func TestSessionNotIssuedByTheLoginHostFailsTheTask(t *testing.T) {
 	h, sf, _ := sessionFakes(t)
 	taskID := postTaskWith(t, h, sf.OrgID[:15]+"!AQ4AQnot.issued.here")
-	h.s.StartSingleTask(taskID)
+	h.s.StartTask(taskID)
 	_, st := h.get("/v1/task/" + taskID)
 	requireInvalidSession(t, st)
 	require.True(t, strings.HasPrefix(st["statusMessage"].(string), "INVALID_SESSION_ID"))

@@ -17,20 +17,20 @@ type BatchSeed struct {
 	// PostedAt more than 24 hours back seeds an expired batch.
 	PostedAt time.Time
 	// Tasks are the batch's tasks: 1 to 1000.
-	Tasks []TaskSeed
+	Tasks []BatchTaskSeed
 }
 
-// TaskSeed describes one task of a BatchSeed, or the task of a SingleTaskSeed.
-type TaskSeed struct {
-	// Params are the task's params. Nil gives a batch's task {"id": "seed-<n>"}, n
-	// counting from 1, and a Task API task the same with an integration, {} without.
-	// Given params of a batch's task, or of a Task API task with an integration,
-	// must hold a non-empty string "id". They are stored as the fake decodes posted
-	// JSON (numbers become float64), so they must encode as JSON.
+// BatchTaskSeed describes one task of a BatchSeed.
+type BatchTaskSeed struct {
+	// Params are the task's params. Nil gives {"id": "seed-<n>"}, n counting from
+	// 1; given params must hold a non-empty string "id". They are stored as the
+	// fake decodes posted JSON (numbers become float64), so they must encode as
+	// JSON.
 	Params map[string]any
 	// Stage is where the task is. A task at StagePosted is left as a post leaves it,
 	// auto-completion included; any other Stage counts as driven by the test. A
-	// task that has started did so at PostedAt; one that has completed, at PostedAt.
+	// task that has started did so at the batch's PostedAt; one that has completed,
+	// at PostedAt.
 	Stage Stage
 	// Failure is the status message of a task at StageFailed ("Failed" when empty),
 	// also logged as a SEVERE entry; it must be empty at any other Stage.
@@ -40,9 +40,9 @@ type TaskSeed struct {
 	Results []ResultFile
 }
 
-// SingleTaskSeed describes a Task API task for SeedSingleTask to store as if it had
+// TaskSeed describes a Task API task for SeedTask to store as if it had
 // been posted.
-type SingleTaskSeed struct {
+type TaskSeed struct {
 	// Template is the template reference the task's snapshot reports; it may be
 	// empty, as the fake never reads it.
 	Template string
@@ -51,8 +51,15 @@ type SingleTaskSeed struct {
 	// PostedAt is when the task counts as posted; zero means the clock's now. A
 	// PostedAt more than 3 days back seeds an expired task.
 	PostedAt time.Time
-	// Task is the task's params and progress.
-	Task TaskSeed
+	// Params are the task's params. Nil gives {"id": "seed-1"} with an
+	// integration, {} without; given params with an integration must hold a
+	// non-empty string "id". They are stored as the fake decodes posted JSON
+	// (numbers become float64), so they must encode as JSON.
+	Params map[string]any
+	// Stage, Failure and Results are the task's progress, as in BatchTaskSeed.
+	Stage   Stage
+	Failure string
+	Results []ResultFile
 }
 
 // SeedBatch stores a batch in the state seed describes, without a post: nothing is
@@ -90,24 +97,25 @@ func (s *Server) SeedBatch(seed BatchSeed) (batchID string, taskIDs []string) {
 	return b.id, b.taskIDs()
 }
 
-// SeedSingleTask stores a Task API task in the state seed describes, without a post:
+// SeedTask stores a Task API task in the state seed describes, without a post:
 // nothing is recorded in Requests, no accept callback is called and no usage is
-// counted. It returns the task's ID. SeedSingleTask panics if seed is invalid (see
-// SingleTaskSeed and TaskSeed).
-func (s *Server) SeedSingleTask(seed SingleTaskSeed) (taskID string) {
-	const method = "SeedSingleTask"
+// counted. It returns the task's ID. SeedTask panics if seed is invalid (see
+// TaskSeed).
+func (s *Server) SeedTask(seed TaskSeed) (taskID string) {
+	const method = "SeedTask"
 	withIntegration := seed.Integration != nil
 	t := &singleState{
 		id:          newTaskID(),
 		template:    seed.Template,
 		integration: jsonCopy(method, "Integration", seed.Integration),
-		params:      seedParams(method, "Task", seed.Task.Params, 1, withIntegration),
+		params:      seedParams(method, "TaskSeed", seed.Params, 1, withIntegration),
 	}
-	mustSeedProgress(method, "Task", seed.Task)
+	progress := BatchTaskSeed{Stage: seed.Stage, Failure: seed.Failure, Results: seed.Results}
+	mustSeedProgress(method, "TaskSeed", progress)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.postedAt = seedTime(seed.PostedAt, s.cfg.now())
-	t.progress = seededProgress(seed.Task, t.postedAt)
+	t.progress = seededProgress(progress, t.postedAt)
 	s.singles = append(s.singles, t)
 	s.singleIndex[t.id] = t
 	return t.id
@@ -152,7 +160,7 @@ func jsonCopy(method, what string, m map[string]any) map[string]any {
 	return out
 }
 
-func mustSeedProgress(method, where string, ts TaskSeed) {
+func mustSeedProgress(method, where string, ts BatchTaskSeed) {
 	switch {
 	case !ts.Stage.valid():
 		panic(fmt.Sprintf("dynamotest: %s: %s.Stage: unknown %v", method, where, ts.Stage))
@@ -165,7 +173,7 @@ func mustSeedProgress(method, where string, ts TaskSeed) {
 }
 
 // seededProgress is the progress a valid TaskSeed describes, as of postedAt.
-func seededProgress(ts TaskSeed, postedAt time.Time) progress {
+func seededProgress(ts BatchTaskSeed, postedAt time.Time) progress {
 	var p progress
 	switch ts.Stage {
 	case StageQueued:

@@ -20,7 +20,7 @@ func TestSeedBatch(t *testing.T) {
 	id, taskIDs := h.s.SeedBatch(dynamotest.BatchSeed{
 		Template:    "3242374783",
 		Integration: map[string]any{"type": "Salesforce", "sessionID": "s", "serverURL": "u"},
-		Tasks: []dynamotest.TaskSeed{
+		Tasks: []dynamotest.BatchTaskSeed{
 			{Params: map[string]any{"id": "1111", "n": 3}, Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{
 				{ID: "Profile", Content: []byte("%PDF profile")}, {ID: "Summary", Content: []byte("%PDF summary")},
 			}},
@@ -90,49 +90,49 @@ func TestSeedAutoCompleteAndExpiry(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	h := newHarness(t, dynamotest.WithClock(clock.Now), dynamotest.WithAutoComplete(time.Minute))
-	id, taskIDs := h.s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{}, {Stage: dynamotest.StageQueued}}})
-	task := h.s.SeedSingleTask(dynamotest.SingleTaskSeed{})
+	id, taskIDs := h.s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{}, {Stage: dynamotest.StageQueued}}})
+	task := h.s.SeedTask(dynamotest.TaskSeed{})
 	clock.Advance(time.Minute)
 	b, _ := h.s.Batch(id)
-	assert.True(t, b.Tasks[0].Completed, "a task seeded as posted is auto-completed")
-	assert.False(t, b.Tasks[1].Completed, "a task seeded at another stage counts as driven")
-	st, _ := h.s.SingleTask(task)
-	assert.Equal(t, "Ready", st.StatusMessage)
+	assert.Equal(t, dynamotest.StageDone, b.Tasks[0].Stage, "a task seeded as posted is auto-completed")
+	assert.NotEqual(t, dynamotest.StageDone, b.Tasks[1].Stage, "a task seeded at another stage counts as driven")
+	st, _ := h.s.Task(task)
+	assert.Equal(t, dynamotest.StageDone, st.Stage)
 
 	old := clock.Now().Add(-24*time.Hour - time.Second)
-	expired, _ := h.s.SeedBatch(dynamotest.BatchSeed{PostedAt: old, Tasks: make([]dynamotest.TaskSeed, 1)})
+	expired, _ := h.s.SeedBatch(dynamotest.BatchSeed{PostedAt: old, Tasks: make([]dynamotest.BatchTaskSeed, 1)})
 	status, _ := h.get("/v1/batch/" + expired)
 	assert.Equal(t, http.StatusNotFound, status)
-	oldTask := h.s.SeedSingleTask(dynamotest.SingleTaskSeed{PostedAt: clock.Now().Add(-73 * time.Hour)})
+	oldTask := h.s.SeedTask(dynamotest.TaskSeed{PostedAt: clock.Now().Add(-73 * time.Hour)})
 	status, _ = h.get("/v1/task/" + oldTask)
 	assert.Equal(t, http.StatusNotFound, status)
 	status, _ = h.get("/v1/batch/" + id + "/" + taskIDs[0])
 	assert.Equal(t, http.StatusOK, status)
 }
 
-func TestSeedSingleTask(t *testing.T) {
+func TestSeedTask(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	h := newHarness(t, dynamotest.WithClock(clock.Now))
 	posted := clock.Now().Add(-time.Hour)
-	running := h.s.SeedSingleTask(dynamotest.SingleTaskSeed{
+	running := h.s.SeedTask(dynamotest.TaskSeed{
 		Template:    "069000000000001",
 		Integration: map[string]any{"type": "Salesforce", "sessionID": "s", "serverURL": "u"},
 		PostedAt:    posted,
-		Task:        dynamotest.TaskSeed{Stage: dynamotest.StageRunning},
+		Stage:       dynamotest.StageRunning,
 	})
 	assert.Regexp(t, taskIDRE, running)
 	_, ts := h.get("/v1/task/" + running)
 	assert.Equal(t, "Running", ts["statusMessage"])
 	assert.Equal(t, stamp(posted), ts["startDateTime"])
-	got, _ := h.s.SingleTask(running)
+	got, _ := h.s.Task(running)
 	assert.Equal(t, map[string]any{"id": "seed-1"}, got.Params)
 	assert.Equal(t, posted, got.PostedAt)
 
-	ready := h.s.SeedSingleTask(dynamotest.SingleTaskSeed{Task: dynamotest.TaskSeed{
+	ready := h.s.SeedTask(dynamotest.TaskSeed{
 		Params: map[string]any{"greeting": "hi"}, Stage: dynamotest.StageDone,
 		Results: []dynamotest.ResultFile{{ID: "Offer", Content: []byte("pdf")}},
-	}})
+	})
 	_, ts = h.get("/v1/task/" + ready)
 	assert.Equal(t, "Ready", ts["statusMessage"])
 	status, body := h.download(resultURLs(t, ts)[0])
@@ -142,7 +142,7 @@ func TestSeedSingleTask(t *testing.T) {
 	for stage, want := range map[dynamotest.Stage]string{
 		dynamotest.StagePosted: "Received", dynamotest.StageQueued: "Queued", dynamotest.StageFailed: "Failed",
 	} {
-		id := h.s.SeedSingleTask(dynamotest.SingleTaskSeed{Task: dynamotest.TaskSeed{Stage: stage}})
+		id := h.s.SeedTask(dynamotest.TaskSeed{Stage: stage})
 		_, ts = h.get("/v1/task/" + id)
 		assert.Equal(t, want, ts["statusMessage"], stage.String())
 	}
@@ -153,7 +153,7 @@ func TestSeedPanicsOnMisuse(t *testing.T) {
 	t.Parallel()
 	s := dynamotest.NewServer()
 	defer s.Close()
-	tooMany := make([]dynamotest.TaskSeed, 1001)
+	tooMany := make([]dynamotest.BatchTaskSeed, 1001)
 	cases := []struct {
 		name   string
 		method string
@@ -162,32 +162,32 @@ func TestSeedPanicsOnMisuse(t *testing.T) {
 		{"no tasks", "SeedBatch", func() { s.SeedBatch(dynamotest.BatchSeed{}) }},
 		{"too many tasks", "SeedBatch", func() { s.SeedBatch(dynamotest.BatchSeed{Tasks: tooMany}) }},
 		{"params without id", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Params: map[string]any{"x": 1}}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Params: map[string]any{"x": 1}}}})
 		}},
 		{"numeric id", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Params: map[string]any{"id": 1}}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Params: map[string]any{"id": 1}}}})
 		}},
 		{"params not JSON", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Params: map[string]any{"id": "1", "x": math.Inf(1)}}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Params: map[string]any{"id": "1", "x": math.Inf(1)}}}})
 		}},
-		{"unknown stage", "SeedBatch", func() { s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Stage: 99}}}) }},
+		{"unknown stage", "SeedBatch", func() { s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Stage: 99}}}) }},
 		{"failure when running", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Stage: dynamotest.StageRunning, Failure: "x"}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Stage: dynamotest.StageRunning, Failure: "x"}}})
 		}},
 		{"results when failed", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Stage: dynamotest.StageFailed, Results: []dynamotest.ResultFile{{ID: "a"}}}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Stage: dynamotest.StageFailed, Results: []dynamotest.ResultFile{{ID: "a"}}}}})
 		}},
 		{"empty result ID", "SeedBatch", func() {
-			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.TaskSeed{{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{}}}}})
+			s.SeedBatch(dynamotest.BatchSeed{Tasks: []dynamotest.BatchTaskSeed{{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{}}}}})
 		}},
-		{"integration without id", "SeedSingleTask", func() {
-			s.SeedSingleTask(dynamotest.SingleTaskSeed{Integration: map[string]any{"type": "Salesforce"}, Task: dynamotest.TaskSeed{Params: map[string]any{}}})
+		{"integration without id", "SeedTask", func() {
+			s.SeedTask(dynamotest.TaskSeed{Integration: map[string]any{"type": "Salesforce"}, Params: map[string]any{}})
 		}},
-		{"result ID twice", "SeedSingleTask", func() {
-			s.SeedSingleTask(dynamotest.SingleTaskSeed{Task: dynamotest.TaskSeed{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{ID: "a"}, {ID: "a"}}}})
+		{"result ID twice", "SeedTask", func() {
+			s.SeedTask(dynamotest.TaskSeed{Stage: dynamotest.StageDone, Results: []dynamotest.ResultFile{{ID: "a"}, {ID: "a"}}})
 		}},
-		{"integration not JSON", "SeedSingleTask", func() {
-			s.SeedSingleTask(dynamotest.SingleTaskSeed{Integration: map[string]any{"f": func() {}}})
+		{"integration not JSON", "SeedTask", func() {
+			s.SeedTask(dynamotest.TaskSeed{Integration: map[string]any{"f": func() {}}})
 		}},
 	}
 	for _, tc := range cases {
@@ -195,6 +195,6 @@ func TestSeedPanicsOnMisuse(t *testing.T) {
 		assert.True(t, strings.HasPrefix(msg, "dynamotest: "+tc.method+": "), "%s: panic %q", tc.name, msg)
 	}
 	assert.Empty(t, s.Batches(), "a refused seed stores nothing")
-	assert.Empty(t, s.SingleTasks())
+	assert.Empty(t, s.Tasks())
 	assert.Equal(t, "Stage(99)", dynamotest.Stage(99).String())
 }

@@ -136,7 +136,7 @@ func TestPostJSON(t *testing.T) {
 	require.Len(t, b.Tasks, 2)
 	assert.Equal(t, a.Tasks[0], b.Tasks[0].ID)
 	assert.Equal(t, map[string]any{"id": "2222", "locale": "fi-FI", "n": float64(3)}, b.Tasks[1].Params)
-	assert.Equal(t, "Queued", b.Tasks[0].StatusMessage)
+	assert.Equal(t, dynamotest.StagePosted, b.Tasks[0].Stage)
 
 	got, ok := h.s.Batch(a.ID)
 	require.True(t, ok)
@@ -438,7 +438,7 @@ func TestStatusLifecycle(t *testing.T) {
 
 	clock.Advance(time.Second)
 	started := clock.Now()
-	h.s.StartTask(a.ID, a.Tasks[0])
+	h.s.StartBatchTask(a.ID, a.Tasks[0])
 	_, ts = h.get(taskPath(0))
 	assert.Equal(t, "Running", ts["statusMessage"])
 	assert.Equal(t, stamp(started), ts["startDateTime"])
@@ -447,7 +447,7 @@ func TestStatusLifecycle(t *testing.T) {
 	assert.Equal(t, "Started", bs["statusMessage"])
 
 	clock.Advance(2 * time.Second)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF-1.7 profile")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF-1.7 profile")})
 	_, ts = h.get(taskPath(0))
 	assert.Equal(t, true, ts["completed"])
 	assert.Equal(t, "Completed", ts["statusMessage"])
@@ -464,7 +464,7 @@ func TestStatusLifecycle(t *testing.T) {
 	assert.Equal(t, "%PDF-1.7 profile", string(content))
 
 	clock.Advance(time.Second)
-	h.s.FailTask(a.ID, a.Tasks[1], "template error: boom")
+	h.s.FailBatchTask(a.ID, a.Tasks[1], "template error: boom")
 	_, ts = h.get(taskPath(1))
 	assert.Equal(t, true, ts["completed"])
 	assert.Equal(t, true, ts["errors"])
@@ -485,8 +485,9 @@ func TestStatusLifecycle(t *testing.T) {
 	assert.Equal(t, stamp(clock.Now()), bs["completedDateTime"])
 
 	b, _ := h.s.Batch(a.ID)
-	assert.Equal(t, []bool{true, true, true}, []bool{b.Tasks[0].Completed, b.Tasks[1].Completed, b.Tasks[2].Completed})
-	assert.Equal(t, []bool{false, true, false}, []bool{b.Tasks[0].Errors, b.Tasks[1].Errors, b.Tasks[2].Errors})
+	assert.Equal(t, []dynamotest.Stage{dynamotest.StageDone, dynamotest.StageFailed, dynamotest.StageDone},
+		[]dynamotest.Stage{b.Tasks[0].Stage, b.Tasks[1].Stage, b.Tasks[2].Stage})
+	assert.Equal(t, []string{"", "template error: boom", ""}, []string{b.Tasks[0].Failure, b.Tasks[1].Failure, b.Tasks[2].Failure})
 	assert.Equal(t, "Profile", b.Tasks[0].Results[0].ID)
 	assert.Equal(t, started, b.Tasks[0].StartedAt)
 
@@ -496,9 +497,9 @@ func TestStatusLifecycle(t *testing.T) {
 	status, _ = h.get(batchPath + "/not-a-task")
 	assert.Equal(t, http.StatusNotFound, status)
 
-	assert.Panics(t, func() { h.s.StartTask("nope", a.Tasks[0]) })
-	assert.Panics(t, func() { h.s.CompleteTask(a.ID, "nope") })
-	assert.Panics(t, func() { h.s.FailTask("nope", "nope", "x") })
+	assert.Panics(t, func() { h.s.StartBatchTask("nope", a.Tasks[0]) })
+	assert.Panics(t, func() { h.s.CompleteBatchTask(a.ID, "nope") })
+	assert.Panics(t, func() { h.s.FailBatchTask("nope", "nope", "x") })
 	assert.Panics(t, func() { h.s.CompleteBatch("nope") })
 }
 
@@ -512,7 +513,7 @@ func TestAutoComplete(t *testing.T) {
 	)
 	a := h.mustPost(2)
 	posted := clock.Now()
-	h.s.StartTask(a.ID, a.Tasks[1]) // driven by the test: auto-completion leaves it alone
+	h.s.StartBatchTask(a.ID, a.Tasks[1]) // driven by the test: auto-completion leaves it alone
 
 	clock.Advance(59 * time.Second)
 	_, bs := h.get("/v1/batch/" + a.ID)
@@ -540,11 +541,11 @@ func TestAutoComplete(t *testing.T) {
 	b := h.mustPost(1)
 	got := h.s.Batches()
 	require.Len(t, got, 2)
-	assert.True(t, got[0].Tasks[0].Completed)
-	assert.False(t, got[1].Tasks[0].Completed)
+	assert.Equal(t, dynamotest.StageDone, got[0].Tasks[0].Stage)
+	assert.Equal(t, dynamotest.StagePosted, got[1].Tasks[0].Stage)
 	clock.Advance(time.Minute)
 	got2, _ := h.s.Batch(b.ID)
-	assert.True(t, got2.Tasks[0].Completed)
+	assert.Equal(t, dynamotest.StageDone, got2.Tasks[0].Stage)
 }
 
 func TestExpiry(t *testing.T) {
@@ -572,7 +573,7 @@ func TestStorage(t *testing.T) {
 	h := newHarness(t)
 	a := h.mustPost(1)
 	content := bytes.Repeat([]byte{0, 1, 2, 3}, 1000)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Doc 1", Content: content})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Doc 1", Content: content})
 
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	list := ts["resultList"].([]any)
@@ -640,9 +641,9 @@ func TestFaultStatus(t *testing.T) {
 
 	// Faults on status routes and on the storage host.
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 	h.s.Inject(dynamotest.RouteBatchStatus, dynamotest.Fault{Status: http.StatusBadGateway})
-	h.s.Inject(dynamotest.RouteTaskStatus, dynamotest.Fault{Status: http.StatusInternalServerError})
+	h.s.Inject(dynamotest.RouteBatchTaskStatus, dynamotest.Fault{Status: http.StatusInternalServerError})
 	h.s.Inject(dynamotest.RouteDownload, dynamotest.Fault{Status: http.StatusServiceUnavailable})
 	status, _ = h.get("/v1/batch/" + a.ID)
 	assert.Equal(t, http.StatusBadGateway, status)
@@ -768,7 +769,7 @@ func TestFaultsEndedByClose(t *testing.T) {
 		assert.Error(t, receive(t, errs), "a held request is ended by Close")
 	}
 	assert.Empty(t, h.s.Batches())
-	assert.Len(t, h.s.SingleTasks(), 1, "the held post was stored")
+	assert.Len(t, h.s.Tasks(), 1, "the held post was stored")
 }
 
 func TestFaultDelay(t *testing.T) {
@@ -819,7 +820,7 @@ func TestConcurrentPosts(t *testing.T) {
 				_ = h.s.Requests()
 				_ = h.s.Batches()
 				if _, ok := h.s.Batch(a.ID); assert.True(t, ok) {
-					h.s.CompleteTask(a.ID, a.Tasks[0])
+					h.s.CompleteBatchTask(a.ID, a.Tasks[0])
 				}
 
 				req = h.newRequest(context.Background(), http.MethodPost, h.s.URL+"/v1/task", strings.NewReader(standaloneTask), "application/json")
@@ -831,8 +832,8 @@ func TestConcurrentPosts(t *testing.T) {
 				assert.NoError(t, json.NewDecoder(resp.Body).Decode(&task))
 				resp.Body.Close()
 				ids <- task.TaskID
-				_ = h.s.SingleTasks()
-				h.s.StartSingleTask(task.TaskID)
+				_ = h.s.Tasks()
+				h.s.StartTask(task.TaskID)
 			}
 		}()
 	}
@@ -845,7 +846,7 @@ func TestConcurrentPosts(t *testing.T) {
 	}
 	assert.Len(t, seen, 2*workers*each)
 	assert.Len(t, h.s.Batches(), workers*each)
-	assert.Len(t, h.s.SingleTasks(), workers*each)
+	assert.Len(t, h.s.Tasks(), workers*each)
 	assert.Len(t, h.s.Requests(), 2*workers*each)
 	assert.Equal(t, int64(2*workers*each), accepts.Load(), "callbacks run before the answer")
 	assert.Equal(t, workers*each+1, h.mustPostTask(standaloneTask).Usage.API.Term)

@@ -19,7 +19,7 @@ func TestResultURLIsSigned(t *testing.T) {
 	clock := newClock()
 	h := newHarness(t, dynamotest.WithClock(clock.Now))
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Doc 1", Content: []byte("pdf")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Doc 1", Content: []byte("pdf")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	u, err := url.Parse(resultURLs(t, ts)[0])
 	require.NoError(t, err)
@@ -46,8 +46,8 @@ func TestResultURLRefusedUnlessSigned(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(2)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("one")})
-	h.s.CompleteTask(a.ID, a.Tasks[1], dynamotest.ResultFile{ID: "Profile", Content: []byte("two")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("one")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[1], dynamotest.ResultFile{ID: "Profile", Content: []byte("two")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	valid := resultURLs(t, ts)[0]
 	_, ts = h.get("/v1/batch/" + a.ID + "/" + a.Tasks[1])
@@ -98,9 +98,9 @@ func TestResultURLExpires(t *testing.T) {
 	clock := newClock()
 	h := newHarness(t, dynamotest.WithClock(clock.Now))
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
 	task := h.mustPostTask(standaloneTask)
-	h.s.CompleteSingleTask(task.TaskID, dynamotest.ResultFile{ID: "Summary", Content: []byte("txt")})
+	h.s.CompleteTask(task.TaskID, dynamotest.ResultFile{ID: "Summary", Content: []byte("txt")})
 
 	for _, path := range []string{"/v1/batch/" + a.ID + "/" + a.Tasks[0], "/v1/task/" + task.TaskID} {
 		_, ts := h.get(path)
@@ -126,7 +126,7 @@ func TestResultURLAfterReset(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPost(1)
-	h.s.CompleteTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	h.s.CompleteBatchTask(a.ID, a.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
 	_, ts := h.get("/v1/batch/" + a.ID + "/" + a.Tasks[0])
 	fileURL := resultURLs(t, ts)[0]
 	h.s.Reset()

@@ -10,9 +10,9 @@ import (
 // vendor does not document it; its console lists the tasks of the last 3 days.
 const taskRetention = 3 * 24 * time.Hour
 
-// SingleTask is a snapshot of a task of the Task API (POST /v1/task), posted or
+// Task is a snapshot of a task of the Task API (POST /v1/task), posted or
 // seeded. Task, by contrast, is one task of a batch.
-type SingleTask struct {
+type Task struct {
 	// ID is the task ID handed out when the task was posted: "t-" and 32 hex digits.
 	ID string
 	// Template is the template reference of a JSON post; empty for a multipart post.
@@ -30,14 +30,11 @@ type SingleTask struct {
 	Parts map[string]json.RawMessage
 	// PostedAt is the server clock's time when the task was accepted.
 	PostedAt time.Time
-	// Stage is where the task is in its lifecycle.
+	// Stage is where the task is in its lifecycle; its status message and
+	// description follow from it (see Stage).
 	Stage Stage
-	// Started, Completed and Errors tell the task's progress as its status does.
-	Started, Completed, Errors bool
-	// StatusMessage is "Received", "Queued", "Running", "Ready" or a failure message.
-	StatusMessage string
-	// StatusDescription is the status's textual description.
-	StatusDescription string
+	// Failure is the status message of a task at StageFailed; empty otherwise.
+	Failure string
 	// StartedAt and EndedAt are zero until the task starts and ends.
 	StartedAt, EndedAt time.Time
 	// Log holds the task's compose log entries.
@@ -98,24 +95,20 @@ func (s *Server) settleSingle(t *singleState, now time.Time) {
 	t.settle(&s.cfg, t.id, t.postedAt, now)
 }
 
-func (t *singleState) snapshot() SingleTask {
-	out := SingleTask{
-		ID:                t.id,
-		Template:          t.template,
-		Integration:       deepCopyMap(t.integration),
-		Params:            deepCopyMap(t.params),
-		Parts:             copyParts(t.parts),
-		PostedAt:          t.postedAt,
-		Stage:             t.stage,
-		Started:           t.started(),
-		Completed:         t.completed(),
-		Errors:            t.failed(),
-		StatusMessage:     t.statusMessage(),
-		StatusDescription: t.statusDescription(),
-		StartedAt:         t.startedAt,
-		EndedAt:           t.endedAt,
-		Log:               append([]string(nil), t.log...),
-		Results:           copyResults(t.results),
+func (t *singleState) snapshot() Task {
+	out := Task{
+		ID:          t.id,
+		Template:    t.template,
+		Integration: deepCopyMap(t.integration),
+		Params:      deepCopyMap(t.params),
+		Parts:       copyParts(t.parts),
+		PostedAt:    t.postedAt,
+		Stage:       t.stage,
+		Failure:     t.failure,
+		StartedAt:   t.startedAt,
+		EndedAt:     t.endedAt,
+		Log:         append([]string(nil), t.log...),
+		Results:     copyResults(t.results),
 	}
 	if out.Params == nil {
 		out.Params = map[string]any{}
@@ -127,13 +120,13 @@ func (t *singleState) snapshot() SingleTask {
 	return out
 }
 
-// SingleTasks returns a snapshot of every Task API task, posted or seeded, in the
+// Tasks returns a snapshot of every Task API task, posted or seeded, in the
 // order they were stored, expired ones included.
-func (s *Server) SingleTasks() []SingleTask {
+func (s *Server) Tasks() []Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	out := make([]SingleTask, 0, len(s.singles))
+	out := make([]Task, 0, len(s.singles))
 	for _, t := range s.singles {
 		s.settleSingle(t, now)
 		out = append(out, t.snapshot())
@@ -141,56 +134,56 @@ func (s *Server) SingleTasks() []SingleTask {
 	return out
 }
 
-// SingleTask returns a snapshot of the Task API task with the given ID, expired or not.
-func (s *Server) SingleTask(id string) (SingleTask, bool) {
+// Task returns a snapshot of the Task API task with the given ID, expired or not.
+func (s *Server) Task(id string) (Task, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.singleIndex[id]
 	if !ok {
-		return SingleTask{}, false
+		return Task{}, false
 	}
 	s.settleSingle(t, s.cfg.now())
 	return t.snapshot(), true
 }
 
-// QueueSingleTask moves a Task API task to "Queued", whatever it was before. It
+// QueueTask moves a Task API task to "Queued", whatever it was before. It
 // panics if the task is unknown.
-func (s *Server) QueueSingleTask(taskID string) {
+func (s *Server) QueueTask(taskID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mustSingle("QueueSingleTask", taskID, s.cfg.now()).queue()
+	s.mustSingle("QueueTask", taskID, s.cfg.now()).queue()
 }
 
-// StartSingleTask marks a Task API task as running from now on, whatever it was
+// StartTask marks a Task API task as running from now on, whatever it was
 // before. It panics if the task is unknown.
-func (s *Server) StartSingleTask(taskID string) {
+func (s *Server) StartTask(taskID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustSingle("StartSingleTask", taskID, now).start(now)
+	s.mustSingle("StartTask", taskID, now).start(now)
 }
 
-// CompleteSingleTask marks a Task API task as "Ready", with the given result files.
+// CompleteTask marks a Task API task as "Ready", with the given result files.
 // It panics if the task is unknown, or if a result file's ID is empty or given twice.
-func (s *Server) CompleteSingleTask(taskID string, results ...ResultFile) {
-	mustResults("CompleteSingleTask", results)
+func (s *Server) CompleteTask(taskID string, results ...ResultFile) {
+	mustResults("CompleteTask", results)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustSingle("CompleteSingleTask", taskID, now).finish(now, "", results)
+	s.mustSingle("CompleteTask", taskID, now).finish(now, "", results)
 }
 
-// FailSingleTask marks a Task API task as completed with errors: its status message
+// FailTask marks a Task API task as completed with errors: its status message
 // becomes message ("Failed" when empty) and its log gets a SEVERE entry. It panics if
 // the task is unknown.
-func (s *Server) FailSingleTask(taskID, message string) {
+func (s *Server) FailTask(taskID, message string) {
 	if message == "" {
 		message = defaultFailure
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
-	s.mustSingle("FailSingleTask", taskID, now).finish(now, message, nil)
+	s.mustSingle("FailTask", taskID, now).finish(now, message, nil)
 }
 
 // mustSingle finds a Task API task for a driving method, settling it first; s.mu is

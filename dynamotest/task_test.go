@@ -38,7 +38,7 @@ func TestPostTaskJSON(t *testing.T) {
 	h.mustPost(1)
 	assert.Equal(t, 3, h.mustPostTask(`{"template":"t"}`).Usage.API.Term, "batch posts do not count; standalone params are optional")
 
-	tasks := h.s.SingleTasks()
+	tasks := h.s.Tasks()
 	require.Len(t, tasks, 3)
 	got := tasks[0]
 	assert.Equal(t, a.TaskID, got.ID)
@@ -48,17 +48,16 @@ func TestPostTaskJSON(t *testing.T) {
 	assert.Equal(t, "Salesforce", got.Integration["type"])
 	assert.Equal(t, clock.Now(), got.PostedAt)
 	assert.Equal(t, dynamotest.StagePosted, got.Stage)
-	assert.Equal(t, "Received", got.StatusMessage)
 	assert.Nil(t, tasks[1].Integration)
 	assert.Equal(t, map[string]any{}, tasks[2].Params)
 
-	one, ok := h.s.SingleTask(a.TaskID)
+	one, ok := h.s.Task(a.TaskID)
 	require.True(t, ok)
 	assert.Equal(t, got, one)
-	_, ok = h.s.SingleTask("t-nope")
+	_, ok = h.s.Task("t-nope")
 	assert.False(t, ok)
 	one.Params["locale"] = "changed"
-	again, _ := h.s.SingleTask(a.TaskID)
+	again, _ := h.s.Task(a.TaskID)
 	assert.Equal(t, "fi-FI", again.Params["locale"], "snapshots are copies")
 
 	r := h.s.Requests()[0]
@@ -109,7 +108,7 @@ func TestPostTaskJSONRefused(t *testing.T) {
 		assert.Equal(t, tc.status, resp.StatusCode, tc.name)
 		assert.Contains(t, message(t, body), tc.want, tc.name)
 	}
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 
 	// Every problem at once, and no secret echoed.
 	status, body := h.postTaskJSON(`{"params":{"id":3},"partParams":[],"integration":{"type":"Salesforce","sessionID":"sess-secret","serverURL":""}}`)
@@ -128,7 +127,7 @@ func TestPostTaskJSONTooLarge(t *testing.T) {
 	status, raw := h.postTaskJSON(`{"template":"t","params":{"pad":"` + strings.Repeat("x", 32<<20) + `"}}`)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, status)
 	assert.NotEmpty(t, message(t, raw))
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 }
 
 func TestPostTaskMultipart(t *testing.T) {
@@ -147,7 +146,7 @@ func TestPostTaskMultipart(t *testing.T) {
 	var a acceptedTask
 	require.NoError(t, json.Unmarshal(raw, &a))
 
-	got, ok := h.s.SingleTask(a.TaskID)
+	got, ok := h.s.Task(a.TaskID)
 	require.True(t, ok)
 	assert.Empty(t, got.Template)
 	require.NotNil(t, got.EmbeddedTemplate)
@@ -172,7 +171,7 @@ func TestPostTaskMultipart(t *testing.T) {
 	status, raw = h.postForm("/v1/task", templatePart(template), jsonPart("data", `{}`), jsonPart("param.x", `1`))
 	require.Equal(t, http.StatusAccepted, status, "body %s", raw)
 	require.NoError(t, json.Unmarshal(raw, &a))
-	got, _ = h.s.SingleTask(a.TaskID)
+	got, _ = h.s.Task(a.TaskID)
 	assert.Equal(t, map[string]any{"x": float64(1)}, got.Params)
 }
 
@@ -210,7 +209,7 @@ func TestPostTaskMultipartRefused(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, status, tc.name)
 		assert.Contains(t, message(t, raw), tc.want, tc.name)
 	}
-	assert.Empty(t, h.s.SingleTasks())
+	assert.Empty(t, h.s.Tasks())
 
 	// The problems of the parts and of the data are named together.
 	status, raw := h.postForm("/v1/task",
@@ -245,7 +244,7 @@ func TestTaskLifecycle(t *testing.T) {
 	assert.Equal(t, []any{}, ts["resultList"])
 
 	descriptions := map[any]bool{ts["statusDescription"]: true}
-	h.s.QueueSingleTask(a.TaskID)
+	h.s.QueueTask(a.TaskID)
 	_, ts = h.get(path)
 	assert.Equal(t, "Queued", ts["statusMessage"])
 	assert.NotContains(t, ts, "startDateTime")
@@ -253,7 +252,7 @@ func TestTaskLifecycle(t *testing.T) {
 
 	clock.Advance(time.Second)
 	started := clock.Now()
-	h.s.StartSingleTask(a.TaskID)
+	h.s.StartTask(a.TaskID)
 	_, ts = h.get(path)
 	assert.Equal(t, "Running", ts["statusMessage"])
 	assert.Equal(t, stamp(started), ts["startDateTime"])
@@ -261,7 +260,7 @@ func TestTaskLifecycle(t *testing.T) {
 	descriptions[ts["statusDescription"]] = true
 
 	clock.Advance(2 * time.Second)
-	h.s.CompleteSingleTask(a.TaskID, dynamotest.ResultFile{ID: "Offer.pdf", Content: []byte("%PDF offer")})
+	h.s.CompleteTask(a.TaskID, dynamotest.ResultFile{ID: "Offer.pdf", Content: []byte("%PDF offer")})
 	_, ts = h.get(path)
 	assert.Equal(t, "Ready", ts["statusMessage"])
 	assert.Equal(t, "Ready", ts["statusDescription"])
@@ -278,13 +277,13 @@ func TestTaskLifecycle(t *testing.T) {
 	descriptions[ts["statusDescription"]] = true
 	assert.Len(t, descriptions, 4, "each stage has its own description")
 
-	got, _ := h.s.SingleTask(a.TaskID)
+	got, _ := h.s.Task(a.TaskID)
 	assert.Equal(t, dynamotest.StageDone, got.Stage)
-	assert.True(t, got.Started && got.Completed && !got.Errors)
+	assert.Empty(t, got.Failure)
 	assert.Equal(t, started, got.StartedAt)
 	assert.Equal(t, "Offer.pdf", got.Results[0].ID)
 
-	h.s.FailSingleTask(a.TaskID, "template error: boom")
+	h.s.FailTask(a.TaskID, "template error: boom")
 	_, ts = h.get(path)
 	assert.Equal(t, "template error: boom", ts["statusMessage"])
 	assert.NotEmpty(t, ts["statusDescription"])
@@ -293,6 +292,9 @@ func TestTaskLifecycle(t *testing.T) {
 	assert.Equal(t, []any{}, ts["resultList"])
 	require.Len(t, ts["log"], 1)
 	assert.Contains(t, ts["log"].([]any)[0], "SEVERE template error: boom")
+	got, _ = h.s.Task(a.TaskID)
+	assert.Equal(t, dynamotest.StageFailed, got.Stage)
+	assert.Equal(t, "template error: boom", got.Failure)
 
 	status, m := h.get("/v1/task/t-" + strings.Repeat("0", 32))
 	assert.Equal(t, http.StatusNotFound, status)
@@ -301,13 +303,13 @@ func TestTaskLifecycle(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status)
 
 	for name, drive := range map[string]func(){
-		"QueueSingleTask":    func() { h.s.QueueSingleTask("t-nope") },
-		"StartSingleTask":    func() { h.s.StartSingleTask("t-nope") },
-		"CompleteSingleTask": func() { h.s.CompleteSingleTask("t-nope") },
-		"FailSingleTask":     func() { h.s.FailSingleTask("t-nope", "x") },
-		"empty result ID":    func() { h.s.CompleteSingleTask(a.TaskID, dynamotest.ResultFile{}) },
+		"QueueTask":       func() { h.s.QueueTask("t-nope") },
+		"StartTask":       func() { h.s.StartTask("t-nope") },
+		"CompleteTask":    func() { h.s.CompleteTask("t-nope") },
+		"FailTask":        func() { h.s.FailTask("t-nope", "x") },
+		"empty result ID": func() { h.s.CompleteTask(a.TaskID, dynamotest.ResultFile{}) },
 		"result ID twice": func() {
-			h.s.CompleteSingleTask(a.TaskID, dynamotest.ResultFile{ID: "a"}, dynamotest.ResultFile{ID: "a"})
+			h.s.CompleteTask(a.TaskID, dynamotest.ResultFile{ID: "a"}, dynamotest.ResultFile{ID: "a"})
 		},
 	} {
 		assert.Panics(t, drive, name)
@@ -325,7 +327,7 @@ func TestTaskAutoComplete(t *testing.T) {
 	a := h.mustPostTask(standaloneTask)
 	driven := h.mustPostTask(standaloneTask)
 	posted := clock.Now()
-	h.s.QueueSingleTask(driven.TaskID)
+	h.s.QueueTask(driven.TaskID)
 
 	clock.Advance(59 * time.Second)
 	_, ts := h.get("/v1/task/" + a.TaskID)
@@ -358,14 +360,14 @@ func TestTaskExpiry(t *testing.T) {
 	status, m := h.get("/v1/task/" + a.TaskID)
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.Contains(t, m["message"], "expired")
-	assert.Len(t, h.s.SingleTasks(), 1)
+	assert.Len(t, h.s.Tasks(), 1)
 }
 
 func TestTaskFaults(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.mustPostTask(standaloneTask)
-	h.s.CompleteSingleTask(a.TaskID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
+	h.s.CompleteTask(a.TaskID, dynamotest.ResultFile{ID: "r", Content: []byte("x")})
 	h.s.Inject(dynamotest.RoutePostTask, dynamotest.Fault{Status: http.StatusServiceUnavailable})
 	h.s.Inject(dynamotest.RouteGetTask, dynamotest.Fault{Status: http.StatusBadGateway})
 	h.s.Inject(dynamotest.RouteDownloadTask, dynamotest.Fault{Status: http.StatusInternalServerError})
@@ -381,7 +383,7 @@ func TestTaskFaults(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, status)
 	status, _ = h.download(fileURL)
 	assert.Equal(t, http.StatusOK, status)
-	assert.Len(t, h.s.SingleTasks(), 1)
+	assert.Len(t, h.s.Tasks(), 1)
 
 	// The Task API answer keeps its body under SuccessStatus.
 	h.s.Inject(dynamotest.RoutePostTask, dynamotest.Fault{SuccessStatus: http.StatusCreated})

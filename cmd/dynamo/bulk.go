@@ -13,6 +13,10 @@ import (
 // for the posts in flight to finish.
 const defaultGrace = 30 * time.Second
 
+// defaultConcurrency is how many chunks dynamo bulk posts at once, as
+// PostBulk does by default.
+const defaultConcurrency = 2
+
 type bulkFlags struct {
 	templateFlags
 	csv           string
@@ -77,7 +81,7 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` before and after posting it, and skip the chunks it records as accepted")
 	fs.BoolVar(&f.repostUnknown, "repost-unknown", false, "post again the chunks the journal records with an unknown outcome (only once you know their batches were not created)")
 	fs.IntVar(&f.chunkSize, "chunk-size", dynamo.MaxTasksPerBatch, "records per batch, 1 to 1000 (a journal's job keeps its size)")
-	fs.IntVar(&f.concurrency, "concurrency", dynamo.DefaultBulkConcurrency, "how many chunks are posted at once")
+	fs.IntVar(&f.concurrency, "concurrency", defaultConcurrency, "how many chunks are posted at once")
 	fs.DurationVar(&f.grace, "grace", defaultGrace, "after an interrupt, how long to wait for the posts in flight before aborting them")
 	fs.BoolVar(&f.noWait, "no-wait", false, "post only; do not wait for the batches")
 	return c

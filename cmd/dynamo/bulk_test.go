@@ -125,7 +125,7 @@ func TestBulkTaskErrors(t *testing.T) {
 	// Each batch fails its first task and completes the others.
 	f.setOnAccept(func(id string) {
 		b, _ := f.srv.Batch(id)
-		f.srv.FailTask(id, b.Tasks[0].ID, "boom")
+		f.srv.FailBatchTask(id, b.Tasks[0].ID, "boom")
 		f.srv.CompleteBatch(id)
 	})
 	csv := writeFile(t, "accounts.csv", records(5))

@@ -127,7 +127,7 @@ func (w *follower) follow(index int, batchID string, records int, skipped bool) 
 			w.waited(index, batchID, records, skipped, nil, w.ctx.Err())
 			return
 		}
-		st, err := w.client.WaitBatch(w.ctx, batchID, w.a.pollOptions(dynamo.WithProgress(func(st *dynamo.BatchStatus) {
+		st, err := w.client.WaitBatch(w.ctx, batchID, w.a.waitBatchOptions(dynamo.WithBatchProgress(func(st *dynamo.BatchStatus) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.counts[index] = countTasks(st)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
@@ -76,13 +77,26 @@ func (a *app) integration() (*dynamo.Integration, error) {
 	return dynamo.Salesforce(session, server), nil
 }
 
-// pollOptions are the wait options of the poll interval flag, the maximum
-// scaled like the SDK's defaults; the caller adds its progress option.
-func (a *app) pollOptions(progress dynamo.WaitOption) []dynamo.WaitOption {
-	maxInterval := a.pollInterval * (dynamo.DefaultMaxPollInterval / dynamo.DefaultPollInterval)
-	return []dynamo.WaitOption{
-		dynamo.WithPollInterval(a.pollInterval),
-		dynamo.WithMaxPollInterval(maxInterval),
-		progress,
-	}
+// The SDK's polling defaults: a first wait of 1 s, growing to 15 s.
+const (
+	defaultPollInterval = time.Second
+	maxPollIntervals    = 15 // the longest wait, in first waits
+)
+
+// pollOptions are the poll options of the poll interval flag, the maximum
+// scaled like the SDK's defaults.
+func (a *app) pollOptions() (first, most dynamo.PollOption) {
+	return dynamo.WithPollInterval(a.pollInterval), dynamo.WithMaxPollInterval(a.pollInterval * maxPollIntervals)
+}
+
+// waitBatchOptions are WaitBatch's options: the poll options and progress.
+func (a *app) waitBatchOptions(progress dynamo.WaitBatchOption) []dynamo.WaitBatchOption {
+	first, most := a.pollOptions()
+	return []dynamo.WaitBatchOption{first, most, progress}
+}
+
+// waitTaskOptions are WaitTask's options: the poll options and progress.
+func (a *app) waitTaskOptions(progress dynamo.WaitTaskOption) []dynamo.WaitTaskOption {
+	first, most := a.pollOptions()
+	return []dynamo.WaitTaskOption{first, most, progress}
 }

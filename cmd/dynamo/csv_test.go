@@ -79,7 +79,7 @@ func TestCSVMissingFile(t *testing.T) {
 
 // wantParams fails unless the tasks have exactly the params of want,
 // in order.
-func wantParams(t *testing.T, tasks []dynamotest.Task, want ...map[string]any) {
+func wantParams(t *testing.T, tasks []dynamotest.BatchTask, want ...map[string]any) {
 	t.Helper()
 	params := make([]map[string]any, len(tasks))
 	for i, task := range tasks {

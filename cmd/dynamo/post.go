@@ -75,7 +75,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 	} else {
 		resp, err = client.PostBatch(ctx, b)
 	}
-	var countErr *dynamo.TaskCountError
+	var countErr *dynamo.BatchTaskCountError
 	switch {
 	case errors.As(err, &countErr):
 		return fmt.Errorf("%w: the batch exists, do not post it again; follow it with 'dynamo status %s'", err, countErr.Response.ID)

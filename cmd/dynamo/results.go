@@ -74,8 +74,8 @@ func (a *app) results(ctx context.Context, batchID string, f *resultsFlags) erro
 // planDownloads reads the status of every task of the batch and hands each
 // completed task's results to d. The error is a failure to read the batch.
 func (a *app) planDownloads(ctx context.Context, client *dynamo.Client, batchID string, d *downloader, out *resultsOutput) error {
-	for ts, err := range client.TaskStatuses(ctx, batchID) {
-		var taskErr *dynamo.TaskStatusError
+	for ts, err := range client.BatchTaskStatuses(ctx, batchID) {
+		var taskErr *dynamo.BatchTaskStatusError
 		if err != nil && !errors.As(err, &taskErr) {
 			return callErr("batch "+batchID, err)
 		}

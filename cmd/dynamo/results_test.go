@@ -59,7 +59,7 @@ func TestResultsRefusesUnsafeNames(t *testing.T) {
 	t.Parallel()
 	srv, env := newServer(t)
 	out := post(t, env, "--id", "1")
-	srv.CompleteTask(out.ID, out.Tasks[0],
+	srv.CompleteBatchTask(out.ID, out.Tasks[0],
 		dynamotest.ResultFile{ID: "../../escaped", Content: []byte("x")},
 		dynamotest.ResultFile{ID: "..", Content: []byte("x")},
 		dynamotest.ResultFile{ID: "a\\b", Content: []byte("x")},
@@ -90,13 +90,13 @@ func TestResultsIncompleteAndFailedTasks(t *testing.T) {
 	t.Parallel()
 	srv, env := newServer(t)
 	out := post(t, env, "--id", "1", "--id", "2")
-	srv.FailTask(out.ID, out.Tasks[0], "boom")
+	srv.FailBatchTask(out.ID, out.Tasks[0], "boom")
 	dir := t.TempDir()
 	r := runWith(t, env, "results", out.ID, "--out", dir)
 	wantCode(t, r, exitFailed)
 	wantContains(t, "stderr", r.stderr, "1 of 2 tasks have not completed yet", "dynamo wait "+out.ID)
 
-	srv.CompleteTask(out.ID, out.Tasks[1], dynamotest.ResultFile{ID: "Profile", Content: []byte("ok")})
+	srv.CompleteBatchTask(out.ID, out.Tasks[1], dynamotest.ResultFile{ID: "Profile", Content: []byte("ok")})
 	r = runWith(t, env, "results", out.ID, "--out", dir)
 	wantCode(t, r, exitTaskErrors)
 	wantContains(t, "stdout", r.stdout, "1 files downloaded", "1 of 2 tasks had errors")
@@ -106,7 +106,7 @@ func TestResultsDownloadFails(t *testing.T) {
 	t.Parallel()
 	srv, env := newServer(t)
 	out := post(t, env, "--id", "1")
-	srv.CompleteTask(out.ID, out.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("ok")})
+	srv.CompleteBatchTask(out.ID, out.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("ok")})
 	srv.Inject(dynamotest.RouteDownload, dynamotest.Fault{Status: 403, Body: "expired"})
 	dir := t.TempDir()
 	r := runWith(t, env, "results", out.ID, "--out", dir)

@@ -138,7 +138,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log every request (never a credential) on stderr")
 	pf.StringVar(&a.progressMode, "progress", "auto", "progress display on stderr: auto, bar, plain or none")
-	pf.DurationVar(&a.pollInterval, "poll-interval", dynamo.DefaultPollInterval, "first wait between two status calls")
+	pf.DurationVar(&a.pollInterval, "poll-interval", defaultPollInterval, "first wait between two status calls")
 	pf.DurationVar(&a.fakeDelay, "fake-delay", 1500*time.Millisecond, "with --fake, how long a task takes to complete")
 	_ = pf.MarkHidden("poll-interval")
 	_ = pf.MarkHidden("fake-delay")

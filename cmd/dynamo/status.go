@@ -115,7 +115,7 @@ func batchOutcome(st *dynamo.BatchStatus) error {
 // wait follows the batch until it completes, with progress on stderr.
 func (a *app) wait(ctx context.Context, client *dynamo.Client, batchID string) (*dynamo.BatchStatus, error) {
 	p := a.newProgress("batch " + batchID)
-	st, err := client.WaitBatch(ctx, batchID, a.pollOptions(dynamo.WithProgress(func(st *dynamo.BatchStatus) {
+	st, err := client.WaitBatch(ctx, batchID, a.waitBatchOptions(dynamo.WithBatchProgress(func(st *dynamo.BatchStatus) {
 		c := countTasks(st)
 		p.update(c.completed, c.errors, c.total)
 	}))...)
@@ -175,7 +175,7 @@ func (a *app) batchStatus(ctx context.Context, client *dynamo.Client, batchID st
 }
 
 func (a *app) taskStatus(ctx context.Context, client *dynamo.Client, batchID, taskID string) error {
-	st, err := client.GetTaskStatus(ctx, batchID, taskID)
+	st, err := client.GetBatchTaskStatus(ctx, batchID, taskID)
 	if err != nil {
 		return callErr("task "+taskID+" of batch "+batchID, err)
 	}

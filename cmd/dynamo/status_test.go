@@ -30,8 +30,8 @@ func TestStatus(t *testing.T) {
 	wantCode(t, r, exitOK)
 	wantContains(t, "stdout", r.stdout, out.ID, "Waiting", "0/2 tasks completed", out.Tasks[0], out.Tasks[1])
 
-	srv.CompleteTask(out.ID, out.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
-	srv.FailTask(out.ID, out.Tasks[1], "template error\x1b[31m: no field Name")
+	srv.CompleteBatchTask(out.ID, out.Tasks[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("pdf")})
+	srv.FailBatchTask(out.ID, out.Tasks[1], "template error\x1b[31m: no field Name")
 	r = runWith(t, env, "--json", "status", out.ID)
 	wantCode(t, r, exitTaskErrors)
 	var st batchJSON
@@ -113,7 +113,7 @@ func TestWaitTaskErrors(t *testing.T) {
 	t.Parallel()
 	srv, env := newServer(t)
 	out := post(t, env, "--id", "1", "--id", "2")
-	srv.FailTask(out.ID, out.Tasks[0], "boom")
+	srv.FailBatchTask(out.ID, out.Tasks[0], "boom")
 	srv.CompleteBatch(out.ID)
 	r := runWith(t, env, "wait", out.ID)
 	wantCode(t, r, exitTaskErrors)

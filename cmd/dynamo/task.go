@@ -252,7 +252,7 @@ func (a *app) showTask(st *dynamo.TaskStatus) error {
 func (a *app) waitTask(ctx context.Context, client *dynamo.Client, taskID string) (*dynamo.TaskStatus, error) {
 	p := a.newProgress("task " + taskID)
 	start, last := time.Now(), ""
-	st, err := client.WaitTask(ctx, taskID, a.pollOptions(dynamo.WithTaskProgress(func(st *dynamo.TaskStatus) {
+	st, err := client.WaitTask(ctx, taskID, a.waitTaskOptions(dynamo.WithTaskProgress(func(st *dynamo.TaskStatus) {
 		if a.progressMode != "none" && st.StatusMessage != last {
 			last = st.StatusMessage
 			p.log(fmt.Sprintf("task %s: %s, %s elapsed", printable(taskID), printable(st.StatusMessage), time.Since(start).Round(100*time.Millisecond)))

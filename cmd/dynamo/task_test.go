@@ -68,7 +68,7 @@ func TestTaskPostByReference(t *testing.T) {
 	t.Parallel()
 	srv, env := newServer(t)
 	out := postTask(t, env, "--template", "069000000000001", "--param", "locale=fi-FI")
-	posted, ok := srv.SingleTask(out.TaskID)
+	posted, ok := srv.Task(out.TaskID)
 	if !ok || posted.Template != "069000000000001" || posted.Params["locale"] != "fi-FI" || posted.Integration != nil {
 		t.Fatalf("posted %+v (%v)", posted, ok)
 	}
@@ -92,7 +92,7 @@ func TestTaskPostSalesforce(t *testing.T) {
 	}
 
 	out := postTask(t, env, "--template", "T", "--param", "id=001A")
-	posted, _ := srv.SingleTask(out.TaskID)
+	posted, _ := srv.Task(out.TaskID)
 	if posted.Integration["sessionID"] != "sess" || posted.Params["id"] != "001A" {
 		t.Errorf("posted %+v", posted)
 	}
@@ -107,7 +107,7 @@ func TestTaskPostEmbeddedWithParts(t *testing.T) {
 	dap := writeFile(t, "letter.dap", strings.Repeat("DAP!", 100))
 	extra := writeFile(t, "extra.json", `{"rates": [1.5, 2]}`)
 	out := postTask(t, env, "--dap", dap, "--part", "extra="+extra, "--param", "year=2024")
-	posted, _ := srv.SingleTask(out.TaskID)
+	posted, _ := srv.Task(out.TaskID)
 	if posted.EmbeddedTemplate == nil || posted.EmbeddedTemplate.FileName != "letter.dap" || posted.EmbeddedTemplate.Size != 400 || posted.Params["year"] != "2024" {
 		t.Fatalf("posted %+v", posted)
 	}
@@ -162,7 +162,7 @@ func TestTaskStatusWaitResults(t *testing.T) {
 
 	inv := startWith(t, env, "--json", "task", "wait", out.TaskID)
 	inv.stderr.waitFor(t, "task "+out.TaskID+": Received")
-	srv.CompleteSingleTask(out.TaskID, dynamotest.ResultFile{ID: "Letter.pdf", Content: []byte("%PDF")},
+	srv.CompleteTask(out.TaskID, dynamotest.ResultFile{ID: "Letter.pdf", Content: []byte("%PDF")},
 		dynamotest.ResultFile{ID: "../escaped", Content: []byte("x")})
 	r = inv.wait(t)
 	wantCode(t, r, exitOK)
@@ -184,7 +184,7 @@ func TestTaskStatusWaitResults(t *testing.T) {
 func TestTaskCompletedWithErrors(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	f.setOnAcceptTask(func(srv *dynamotest.Server, id string) { srv.FailSingleTask(id, "template error: no field Name") })
+	f.setOnAcceptTask(func(srv *dynamotest.Server, id string) { srv.FailTask(id, "template error: no field Name") })
 	env := f.env
 	r := runWith(t, env, "task", "post", "--template", "T", "--wait")
 	wantCode(t, r, exitTaskErrors)

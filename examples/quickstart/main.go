@@ -58,14 +58,14 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("batch %s accepted: %d tasks, licence usage %d\n", resp.ID, len(resp.TaskIDs), resp.LicenseUsage)
 
-	status, err := client.WaitBatch(ctx, resp.ID, dynamo.WithProgress(func(s *dynamo.BatchStatus) {
+	status, err := client.WaitBatch(ctx, resp.ID, dynamo.WithBatchProgress(func(s *dynamo.BatchStatus) {
 		fmt.Printf("  status: %s\n", s.StatusMessage)
 	}))
 	if err != nil {
 		return fmt.Errorf("waiting for batch %s: %w", resp.ID, err)
 	}
 	for i, taskID := range resp.TaskIDs {
-		task, err := client.GetTaskStatus(ctx, resp.ID, taskID)
+		task, err := client.GetBatchTaskStatus(ctx, resp.ID, taskID)
 		if err != nil {
 			return err
 		}

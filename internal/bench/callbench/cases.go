@@ -18,11 +18,11 @@ type clients struct {
 
 // newTransport is the transport each client gets its own copy of:
 // http.DefaultTransport's settings, with room for as many idle keep-alive
-// connections per host as TaskStatuses fetches at once, so that neither
+// connections per host as BatchTaskStatuses fetches at once, so that neither
 // client redials in steady state.
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 2 * dynamo.DefaultStatusConcurrency
+	t.MaxIdleConnsPerHost = 2 * statusConcurrency
 	return t
 }
 
@@ -62,7 +62,7 @@ type callCase struct {
 
 // callCaseNames are the per-call cases, in the order they are run.
 var callCaseNames = []string{
-	"GetBatchStatus", "GetTaskStatus", "GetTask",
+	"GetBatchStatus", "GetBatchTaskStatus", "GetTask",
 	"PostBatch/1", "PostBatch/1000", "PostTask", "PostBatchWithTemplate",
 }
 
@@ -119,9 +119,9 @@ func (c *clients) callCases() []callCase {
 			},
 		},
 		{
-			name: "GetTaskStatus",
+			name: "GetBatchTaskStatus",
 			sdk: func(ctx context.Context) error {
-				st, err := c.sdk.GetTaskStatus(ctx, smallBatchID, firstTask)
+				st, err := c.sdk.GetBatchTaskStatus(ctx, smallBatchID, firstTask)
 				if err != nil {
 					return err
 				}

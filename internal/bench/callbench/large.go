@@ -12,8 +12,14 @@ import (
 	"github.com/dynamokit/dynamo"
 )
 
+// The concurrency of both sides: PostBulk's and BatchTaskStatuses' defaults.
+const (
+	bulkConcurrency   = 2
+	statusConcurrency = 4
+)
+
 // bulkJobs returns PostBulk over recs and the baseline's loop doing the
-// same posts: chunks of MaxTasksPerBatch records, DefaultBulkConcurrency of
+// same posts: chunks of MaxTasksPerBatch records, bulkConcurrency of
 // them at once, the same bodies. Each checks that every chunk was accepted.
 func (c *clients) bulkJobs(recs *records) (hand, sdk func(context.Context) error) {
 	chunks := (len(recs.params) + dynamo.MaxTasksPerBatch - 1) / dynamo.MaxTasksPerBatch
@@ -21,7 +27,7 @@ func (c *clients) bulkJobs(recs *records) (hand, sdk func(context.Context) error
 	handIn := &handIntegration{Type: dynamo.IntegrationSalesforce, SessionID: sessionID, ServerURL: serverURL}
 	handTasks := recs.handTasks()
 	sdk = func(ctx context.Context) error {
-		rep, err := c.sdk.PostBulk(ctx, b)
+		rep, err := c.sdk.PostBulk(ctx, b, dynamo.WithBulkConcurrency(bulkConcurrency))
 		if err != nil {
 			return err
 		}
@@ -31,7 +37,7 @@ func (c *clients) bulkJobs(recs *records) (hand, sdk func(context.Context) error
 		return wantCount(rep.Count(dynamo.ChunkAccepted), chunks)
 	}
 	hand = func(ctx context.Context) error {
-		ids, err := c.hand.postBulk(ctx, templateRef, handTasks, handIn, dynamo.MaxTasksPerBatch, dynamo.DefaultBulkConcurrency)
+		ids, err := c.hand.postBulk(ctx, templateRef, handTasks, handIn, dynamo.MaxTasksPerBatch, bulkConcurrency)
 		if err != nil {
 			return err
 		}
@@ -40,13 +46,13 @@ func (c *clients) bulkJobs(recs *records) (hand, sdk func(context.Context) error
 	return hand, sdk
 }
 
-// statusJobs returns TaskStatuses over the large batch and the baseline's
+// statusJobs returns BatchTaskStatuses over the large batch and the baseline's
 // loop doing the same GETs with the same concurrency. Each checks that it
 // got every task's status.
 func (c *clients) statusJobs(tasks int) (hand, sdk func(context.Context) error) {
 	sdk = func(ctx context.Context) error {
 		n := 0
-		for st, err := range c.sdk.TaskStatuses(ctx, largeBatchID) {
+		for st, err := range c.sdk.BatchTaskStatuses(ctx, largeBatchID, dynamo.WithStatusConcurrency(statusConcurrency)) {
 			if err != nil {
 				return err
 			}
@@ -57,7 +63,7 @@ func (c *clients) statusJobs(tasks int) (hand, sdk func(context.Context) error) 
 		return wantCount(n, tasks)
 	}
 	hand = func(ctx context.Context) error {
-		sts, err := c.hand.taskStatuses(ctx, largeBatchID, dynamo.DefaultStatusConcurrency)
+		sts, err := c.hand.taskStatuses(ctx, largeBatchID, statusConcurrency)
 		if err != nil {
 			return err
 		}

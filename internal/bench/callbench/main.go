@@ -12,7 +12,7 @@
 // transport, with keep-alive. Before measuring, a wire check runs every
 // operation once with each client and compares what the server received.
 //
-// Per-call cases: GetBatchStatus (a 10-task status), GetTaskStatus, GetTask
+// Per-call cases: GetBatchStatus (a 10-task status), GetBatchTaskStatus, GetTask
 // (the Task API), PostBatch of 1 and of 1000 tasks, PostTask and
 // PostBatchWithTemplate with a 4 KiB template and 10 tasks; each task holds
 // a Salesforce-like record ID and a few params. Rounds alternate the order
@@ -25,7 +25,7 @@
 // Large jobs: PostBulk of -bulk-records records (chunks of 1000, the
 // default concurrency of 2) against a loop that posts the same chunks with
 // the same concurrency, with the memory each job takes above the records;
-// and TaskStatuses over a batch of -statuses-tasks tasks against a loop with
+// and BatchTaskStatuses over a batch of -statuses-tasks tasks against a loop with
 // the same concurrency.
 //
 // With -cpuprofile or -memprofile, only the SDK side of -profile-case runs
@@ -85,12 +85,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.roundTime, "round-time", 50*time.Millisecond, "about how long each client calls in one round")
 	fs.StringVar(&bulk, "bulk-records", "10000,100000", "PostBulk job sizes in records, multiples of 1000, comma-separated, smallest first")
 	fs.IntVar(&o.bulkRounds, "bulk-rounds", 5, "measured rounds of each PostBulk size")
-	fs.IntVar(&o.statusesTasks, "statuses-tasks", 1000, "tasks of the batch TaskStatuses reads")
-	fs.IntVar(&o.statusesRounds, "statuses-rounds", 5, "measured rounds of TaskStatuses")
+	fs.IntVar(&o.statusesTasks, "statuses-tasks", 1000, "tasks of the batch BatchTaskStatuses reads")
+	fs.IntVar(&o.statusesRounds, "statuses-rounds", 5, "measured rounds of BatchTaskStatuses")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "time limit of the whole benchmark")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "profile the SDK side of -profile-case and write its CPU profile to `file`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "profile the SDK side of -profile-case and write its allocation profile to `file`")
-	fs.StringVar(&o.profileCase, "profile-case", "", "the case to profile: a per-call case, PostBulk or TaskStatuses")
+	fs.StringVar(&o.profileCase, "profile-case", "", "the case to profile: a per-call case, PostBulk or BatchTaskStatuses")
 	fs.BoolVar(&o.profileHand, "profile-baseline", false, "profile the net/http baseline instead of the SDK, to compare")
 	fs.DurationVar(&o.profileTime, "profile-time", 5*time.Second, "how long the profiled case runs")
 	if err := fs.Parse(args); err != nil {
@@ -224,15 +224,15 @@ func runBench(ctx context.Context, o *options, w io.Writer) error {
 	if o.runs("statuses") {
 		hand, sdk := c.statusJobs(o.statusesTasks)
 		if err := hand(ctx); err != nil { // warm up
-			return clientError(false, "TaskStatuses", err)
+			return clientError(false, "BatchTaskStatuses", err)
 		}
-		name := fmt.Sprintf("TaskStatuses/%d", o.statusesTasks)
+		name := fmt.Sprintf("BatchTaskStatuses/%d", o.statusesTasks)
 		if statuses, err = alternate(ctx, name, o.statusesRounds, 1, hand, sdk); err != nil {
 			return err
 		}
 	}
 	if len(jobs) > 0 || statuses != nil {
-		fmt.Fprintf(w, "%d rounds of PostBulk per size, %d of TaskStatuses.\n", o.bulkRounds, o.statusesRounds)
+		fmt.Fprintf(w, "%d rounds of PostBulk per size, %d of BatchTaskStatuses.\n", o.bulkRounds, o.statusesRounds)
 		printLarge(w, jobs, statuses, &v)
 	}
 	printSummary(w, &v)
@@ -269,7 +269,7 @@ func (c *clients) wireCheck(ctx context.Context, o *options, calls []callCase, w
 	}
 	if o.runs("statuses") {
 		hand, sdk := c.statusJobs(o.statusesTasks)
-		ops = append(ops, wireOp{name: "TaskStatuses", hand: hand, sdk: sdk})
+		ops = append(ops, wireOp{name: "BatchTaskStatuses", hand: hand, sdk: sdk})
 	}
 	problems, err := checkWire(ctx, c.srv, ops)
 	if err != nil {

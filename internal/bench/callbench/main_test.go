@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	want := []string{"wire check: PASS", "PostBulk/1000", "PostBulk/2000", "TaskStatuses/20", "SDK peak heap per record", "targets: "}
+	want := []string{"wire check: PASS", "PostBulk/1000", "PostBulk/2000", "BatchTaskStatuses/20", "SDK peak heap per record", "targets: "}
 	want = append(want, callCaseNames...)
 	for _, s := range want {
 		if !strings.Contains(out.String(), s) {

@@ -37,10 +37,10 @@ func runProfile(ctx context.Context, o *options, w io.Writer) error {
 	case name == "PostBulk":
 		srv.expectTasks(dynamo.MaxTasksPerBatch)
 		hand, sdk = c.bulkJobs(newRecords(o.bulkRecords[len(o.bulkRecords)-1]))
-	case name == "TaskStatuses":
+	case name == "BatchTaskStatuses":
 		hand, sdk = c.statusJobs(o.statusesTasks)
 	default:
-		return fmt.Errorf("-profile-case: unknown %q (want %s, PostBulk or TaskStatuses)", name, strings.Join(callCaseNames, ", "))
+		return fmt.Errorf("-profile-case: unknown %q (want %s, PostBulk or BatchTaskStatuses)", name, strings.Join(callCaseNames, ", "))
 	}
 	op, who := sdk, "SDK"
 	if o.profileHand {

@@ -21,7 +21,7 @@ const (
 // The IDs the server knows. Any task ID is answered with the same status.
 const (
 	smallBatchID = "074608c2393f272d31870bd0e01f9652" // a 10-task batch
-	largeBatchID = "9b1f0c4e7d2a48f3a6c1e5b7d9f20a13" // TaskStatuses' batch
+	largeBatchID = "9b1f0c4e7d2a48f3a6c1e5b7d9f20a13" // BatchTaskStatuses' batch
 	apiTaskID    = "t-223e5458ec7f9a57802e3e31deba48cb"
 )
 
