@@ -14,8 +14,14 @@ var locales = []string{"fi-FI", "en-US", "de-DE", "sv-SE", "fr-FR"}
 // then n records of about 31 bytes, each id unique:
 //
 //	001000000000042,en-US,10042.42
+//
+// A file already at path is kept: it was written whole, as the file is
+// written under another name and renamed once complete.
 func writeCSVFile(path string, n int) error {
-	f, err := os.Create(path)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	f, err := os.Create(path + ".part")
 	if err != nil {
 		return err
 	}
@@ -32,5 +38,8 @@ func writeCSVFile(path string, n int) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(path+".part", path)
 }
