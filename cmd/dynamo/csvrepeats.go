@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"unsafe"
 )
 
 // duplicateCheck finds, in a file of any size, the records that repeat an
@@ -37,6 +38,9 @@ import (
 // verdict.
 type duplicateCheck struct {
 	warn io.Writer
+	// reserve, if set, is told how many bytes the hashes take, once the
+	// file's lines are counted.
+	reserve func(bytes int64)
 	// hash hashes a record's id, or its fields; tests give it a weak one.
 	hash func(seed maphash.Seed, b []byte) uint64
 }
@@ -71,6 +75,9 @@ func (d *duplicateCheck) start(path string) (*rowHashes, error) {
 	lines, err := countLines(path)
 	if err != nil {
 		return nil, &inputError{file: path, msg: openProblem(err)}
+	}
+	if d.reserve != nil {
+		d.reserve(int64(lines+1) * int64(unsafe.Sizeof(rowHash{})))
 	}
 	return &rowHashes{path: path, check: d, seed: maphash.MakeSeed(), all: make([]rowHash, 0, lines+1)}, nil
 }
