@@ -26,7 +26,8 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 	srv, client, _ := newFake(t)
 	b := &dynamo.Batch{Template: "0691x000002AbCdQAK", Tasks: records(2500)}
 
-	rep, err := client.PostBulk(context.Background(), b)
+	done := make(map[int]dynamo.ChunkResult)
+	rep, err := client.PostBulk(context.Background(), b, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { done[r.Index] = r }))
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
 	assert.Equal(t, 3, rep.Count(dynamo.ChunkAccepted))
@@ -47,22 +48,15 @@ func TestPostBulkSplitsIntoChunksOfAtMostMaxTasks(t *testing.T) {
 		require.True(t, ok, "chunk %d's batch %q is on the server", i, ch.BatchID)
 		assert.Equal(t, "0691x000002AbCdQAK", fb.Template)
 		require.Len(t, fb.Tasks, ch.End-ch.First)
-		require.Len(t, ch.TaskIDs, ch.End-ch.First)
+		assert.Empty(t, ch.TaskIDs, "the report keeps no task ID")
+		assert.Equal(t, ch.BatchID, done[i].BatchID)
+		require.Len(t, done[i].TaskIDs, ch.End-ch.First, "the callback gets the task IDs")
 		for k, task := range fb.Tasks {
 			assert.Equal(t, recordID(ch.First+k), task.Params["id"], "chunk %d holds its records in order", i)
-			assert.Equal(t, task.ID, ch.TaskIDs[k])
+			assert.Equal(t, task.ID, done[i].TaskIDs[k])
 		}
 	}
 	requireAcceptedOnce(t, srv, 2500)
-
-	ids := rep.TaskIDs()
-	require.Len(t, ids, 2500)
-	seen := make(map[string]bool)
-	for i, id := range ids {
-		require.NotEmpty(t, id, "record %d has a task ID", i)
-		require.False(t, seen[id], "task ID %s is unique", id)
-		seen[id] = true
-	}
 }
 
 // bulkInflight counts the requests in flight through it and keeps the peak.
@@ -250,8 +244,10 @@ func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
 	rep, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: records(250)},
 		dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(1),
 		dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
-	require.NoError(t, err, "a chunk's failure does not stop the job")
-	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
+	require.Error(t, err, "a chunk that is not accepted makes an error")
+	assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown, "no chunk's outcome is unknown")
+	assert.Equal(t, "dynamo: 1 of 3 chunks not accepted (1 failed)\n"+rep.Err().Error(), err.Error())
+	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted), "a chunk's failure does not stop the job")
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 	require.Len(t, results, 3)
 
@@ -266,8 +262,7 @@ func TestPostBulkReportsFailedChunksAndGoesOn(t *testing.T) {
 	require.Error(t, summary)
 	assert.ErrorAs(t, summary, &apiErr)
 	assert.True(t, strings.HasPrefix(summary.Error(), "records [0, 100): "), summary.Error())
-	assert.Equal(t, append(make([]string, 100), rep.Chunks[1].TaskIDs...)[:200], rep.TaskIDs()[:200],
-		"records of a failed chunk have no task ID")
+	assert.Empty(t, results[0].TaskIDs, "a failed chunk has no task ID")
 
 	counts := acceptedCounts(srv)
 	assert.Len(t, counts, 150)
@@ -317,20 +312,25 @@ func ExampleClient_PostBulk() {
 	defer os.RemoveAll(dir)
 	journal := dynamo.WithJournal(filepath.Join(dir, "2024-01.journal"))
 
-	report, err := client.PostBulk(ctx, job, journal)
-	if err != nil {
-		fmt.Println("job stopped:", err)
+	// Each chunk's task IDs go to the callback (and the journal), so that
+	// the report does not grow with the job.
+	taskIDs := make(map[int][]string)
+	report, err := client.PostBulk(ctx, job, journal, dynamo.WithChunkDone(func(ch dynamo.ChunkResult) {
+		taskIDs[ch.Index] = ch.TaskIDs
+	}))
+	if err != nil { // a chunk not accepted, or the job stopped
+		fmt.Println("job incomplete:", err)
 		return
 	}
 	for _, ch := range report.Chunks {
-		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(ch.TaskIDs), ch.Err)
+		fmt.Printf("records [%d, %d): %d task IDs, error: %v\n", ch.First, ch.End, len(taskIDs[ch.Index]), ch.Err)
 	}
-	fmt.Println("posted:", report.Count(dynamo.ChunkAccepted), "all accepted:", report.Err() == nil)
+	fmt.Println("posted:", report.Count(dynamo.ChunkAccepted))
 
 	// Run again, as after a crash: the journal says every chunk was accepted.
 	again, err := client.PostBulk(ctx, job, journal)
 	if err != nil {
-		fmt.Println("job stopped:", err)
+		fmt.Println("job incomplete:", err)
 		return
 	}
 	fmt.Println("second run posted:", again.Count(dynamo.ChunkAccepted), "skipped:", again.Count(dynamo.ChunkSkipped))
@@ -339,7 +339,7 @@ func ExampleClient_PostBulk() {
 	// records [0, 1000): 1000 task IDs, error: <nil>
 	// records [1000, 2000): 1000 task IDs, error: <nil>
 	// records [2000, 2500): 500 task IDs, error: <nil>
-	// posted: 3 all accepted: true
+	// posted: 3
 	// second run posted: 0 skipped: 3
 	// batches on the server: 3
 }

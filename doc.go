@@ -3,10 +3,11 @@
 //
 //   - the batch API runs one template over up to MaxTasksPerBatch records
 //     (PostBatch, PostBatchWithTemplate, GetBatchStatus, GetBatchTaskStatus,
-//     WaitBatch, BatchTaskStatuses), and PostBulk posts any number of records as
-//     consecutive batches, with a write-ahead journal that lets a job stopped
-//     by a crash, a kill or a signal run again without posting any record
-//     twice;
+//     WaitBatch, BatchTaskStatuses), and PostBulk posts any number of records
+//     as consecutive batches (PostBulkFrom reads them from a source, in memory
+//     that does not grow with the job), with a write-ahead journal that lets
+//     a job stopped by a crash, a kill or a signal run again without posting
+//     any record twice;
 //   - the Task API runs one template for one record, or standalone, now
 //     (PostTask, PostTaskWithTemplate, GetTask, WaitTask).
 //
@@ -51,6 +52,9 @@
 // any type of this package.
 //
 // Package dynamotest provides an in-memory fake of both APIs for tests.
+// Package journaltest checks that a JournalStore of your own keeps the
+// journal's contract; the module github.com/dynamokit/dynamo/pgjournal keeps
+// a bulk job's journal in PostgreSQL, for a job that several machines run.
 //
 // # The bulk journal
 //

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -148,8 +149,14 @@ func (j *fileJournal) endLast(data []byte) (whole bool, err error) {
 
 // Append writes line and its newline and syncs the file. A write that fails
 // is undone, so that the file holds only whole lines; if that fails too,
-// nothing more is written.
+// nothing more is written. A line that the file could not give back whole
+// is refused.
 func (j *fileJournal) Append(_ context.Context, line []byte) error {
+	// A newline would split the line in two, and what is not JSON would be
+	// read back as a line cut short or another tool's: both are refused.
+	if bytes.IndexByte(line, '\n') >= 0 || !json.Valid(line) {
+		return errors.New("not a journal line: one JSON value without a newline")
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.broken != nil {
@@ -158,6 +165,9 @@ func (j *fileJournal) Append(_ context.Context, line []byte) error {
 	data := make([]byte, 0, len(line)+1)
 	data = append(append(data, line...), '\n')
 	if _, err := j.f.Write(data); err != nil {
+		if errors.Is(err, os.ErrClosed) { // so is its lock
+			return fmt.Errorf("%w: the file was closed", ErrJournalLost)
+		}
 		return j.undo(fmt.Errorf("writing: %w", pathErrCause(err)))
 	}
 	if err := j.sync(); err != nil {

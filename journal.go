@@ -229,16 +229,27 @@ func (j *journal) add(rec journalRecord, line int) {
 	j.latest[rec.Chunk] = e
 }
 
+// vouches reports whether the journal records chunk i as accepted or
+// possibly posted, so that its records must be the same in this job; false
+// for a nil journal.
+func (j *journal) vouches(i int) bool {
+	if j == nil {
+		return false
+	}
+	e, ok := j.latest[i]
+	return ok && e.rec.State != journalFailed
+}
+
 // verify makes sure that chunk i, records [first, end), is the chunk the
 // journal says was accepted, or may have been, with the same records; hash
 // gives the chunk's tasks' hash, and is called only when needed. A chunk
 // whose last line says "failed" created nothing, so its records may have
 // changed since (a corrected record is the usual reason to run again).
 func (j *journal) verify(i, first, end int, hash func() (string, error)) error {
-	e, ok := j.latest[i]
-	if !ok || e.rec.State == journalFailed {
+	if !j.vouches(i) {
 		return nil
 	}
+	e := j.latest[i]
 	mismatch := func(field, detail string) error {
 		return &JournalMismatchError{Journal: j.name, Line: e.line, Chunk: i, Field: field, Detail: detail}
 	}
@@ -388,6 +399,8 @@ type JournalWriteError struct {
 	Path       string        // the journal: a file's path, or its store's name
 	Err        error         // the first append that failed
 	Unrecorded []ChunkResult // in index order
+
+	chunks *BulkError // the chunks not accepted, if any
 }
 
 // Error names the journal, the failure and every unrecorded chunk.
@@ -398,7 +411,11 @@ func (e *JournalWriteError) Error() string {
 	if len(e.Unrecorded) == 0 {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; the outcome of %d chunks posted by this run is not in the journal, and a run with it will read them as unknown:", len(e.Unrecorded))
+	if len(e.Unrecorded) == 1 {
+		b.WriteString("; the outcome of 1 chunk posted by this run is not in the journal, and a run with it will read it as unknown:")
+	} else {
+		fmt.Fprintf(&b, "; the outcome of %d chunks posted by this run is not in the journal, and a run with it will read them as unknown:", len(e.Unrecorded))
+	}
 	for _, ch := range e.Unrecorded {
 		fmt.Fprintf(&b, " chunk %d (records [%d, %d)) %s", ch.Index, ch.First, ch.End, ch.State)
 		if ch.BatchID != "" {
@@ -409,5 +426,12 @@ func (e *JournalWriteError) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-// Unwrap returns Err.
-func (e *JournalWriteError) Unwrap() error { return e.Err }
+// Unwrap returns Err and, when not every chunk was accepted, the
+// *BulkError that lists them, so that errors.Is finds ErrOutcomeUnknown
+// when any chunk's outcome is unknown.
+func (e *JournalWriteError) Unwrap() []error {
+	if e.chunks == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.chunks}
+}

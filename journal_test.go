@@ -133,7 +133,7 @@ func TestJournalLineFormat(t *testing.T) {
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(250), Integration: dynamo.Salesforce(session, "https://example.my.salesforce.com")}
 
 	rep, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	require.Error(t, err, "a chunk failed")
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 
@@ -190,7 +190,7 @@ func TestJournalPostsFailedChunksAgain(t *testing.T) {
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 
 	rep, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	require.Error(t, err, "a chunk failed")
 	require.Equal(t, 1, rep.Count(dynamo.ChunkFailed))
 	require.Len(t, srv.Batches(), 2)
 
@@ -223,7 +223,7 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	b := &dynamo.Batch{Template: "tmpl", Tasks: records(300)}
 
 	rep, err := journalJob(client, b, path)
-	require.NoError(t, err)
+	require.ErrorIs(t, err, dynamo.ErrOutcomeUnknown, "a chunk's outcome is unknown")
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkAccepted))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
 	assert.ErrorIs(t, rep.Chunks[1].Err, dynamo.ErrOutcomeUnknown)
@@ -238,7 +238,7 @@ func TestJournalDoesNotRepostAnUnknownOutcome(t *testing.T) {
 	posts := requestsTo(srv, http.MethodPost)
 	var results []dynamo.ChunkResult
 	rep, err = journalJob(client, b, path, dynamo.WithChunkDone(func(r dynamo.ChunkResult) { results = append(results, r) }))
-	require.NoError(t, err)
+	require.ErrorIs(t, err, dynamo.ErrOutcomeUnknown, "a chunk's outcome is still unknown")
 	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 	assert.Equal(t, 2, rep.Count(dynamo.ChunkSkipped))
 	assert.Equal(t, 1, rep.Count(dynamo.ChunkUnknown))
@@ -293,7 +293,7 @@ func TestJournalRepairsATruncatedLastLine(t *testing.T) {
 
 	posts := requestsTo(srv, http.MethodPost)
 	rep, err = journalJob(client, b, path)
-	require.NoError(t, err)
+	require.ErrorIs(t, err, dynamo.ErrOutcomeUnknown)
 	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 	assert.Equal(t, 4, rep.Count(dynamo.ChunkSkipped))
 	assert.Equal(t, dynamo.ChunkUnknown, rep.Chunks[4].State)

@@ -25,7 +25,8 @@ var ErrJournalLost = errors.New("dynamo: the journal is no longer held by this r
 // documentation, under "The bulk journal".
 //
 // A store may be used by several runs, in several processes or on several
-// machines; Open keeps them apart.
+// machines; Open keeps them apart. Package journaltest checks that a store
+// keeps this contract.
 type JournalStore interface {
 	// Open takes the job's journal exclusively, creating it if need be, and
 	// holds it until the Journal is closed or the hold is lost (the process
@@ -47,6 +48,10 @@ type Journal interface {
 	// there, and returns once it is durable: a crash of the process, of the
 	// machine or of the store's server after Append returns does not lose
 	// it (a file synced to disk, a committed transaction).
+	//
+	// A store refuses, writing nothing, a line that holds a newline or is
+	// not one JSON value (PostBulk never writes one); see package
+	// journaltest.
 	//
 	// A run that lost its hold must not write: Append then fails with an
 	// error matching ErrJournalLost and the line is not stored. A store

@@ -43,6 +43,7 @@ const (
 	envRepost     = "DYNAMO_TEST_REPOST_UNKNOWN"
 	envLimitAfter = "DYNAMO_TEST_LIMIT_JOURNAL_AFTER_CHUNK" // then the journal may grow by envLimitSlack bytes
 	envLimitSlack = "DYNAMO_TEST_LIMIT_JOURNAL_SLACK"
+	envForm       = "DYNAMO_TEST_BULK_FORM" // "PostBulk" or "PostBulkFrom"
 )
 
 // Lines the child writes on stderr when it acts on a signal.
@@ -63,8 +64,9 @@ type childReport struct {
 
 func init() { children["bulk"] = bulkChild }
 
-// bulkChild posts DYNAMO_TEST_RECORDS records with PostBulk and the journal
-// DYNAMO_TEST_JOURNAL. The first SIGINT or SIGTERM stops it gracefully, the
+// bulkChild posts DYNAMO_TEST_RECORDS records with PostBulk, or with
+// PostBulkFrom from a source that makes them as they are read, and the
+// journal DYNAMO_TEST_JOURNAL. The first SIGINT or SIGTERM stops it gracefully, the
 // second aborts the posts in flight.
 func bulkChild() int {
 	n, _ := strconv.Atoi(os.Getenv(envRecords))
@@ -100,7 +102,12 @@ func bulkChild() int {
 	if after := os.Getenv(envLimitAfter); after != "" {
 		opts = append(opts, limitJournalAfter(journal, after), dynamo.WithBulkConcurrency(1))
 	}
-	rep, err := client.PostBulk(ctx, &dynamo.Batch{Template: "tmpl", Tasks: records(n)}, opts...)
+	var rep *dynamo.BulkReport
+	if os.Getenv(envForm) == "PostBulkFrom" {
+		rep, err = client.PostBulkFrom(ctx, &dynamo.Batch{Template: "tmpl"}, &recordSource{n: n}, opts...)
+	} else {
+		rep, err = client.PostBulk(ctx, &dynamo.Batch{Template: "tmpl", Tasks: records(n)}, opts...)
+	}
 
 	out := childReport{InUse: errors.Is(err, dynamo.ErrJournalInUse), Stopped: errors.Is(err, dynamo.ErrBulkStopped)}
 	if err != nil {
@@ -150,15 +157,28 @@ func limitJournalAfter(journal, after string) dynamo.BulkOption {
 // takes, even under -race on a loaded machine.
 const waitLimit = 60 * time.Second
 
-// bulkFake is a fake API for the child, counting accepted posts.
+// bulkFake is a fake API for the children of one test, counting accepted
+// posts; form is the children's form of bulk post.
 type bulkFake struct {
 	*dynamotest.Server
 	accepted chan struct{} // one value per accepted post
+	form     string
 }
 
-func newBulkFake(t *testing.T) *bulkFake {
+// bulkProcessForms runs test once with children posting with PostBulk and
+// once with PostBulkFrom.
+func bulkProcessForms(t *testing.T, test func(t *testing.T, form string)) {
+	for _, form := range []string{"PostBulk", "PostBulkFrom"} {
+		t.Run(form, func(t *testing.T) {
+			t.Parallel()
+			test(t, form)
+		})
+	}
+}
+
+func newBulkFake(t *testing.T, form string) *bulkFake {
 	t.Helper()
-	f := &bulkFake{accepted: make(chan struct{}, 1000)}
+	f := &bulkFake{accepted: make(chan struct{}, 1000), form: form}
 	f.Server = dynamotest.NewServer(
 		dynamotest.WithCredentials(testTenantID, testAPIKey),
 		dynamotest.WithOnAccept(func(dynamotest.Accepted) { f.accepted <- struct{}{} }),
@@ -212,7 +232,7 @@ func startBulk(t *testing.T, f *bulkFake, journal string, records, chunk int, en
 	cmd.Env = append(os.Environ(),
 		envChild+"=bulk",
 		dynamo.EnvBaseURL+"="+f.URL, dynamo.EnvTenantID+"="+testTenantID, dynamo.EnvAPIKey+"="+testAPIKey,
-		envJournal+"="+journal, envRecords+"="+strconv.Itoa(records), envChunk+"="+strconv.Itoa(chunk))
+		envJournal+"="+journal, envRecords+"="+strconv.Itoa(records), envChunk+"="+strconv.Itoa(chunk), envForm+"="+f.form)
 	cmd.Env = append(cmd.Env, env...)
 	c := &child{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
 	cmd.Stdout = &c.stdout
@@ -285,150 +305,162 @@ func runBulk(t *testing.T, f *bulkFake, journal string, records, chunk int, env 
 
 func TestProcessKilledWhilePostsAreInFlight(t *testing.T) {
 	t.Parallel()
-	f := newBulkFake(t)
-	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	f.holdPosts(t, 2)
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		f := newBulkFake(t, form)
+		journal := filepath.Join(t.TempDir(), "run.jsonl")
+		f.holdPosts(t, 2)
 
-	c := startBulk(t, f, journal, 2500, 1000)
-	f.waitAccepted(t, 2) // both batches exist; their answers are held
-	require.NoError(t, c.cmd.Process.Kill())
-	_, code := c.wait(t)
-	require.Equal(t, -1, code, "killed")
-	assert.ElementsMatch(t, []string{"0 posting", "1 posting"}, journalStates(t, journal),
-		"the journal says which chunks were being posted")
+		c := startBulk(t, f, journal, 2500, 1000)
+		f.waitAccepted(t, 2) // both batches exist; their answers are held
+		require.NoError(t, c.cmd.Process.Kill())
+		_, code := c.wait(t)
+		require.Equal(t, -1, code, "killed")
+		assert.ElementsMatch(t, []string{"0 posting", "1 posting"}, journalStates(t, journal),
+			"the journal says which chunks were being posted")
 
-	rep, code := runBulk(t, f, journal, 2500, 1000)
-	assert.Equal(t, 1, code)
-	assert.Equal(t, []string{"unknown", "unknown", "accepted"}, rep.States,
-		"the chunks that were in flight are not posted again")
-	requireAcceptedOnce(t, f.Server, 2500)
-	assert.Equal(t, 3, requestsTo(f.Server, http.MethodPost))
+		rep, code := runBulk(t, f, journal, 2500, 1000)
+		assert.Equal(t, 1, code)
+		assert.Equal(t, []string{"unknown", "unknown", "accepted"}, rep.States,
+			"the chunks that were in flight are not posted again")
+		requireAcceptedOnce(t, f.Server, 2500)
+		assert.Equal(t, 3, requestsTo(f.Server, http.MethodPost))
+	})
 }
 
 func TestProcessStopsGracefullyOnASignal(t *testing.T) {
 	t.Parallel()
-	f := newBulkFake(t)
-	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	release := f.holdPosts(t, 2)
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		f := newBulkFake(t, form)
+		journal := filepath.Join(t.TempDir(), "run.jsonl")
+		release := f.holdPosts(t, 2)
 
-	c := startBulk(t, f, journal, 2500, 1000)
-	f.waitAccepted(t, 2)
-	c.signal(t, syscall.SIGINT)
-	c.waitLine(t, childStopping)
-	release() // the answers of the posts in flight arrive after the signal
-	rep, code := c.wait(t)
-	assert.Equal(t, 1, code)
-	assert.True(t, rep.Stopped, "stopped: %s", rep.Err)
-	assert.Equal(t, []string{"accepted", "accepted", "not-started"}, rep.States,
-		"the posts in flight finished; no new one started")
+		c := startBulk(t, f, journal, 2500, 1000)
+		f.waitAccepted(t, 2)
+		c.signal(t, syscall.SIGINT)
+		c.waitLine(t, childStopping)
+		release() // the answers of the posts in flight arrive after the signal
+		rep, code := c.wait(t)
+		assert.Equal(t, 1, code)
+		assert.True(t, rep.Stopped, "stopped: %s", rep.Err)
+		assert.Equal(t, []string{"accepted", "accepted", "not-started"}, rep.States,
+			"the posts in flight finished; no new one started")
 
-	rep, code = runBulk(t, f, journal, 2500, 1000)
-	assert.Equal(t, 0, code, rep.Err)
-	assert.Equal(t, []string{"skipped", "skipped", "accepted"}, rep.States, "the re-run posts only the rest")
-	requireAcceptedOnce(t, f.Server, 2500)
+		rep, code = runBulk(t, f, journal, 2500, 1000)
+		assert.Equal(t, 0, code, rep.Err)
+		assert.Equal(t, []string{"skipped", "skipped", "accepted"}, rep.States, "the re-run posts only the rest")
+		requireAcceptedOnce(t, f.Server, 2500)
+	})
 }
 
 func TestProcessAbortsOnASecondSignal(t *testing.T) {
 	t.Parallel()
-	f := newBulkFake(t)
-	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	f.holdPosts(t, 2)
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		f := newBulkFake(t, form)
+		journal := filepath.Join(t.TempDir(), "run.jsonl")
+		f.holdPosts(t, 2)
 
-	c := startBulk(t, f, journal, 2500, 1000)
-	f.waitAccepted(t, 2)
-	c.signal(t, syscall.SIGINT)
-	c.waitLine(t, childStopping)
-	c.signal(t, syscall.SIGINT)
-	rep, code := c.wait(t)
-	assert.Equal(t, 1, code)
-	assert.Equal(t, []string{"unknown", "unknown", "not-started"}, rep.States,
-		"posts cut off after they were sent have an unknown outcome")
+		c := startBulk(t, f, journal, 2500, 1000)
+		f.waitAccepted(t, 2)
+		c.signal(t, syscall.SIGINT)
+		c.waitLine(t, childStopping)
+		c.signal(t, syscall.SIGINT)
+		rep, code := c.wait(t)
+		assert.Equal(t, 1, code)
+		assert.Equal(t, []string{"unknown", "unknown", "not-started"}, rep.States,
+			"posts cut off after they were sent have an unknown outcome")
 
-	rep, code = runBulk(t, f, journal, 2500, 1000)
-	assert.Equal(t, 1, code)
-	assert.Equal(t, []string{"unknown", "unknown", "accepted"}, rep.States, "unknown chunks are not posted again")
-	requireAcceptedOnce(t, f.Server, 2500)
+		rep, code = runBulk(t, f, journal, 2500, 1000)
+		assert.Equal(t, 1, code)
+		assert.Equal(t, []string{"unknown", "unknown", "accepted"}, rep.States, "unknown chunks are not posted again")
+		requireAcceptedOnce(t, f.Server, 2500)
+	})
 }
 
 func TestProcessSecondRunOnAJournalIsRefused(t *testing.T) {
 	t.Parallel()
-	f := newBulkFake(t)
-	journal := filepath.Join(t.TempDir(), "run.jsonl")
-	release := f.holdPosts(t, 2)
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		f := newBulkFake(t, form)
+		journal := filepath.Join(t.TempDir(), "run.jsonl")
+		release := f.holdPosts(t, 2)
 
-	first := startBulk(t, f, journal, 2500, 1000)
-	f.waitAccepted(t, 2)
-	rep, code := runBulk(t, f, journal, 2500, 1000)
-	assert.Equal(t, 1, code)
-	assert.True(t, rep.InUse, "refused at once: %s", rep.Err)
-	assert.Contains(t, rep.Err, "in use")
-	assert.Empty(t, rep.States, "nothing was posted")
-	assert.Equal(t, 2, requestsTo(f.Server, http.MethodPost), "the second run posted nothing")
+		first := startBulk(t, f, journal, 2500, 1000)
+		f.waitAccepted(t, 2)
+		rep, code := runBulk(t, f, journal, 2500, 1000)
+		assert.Equal(t, 1, code)
+		assert.True(t, rep.InUse, "refused at once: %s", rep.Err)
+		assert.Contains(t, rep.Err, "in use")
+		assert.Empty(t, rep.States, "nothing was posted")
+		assert.Equal(t, 2, requestsTo(f.Server, http.MethodPost), "the second run posted nothing")
 
-	release()
-	rep, code = first.wait(t)
-	assert.Equal(t, 0, code, rep.Err)
-	requireAcceptedOnce(t, f.Server, 2500)
+		release()
+		rep, code = first.wait(t)
+		assert.Equal(t, 0, code, rep.Err)
+		requireAcceptedOnce(t, f.Server, 2500)
+	})
 }
 
 func TestProcessJournalThatCannotBeWritten(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		slack int // what the journal may still grow by once chunk 0 is recorded
-		// what the failing run reports
-		states     []string
-		unrecorded []int
-		// what the run after reports
-		rerun []string
-	}{
-		// A posting line (about 350 bytes) fits, an accepted line (about 4
-		// KB, with its 100 task IDs) does not.
-		{"outcome line fails", 1000,
-			[]string{"accepted", "accepted", "not-started", "not-started", "not-started"}, []int{1},
-			[]string{"skipped", "unknown", "accepted", "accepted", "accepted"}},
-		{"posting line fails", 100,
-			[]string{"accepted", "not-started", "not-started", "not-started", "not-started"}, nil,
-			[]string{"skipped", "accepted", "accepted", "accepted", "accepted"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			f := newBulkFake(t)
-			journal := filepath.Join(t.TempDir(), "run.jsonl")
-			rep, code := runBulk(t, f, journal, 500, 100, envLimitAfter+"=0", envLimitSlack+"="+strconv.Itoa(tc.slack))
-			assert.Equal(t, 1, code)
-			assert.Equal(t, tc.states, rep.States)
-			assert.Equal(t, tc.unrecorded, rep.Unrecorded)
-			assert.Contains(t, rep.Err, "could not be written")
-			for _, i := range tc.unrecorded {
-				assert.Contains(t, rep.Err, fmt.Sprintf("chunk %d (records [%d, %d)) accepted as batch %s", i, i*100, i*100+100, rep.BatchIDs[i]),
-					"the error names the unrecorded chunk and its batch")
-			}
-			journalLines(t, journal) // whole lines only
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		for _, tc := range []struct {
+			name  string
+			slack int // what the journal may still grow by once chunk 0 is recorded
+			// what the failing run reports
+			states     []string
+			unrecorded []int
+			// what the run after reports
+			rerun []string
+		}{
+			// A posting line (about 350 bytes) fits, an accepted line (about 4
+			// KB, with its 100 task IDs) does not.
+			{"outcome line fails", 1000,
+				[]string{"accepted", "accepted", "not-started", "not-started", "not-started"}, []int{1},
+				[]string{"skipped", "unknown", "accepted", "accepted", "accepted"}},
+			{"posting line fails", 100,
+				[]string{"accepted", "not-started", "not-started", "not-started", "not-started"}, nil,
+				[]string{"skipped", "accepted", "accepted", "accepted", "accepted"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				f := newBulkFake(t, form)
+				journal := filepath.Join(t.TempDir(), "run.jsonl")
+				rep, code := runBulk(t, f, journal, 500, 100, envLimitAfter+"=0", envLimitSlack+"="+strconv.Itoa(tc.slack))
+				assert.Equal(t, 1, code)
+				assert.Equal(t, tc.states, rep.States)
+				assert.Equal(t, tc.unrecorded, rep.Unrecorded)
+				assert.Contains(t, rep.Err, "could not be written")
+				for _, i := range tc.unrecorded {
+					assert.Contains(t, rep.Err, fmt.Sprintf("chunk %d (records [%d, %d)) accepted as batch %s", i, i*100, i*100+100, rep.BatchIDs[i]),
+						"the error names the unrecorded chunk and its batch")
+				}
+				journalLines(t, journal) // whole lines only
 
-			rep, _ = runBulk(t, f, journal, 500, 100)
-			assert.Equal(t, tc.rerun, rep.States)
-			requireAcceptedOnce(t, f.Server, 500)
-		})
-	}
+				rep, _ = runBulk(t, f, journal, 500, 100)
+				assert.Equal(t, tc.rerun, rep.States)
+				requireAcceptedOnce(t, f.Server, 500)
+			})
+		}
+	})
 }
 
 func TestProcessAcceptedWithAnotherSuccessStatus(t *testing.T) {
 	t.Parallel()
-	for _, status := range []int{http.StatusOK, http.StatusCreated} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			t.Parallel()
-			f := newBulkFake(t)
-			journal := filepath.Join(t.TempDir(), "run.jsonl")
-			f.Inject(dynamotest.RoutePostBatch, slices.Repeat([]dynamotest.Fault{{SuccessStatus: status}}, 3)...)
-			rep, code := runBulk(t, f, journal, 2500, 1000)
-			assert.Equal(t, 0, code, rep.Err)
-			assert.Equal(t, []string{"accepted", "accepted", "accepted"}, rep.States, "a success, not a failure")
+	bulkProcessForms(t, func(t *testing.T, form string) {
+		for _, status := range []int{http.StatusOK, http.StatusCreated} {
+			t.Run(strconv.Itoa(status), func(t *testing.T) {
+				t.Parallel()
+				f := newBulkFake(t, form)
+				journal := filepath.Join(t.TempDir(), "run.jsonl")
+				f.Inject(dynamotest.RoutePostBatch, slices.Repeat([]dynamotest.Fault{{SuccessStatus: status}}, 3)...)
+				rep, code := runBulk(t, f, journal, 2500, 1000)
+				assert.Equal(t, 0, code, rep.Err)
+				assert.Equal(t, []string{"accepted", "accepted", "accepted"}, rep.States, "a success, not a failure")
 
-			rep, code = runBulk(t, f, journal, 2500, 1000)
-			assert.Equal(t, 0, code, rep.Err)
-			assert.Equal(t, []string{"skipped", "skipped", "skipped"}, rep.States)
-			requireAcceptedOnce(t, f.Server, 2500)
-		})
-	}
+				rep, code = runBulk(t, f, journal, 2500, 1000)
+				assert.Equal(t, 0, code, rep.Err)
+				assert.Equal(t, []string{"skipped", "skipped", "skipped"}, rep.States)
+				requireAcceptedOnce(t, f.Server, 2500)
+			})
+		}
+	})
 }

@@ -1,8 +1,8 @@
 // Package dynamotest provides an in-memory fake of the Dynamo batch API and Task API
 // for tests.
 //
-// A Server runs two loopback HTTP servers (from net/http/httptest). One plays the
-// Dynamo API host:
+// A Server runs two HTTP servers (from net/http/httptest, on loopback ports unless
+// WithListeners gives others). One plays the Dynamo API host:
 //
 //	POST /v1/batch                    post a batch (RoutePostBatch)
 //	GET  /v1/batch/{batchId}          batch status (RouteBatchStatus)
@@ -33,9 +33,69 @@
 // state without a post. Batches, Batch, Tasks and Task return snapshots;
 // Requests and StorageRequests return what arrived. WithOnAccept calls back on every
 // accepted post, so a test can wait for one instead of polling. Inject queues Faults
-// per Route. Reset forgets everything but the configuration. Helpers that seed,
+// per Route. AdvanceClock moves the server's clock forward, for expiry and
+// auto-completion. Reset forgets everything but the configuration. Helpers that seed,
 // drive or inspect panic on misuse, such as an unknown ID, as do options given an
 // invalid value.
+//
+// # The control API
+//
+// The API host also serves a control API under ControlPrefix (/_dynamotest/), a
+// prefix the real API cannot have (its paths start with /v1): the same seeding,
+// driving, fault and inspection as the Go methods, over HTTP with JSON in and out,
+// for tests written in other languages and for a fake run as a process of its own
+// ("dynamo fake"). It takes no credentials, and its requests are not recorded. In a
+// Go test the methods stay the everyday way; ControlHandler returns the same handler.
+//
+//	Method Path (under /_dynamotest/)        Body                                   Answer
+//	GET    batches                           -                                      200 {"batches": [batch…]}
+//	POST   batches                           {"template", "integration", "postedAt", 201 {"id", "tasks": [taskId…]}
+//	                                          "tasks": [{"params", "stage", "failure", "results"}]}
+//	GET    batches/{batchId}                 -                                      200 batch
+//	POST   batches/{batchId}/complete        -                                      200 batch
+//	POST   batches/{batchId}/tasks/{taskId}/start     -                             200 task of the batch
+//	POST   batches/{batchId}/tasks/{taskId}/complete  {"results": [result…]}        200 task of the batch
+//	POST   batches/{batchId}/tasks/{taskId}/fail      {"message"}                   200 task of the batch
+//	GET    tasks                             -                                      200 {"tasks": [task…]}
+//	POST   tasks                             {"template", "integration", "postedAt", 201 {"id"}
+//	                                          "params", "stage", "failure", "results"}
+//	GET    tasks/{taskId}                    -                                      200 task
+//	POST   tasks/{taskId}/queue              -                                      200 task
+//	POST   tasks/{taskId}/start              -                                      200 task
+//	POST   tasks/{taskId}/complete           {"results": [result…]}                 200 task
+//	POST   tasks/{taskId}/fail               {"message"}                            200 task
+//	POST   faults                            {"route", "faults": [fault…]}          200 {"route", "queued"}
+//	POST   holds/{name}/release              -                                      200 {"released"}
+//	GET    requests                          -                                      200 {"requests": [request…]}
+//	GET    storage-requests                  -                                      200 {"requests": [request…]}
+//	POST   reset                             -                                      200 {}
+//	GET    clock                             -                                      200 {"now"}
+//	POST   clock                             {"advance": "25h"}                     200 {"now"}
+//
+// Each call does what its Go method does: Batches, SeedBatch, Batch, CompleteBatch,
+// StartBatchTask, CompleteBatchTask and FailBatchTask for batches; Tasks, SeedTask,
+// Task, QueueTask, StartTask, CompleteTask and FailTask for the Task API; Inject,
+// Requests, StorageRequests, Reset and AdvanceClock. A stage is "posted", "queued",
+// "running", "done" or "failed". A result is {"id", "content"} with the file as
+// text, or {"id", "contentBase64"}; snapshots list results as {"id", "size"}. A
+// fault has every field of Fault in JSON: "delay" (a Go duration such as "1.5s"),
+// "dropBeforeRead", "hang", "status", "body", "successStatus", "header" (a name to a
+// value or a list of values), "dropAfterAccept", and "hold": a name, whose held
+// requests are answered once holds/{name}/release is posted (or at reset). The route
+// is a Route's text, such as "POST /v1/batch" or "GET /v1/batch/{batchId}". Dates are
+// written as the API writes them and read in any RFC 3339 form.
+//
+// Nothing the control API writes holds a secret: the API key and other credential
+// headers show as "[redacted]" (so that a key sent to the storage host stays
+// visible), every "sessionID" in a body or part as "[redacted]", and a request's
+// path never its query, so no result URL signature. A body that is not valid JSON is
+// left out. A body may be empty where the table shows none.
+//
+// A refusal is a 4xx with {"message": "..."}: 400 for a body that is not the route's
+// JSON (an unknown field is named, as json.Decoder.DisallowUnknownFields names it) or
+// holds a value the Go method would panic on, 404 for an unknown path, batch, task or
+// hold, and 405 with an Allow header for another method. A GET route answers HEAD
+// too. The control API has no authentication: serve the fake on loopback only.
 //
 // # A second opinion
 //

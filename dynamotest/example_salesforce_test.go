@@ -125,9 +125,9 @@ func ExampleWithSalesforce() {
 	mu.Lock()
 	now = now.Add(3 * time.Hour) // the session times out after 2 hours unused
 	mu.Unlock()
-	srv.StartTask(posted.ID, posted.TaskIDs[0])
+	srv.StartBatchTask(posted.ID, posted.TaskIDs[0])
 
-	status, err := client.GetTaskStatus(ctx, posted.ID, posted.TaskIDs[0])
+	status, err := client.GetBatchTaskStatus(ctx, posted.ID, posted.TaskIDs[0])
 	if err != nil {
 		panic(err)
 	}

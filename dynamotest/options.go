@@ -2,6 +2,7 @@ package dynamotest
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -26,6 +27,8 @@ type serverConfig struct {
 	signingTermMax int
 	onAccept       []func(Accepted)
 	salesforce     *Salesforce // judges the sessions of posts; nil for none
+
+	apiListener, storageListener net.Listener // WithListeners; nil for loopback ports of its own
 }
 
 // ServerOption configures a Server created by NewServer. An option given an invalid

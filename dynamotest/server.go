@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"time"
 
 	"github.com/dynamokit/dynamo"
 )
@@ -30,6 +31,8 @@ type Server struct {
 	done       chan struct{}
 	closeOnce  sync.Once
 
+	clockMu sync.Mutex // guards clockOffset: the clock is read with and without mu
+
 	mu              sync.Mutex
 	requests        []*Request
 	storageRequests []*Request
@@ -39,6 +42,8 @@ type Server struct {
 	singleIndex     map[string]*singleState
 	apiTerm         int // accepted Task API posts, reported as usage.api.term
 	faults          map[Route][]Fault
+	holds           map[string]chan struct{} // the control API's named holds
+	clockOffset     time.Duration            // how far AdvanceClock moved the clock
 }
 
 // NewServer starts a fake Dynamo API and its storage host on loopback addresses.
@@ -57,9 +62,16 @@ func NewServer(opts ...ServerOption) *Server {
 		signingKey: []byte(randomHex(32)),
 		done:       make(chan struct{}),
 	}
+	clock := cfg.now
+	s.cfg.now = func() time.Time {
+		s.clockMu.Lock()
+		offset := s.clockOffset
+		s.clockMu.Unlock()
+		return clock().Add(offset)
+	}
 	s.forget()
-	s.api = httptest.NewServer(s.recorder(false, http.HandlerFunc(s.serveAPI)))
-	s.storage = httptest.NewServer(s.recorder(true, http.HandlerFunc(s.serveStorage)))
+	s.api = startServer(cfg.apiListener, s.apiHandler())
+	s.storage = startServer(cfg.storageListener, s.recorder(true, http.HandlerFunc(s.serveStorage)))
 	s.URL = s.api.URL
 	s.StorageURL = s.storage.URL
 	return s
@@ -76,10 +88,19 @@ func (s *Server) forget() {
 	s.singleIndex = make(map[string]*singleState)
 	s.apiTerm = 0
 	s.faults = make(map[Route][]Fault)
+	for _, ch := range s.holds {
+		close(ch)
+	}
+	s.holds = make(map[string]chan struct{})
+	s.clockMu.Lock()
+	s.clockOffset = 0
+	s.clockMu.Unlock()
 }
 
 // Reset forgets every batch, Task API task, recorded request, queued fault and usage
 // count, as if the server had just started; its URLs, credentials and options stay.
+// The clock goes back to the one the server started with (AdvanceClock is undone),
+// and the control API's named holds are released.
 // Result URLs handed out before are then answered 404. A request in flight during
 // Reset may still store what it carries and is not recorded.
 func (s *Server) Reset() {
@@ -155,7 +176,7 @@ type TemplateInfo struct {
 
 // Requests returns a copy of every request that arrived at the API host since the
 // server started or was Reset, in order of arrival, including refused, faulted and
-// dropped ones.
+// dropped ones; requests to the control API (ControlPrefix) are not recorded.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()

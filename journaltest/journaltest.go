@@ -314,8 +314,8 @@ func (s *suite) fencing(t *testing.T) {
 	second := s.open(t, name)
 	equalLines(t, "the lines the second run reads", second.lines(t), []string{`{"run":1}`})
 	err := first.Append(callContext(t), []byte(`{"run":1,"late":true}`))
-	if err == nil {
-		t.Fatal("Append of a run that lost its hold succeeded")
+	if !errors.Is(err, dynamo.ErrJournalLost) {
+		t.Fatalf("Append of a run that lost its hold: %v, want an error matching dynamo.ErrJournalLost", err)
 	}
 	second.mustAppend(t, `{"run":2}`)
 	second.mustClose(t)

@@ -64,7 +64,7 @@ type memJournal struct {
 	epoch int
 }
 
-var errLost = errors.New("the journal's hold was lost")
+var errLost = fmt.Errorf("the hold was lost: %w", dynamo.ErrJournalLost)
 
 func (j *memJournal) Lines(ctx context.Context) iter.Seq2[[]byte, error] {
 	j.m.mu.Lock()

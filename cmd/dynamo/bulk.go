@@ -26,6 +26,7 @@ type bulkFlags struct {
 	parts         []string
 	params        []string
 	journal       string
+	job           string // --job: the job's name in a PostgreSQL journal
 	repostUnknown bool
 	chunkSize     int
 	concurrency   int
@@ -52,14 +53,20 @@ have created its batch: the summary says which records it holds and when it
 was posted, so that its batch can be looked for in the Dynamo console. It is
 not posted again unless --repost-unknown is given.
 
+--journal postgres://user@host/database?sslmode=… keeps the journal in
+PostgreSQL instead, so that a job stopped on one machine can be finished from
+any other pointed at the same database; the job is named by --job, or by the
+CSV file's name. The password comes from PGPASSWORD or a password file, never
+from the URL; the other PG* variables apply as for psql.
+
 An interrupt (Ctrl-C, or SIGTERM) stops gracefully: no new chunk starts, the
 posts in flight finish so that their outcome is known, for up to --grace, and
 batches are no longer waited for. A second interrupt, or the end of the grace
 period, aborts the posts in flight: their chunks are of unknown outcome.
 
 Batches that the journal records from an earlier run are followed too. With
---fake each run starts a new fake server that does not know them, so they
-are reported as not followed instead.
+--fake and no running 'dynamo fake' each run starts a new fake server that
+does not know them, so they are reported as not followed instead.
 
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
@@ -80,7 +87,8 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file; no record is checked for repeats")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
-	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` (or PostgreSQL database, postgres://user@host/db) before and after posting it, and skip the chunks it records as accepted")
+	fs.StringVar(&f.job, "job", "", "the job's `name` in a PostgreSQL journal (default: the CSV file's name)")
 	fs.BoolVar(&f.repostUnknown, "repost-unknown", false, "post again the chunks the journal records with an unknown outcome (only once you know their batches were not created)")
 	fs.IntVar(&f.chunkSize, "chunk-size", dynamo.MaxTasksPerBatch, "records per batch, 1 to 1000 (a journal's job keeps its size)")
 	fs.IntVar(&f.concurrency, "concurrency", defaultConcurrency, "how many chunks are posted at once")
@@ -93,6 +101,9 @@ func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
 	plan, err := a.planBulk(f)
 	if err != nil {
 		return err
+	}
+	if plan.closeJournal != nil {
+		defer plan.closeJournal()
 	}
 	client, err := a.client()
 	if err != nil {
@@ -113,6 +124,8 @@ type bulkPlan struct {
 	batch *dynamo.Batch
 	src   *csvSource
 	opts  []dynamo.BulkOption
+	// closeJournal closes a PostgreSQL journal's connections; nil otherwise.
+	closeJournal func()
 }
 
 // chunks is how many chunks the job has, once the source's first read has
@@ -156,7 +169,7 @@ func (f *bulkFlags) check() error {
 	case f.repostUnknown && f.journal == "":
 		return usageErrorf("--repost-unknown needs --journal: it reposts the chunks a journal records as unknown")
 	}
-	return nil
+	return f.checkJournal()
 }
 
 // planBulk turns the flags into a plan, checking everything that can be
@@ -211,7 +224,11 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 		plan.opts = append(plan.opts, dynamo.WithBulkTemplate(tmpl))
 	}
 	if f.journal != "" {
-		plan.opts = append(plan.opts, dynamo.WithJournal(f.journal))
+		opt, closeJournal, err := f.journalOption()
+		if err != nil {
+			return nil, err
+		}
+		plan.opts, plan.closeJournal = append(plan.opts, opt), closeJournal
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())

@@ -45,7 +45,7 @@ func (r *bulkRun) setupErr(err error) error {
 	}
 	switch {
 	case errors.Is(err, dynamo.ErrJournalInUse):
-		return fmt.Errorf("the journal %s is in use by another run of dynamo bulk (it holds the journal's lock): nothing was posted; wait for that run to end, or give a different job a journal of its own", r.plan.flags.journal)
+		return fmt.Errorf("the journal %s is in use by another run of dynamo bulk (%s): nothing was posted; wait for that run to end, or give a different job a journal of its own", r.plan.flags.journal, journalHolder(err))
 	case errors.Is(err, dynamo.ErrJournalMismatch):
 		return usageErr(err)
 	case errors.Is(err, context.Canceled):
@@ -71,6 +71,9 @@ func (r *bulkRun) stopMessage(res *dynamo.BulkReport, postErr error) string {
 		head = fmt.Sprintf("the posts in flight were aborted (%s)", r.stop.abortedBy())
 	case r.stop.interrupted():
 		head = "stopped by an interrupt: the posts in flight finished"
+	case errors.Is(postErr, dynamo.ErrSourceChanged):
+		head = fmt.Sprintf("%s changed since it was checked, so no chunk from the first that differs was posted (%s)",
+			r.plan.flags.csv, strings.TrimPrefix(postErr.Error(), "dynamo: "))
 	case postErr != nil && !errors.Is(postErr, dynamo.ErrBulkStopped):
 		head = callErr("bulk post", postErr).Error()
 	}

@@ -55,7 +55,10 @@ func (r *bulkRun) close() {
 func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
-	rep, err := postBulkFrom(r.postCtx, r.client, r.plan.batch, r.plan.src, opts...)
+	rep, err := r.client.PostBulkFrom(r.postCtx, r.plan.batch, r.plan.src, opts...)
+	if be, ok := err.(*dynamo.BulkError); ok {
+		err = be.Stop // the tool words the chunks' outcomes from the report
+	}
 	r.stop.postingDone()
 	if r.follow != nil {
 		if n := r.follow.pending(); n > 0 && !r.stop.interrupted() {
@@ -91,7 +94,7 @@ func (r *bulkRun) chunkDone(ch dynamo.ChunkResult) {
 	case !accepted:
 		r.p.log(r.chunkLine(ch))
 		r.follow.drop(records)
-	case ch.State == dynamo.ChunkSkipped && r.a.fake:
+	case ch.State == dynamo.ChunkSkipped && r.a.inProcessFake():
 		// The batch lives in the fake server of the run that posted it.
 		const why = "posted by an earlier run to another fake server"
 		r.p.log(r.chunkLine(ch) + " (not followed: " + why + ")")
@@ -229,21 +232,4 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// postBulkFrom posts the tasks of src as consecutive batches, as
-// Client.PostBulkFrom does.
-func postBulkFrom(ctx context.Context, c *dynamo.Client, b *dynamo.Batch, src dynamo.BulkSource, opts ...dynamo.BulkOption) (*dynamo.BulkReport, error) {
-	// Until the SDK posts from a source, the source's first read, which
-	// checks every record, is followed by PostBulk over the records read.
-	var tasks []dynamo.Task
-	for t, err := range src.Tasks(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		tasks = append(tasks, t)
-	}
-	all := *b
-	all.Tasks = tasks
-	return c.PostBulk(ctx, &all, opts...)
 }

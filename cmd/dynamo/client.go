@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/dynamokit/dynamo"
@@ -16,8 +20,9 @@ const (
 	envSFServerURL = "DYNAMO_SF_SERVER_URL"
 )
 
-// client returns a client for the API, with credentials from the environment,
-// or for a new in-process fake server with --fake.
+// client returns a client for the API, with credentials from the environment;
+// with --fake, for the running "dynamo fake" that DYNAMO_FAKE_URL names, or
+// else for a new in-process fake server.
 func (a *app) client() (*dynamo.Client, error) {
 	if a.apiClient != nil {
 		return a.apiClient, nil
@@ -34,6 +39,9 @@ func (a *app) newClient() (*dynamo.Client, error) {
 	}
 	if !a.fake {
 		return a.clientFromEnv(opts)
+	}
+	if u := a.env(envFakeURL); u != "" {
+		return a.runningFakeClient(u, opts)
 	}
 	if a.fakeServer == nil {
 		a.fakeServer = dynamotest.NewServer(
@@ -99,4 +107,42 @@ func (a *app) waitBatchOptions(progress dynamo.WaitBatchOption) []dynamo.WaitBat
 func (a *app) waitTaskOptions(progress dynamo.WaitTaskOption) []dynamo.WaitTaskOption {
 	first, most := a.pollOptions()
 	return []dynamo.WaitTaskOption{first, most, progress}
+}
+
+// runningFakeClient returns a client for the "dynamo fake" at u, with the
+// credentials it printed. It first asks the control API whether a fake
+// answers there, so that --fake never sends anything to a host that is not
+// one.
+func (a *app) runningFakeClient(u string, opts []dynamo.Option) (*dynamo.Client, error) {
+	if err := probeFake(u); err != nil {
+		return nil, fmt.Errorf("--fake: %s=%s: %v; start 'dynamo fake' and export what it prints, or unset %s for an in-process fake",
+			envFakeURL, u, err, envFakeURL)
+	}
+	tenant, key := a.env(dynamo.EnvTenantID), a.env(dynamo.EnvAPIKey)
+	if tenant == "" || key == "" {
+		return nil, usageErrorf("--fake: %s is set but %s or %s is not: export every line that 'dynamo fake' printed",
+			envFakeURL, dynamo.EnvTenantID, dynamo.EnvAPIKey)
+	}
+	c, err := dynamo.NewClient(tenant, key, append([]dynamo.Option{dynamo.WithBaseURL(u)}, opts...)...)
+	if err != nil {
+		return nil, usageErrorf("--fake: %v (check %s)", err, envFakeURL)
+	}
+	fmt.Fprintf(a.stderr, "dynamo: --fake: using the dynamo fake at %s\n", u)
+	return c, nil
+}
+
+// probeFake reports whether the control API of a dynamo fake answers at u.
+func probeFake(u string) error {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(strings.TrimSuffix(u, "/") + strings.TrimSuffix(dynamotest.ControlPrefix, "/") + "/clock")
+	if err != nil {
+		return errors.New("no dynamo fake answers there")
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the server there is not a dynamo fake (%s)", resp.Status)
+	}
+	return nil
 }

@@ -20,13 +20,19 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
+//	dynamo fake    [--addr HOST:PORT] [--auto-complete D] [--result-files ID,...] [--tenant-id T] [--api-key K] [--check-sessions]
 //
-// The global flag --fake runs a command against an in-process fake server
-// (package dynamotest) instead of the API: tasks complete on their own after a
-// moment, each with one result file. Every run starts a new, empty fake, so "post --fake --wait", "task post
-// --fake --wait" and "bulk --fake" are the useful demonstrations; the other
-// commands with --fake only find what was posted in the same process, which
-// happens in tests.
+// "dynamo fake" runs the fake server (package dynamotest) as a process of its
+// own and prints the variables to export; it keeps its state until it stops,
+// and its control API (under /_dynamotest/) drives it from any language.
+//
+// The global flag --fake runs a command against a fake server instead of the
+// API: the running "dynamo fake" that DYNAMO_FAKE_URL names, with the
+// credentials it printed, or else an in-process fake for that one run, whose
+// tasks complete on their own after a moment, each with one result file. An
+// in-process fake keeps nothing after the run, so the follow-up commands
+// (status, wait, results, task status, task wait, task results) refuse
+// --fake without a running "dynamo fake".
 //
 // The first SIGINT or SIGTERM cancels a command. "dynamo bulk" stops
 // gracefully instead: no new chunk starts, and the posts in flight finish, for

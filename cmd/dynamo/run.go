@@ -113,11 +113,17 @@ Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
 template needs one, comes from DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL.
 
-With --fake a command runs against an in-process fake server instead: tasks
-complete on their own after a moment, each with one result file. Each run
-starts a new, empty fake, so "post --fake --wait", "task post --fake --wait"
-and "bulk --fake" are the useful ones; the other commands with --fake only
-know what was posted in the same process.
+With --fake a command runs against a fake server instead of the API. When
+DYNAMO_FAKE_URL is set (one of the lines that 'dynamo fake' prints), that
+running fake is used, with the DYNAMO_TENANT_ID and DYNAMO_API_KEY it
+printed: it keeps every batch and task for as long as it runs, so every
+command works, and follow-ups in later runs find what earlier runs posted.
+Otherwise --fake starts an in-process fake that lives for this one run only:
+its tasks complete on their own after a moment, each with one result file,
+and it keeps nothing afterwards. Then "post --fake --wait", "task post --fake
+--wait" and "bulk --fake" are the useful ones; status, wait, results and the
+task status, wait and results commands refuse to run, since a new fake knows
+no batch or task: start 'dynamo fake' for them.
 
 An interrupt (Ctrl-C, or SIGTERM) cancels a command; "dynamo bulk" stops
 gracefully instead (see 'dynamo bulk --help').
@@ -138,7 +144,7 @@ func (a *app) rootCommand() *cobra.Command {
 		return usageErrorf("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
 	})
 	pf := root.PersistentFlags()
-	pf.BoolVar(&a.fake, "fake", false, "run against an in-process fake server instead of the API")
+	pf.BoolVar(&a.fake, "fake", false, "run against the dynamo fake that DYNAMO_FAKE_URL names, or else an in-process fake for this run only (see 'dynamo --help')")
 	pf.BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log every request (never a credential) on stderr")
 	pf.StringVar(&a.progressMode, "progress", "auto", "progress display on stderr: auto, bar, plain or none")
@@ -146,7 +152,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.DurationVar(&a.fakeDelay, "fake-delay", 1500*time.Millisecond, "with --fake, how long a task takes to complete")
 	_ = pf.MarkHidden("poll-interval")
 	_ = pf.MarkHidden("fake-delay")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		switch a.progressMode {
 		case "auto", "bar", "plain", "none":
 		default:
@@ -155,11 +161,33 @@ func (a *app) rootCommand() *cobra.Command {
 		if a.pollInterval <= 0 {
 			return usageErrorf("--poll-interval must be positive")
 		}
-		return nil
+		return a.checkFakeFollowUp(c)
 	}
-	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand())
+	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand(), a.fakeCommand())
 	return root
 }
+
+// followUps are the commands that read a batch or task posted before: an
+// in-process fake, new for the run, cannot know it.
+var followUps = map[string]bool{
+	"dynamo status": true, "dynamo wait": true, "dynamo results": true,
+	"dynamo task status": true, "dynamo task wait": true, "dynamo task results": true,
+}
+
+// checkFakeFollowUp refuses a follow-up command with --fake when no running
+// fake is named: it could only fail with "not found".
+func (a *app) checkFakeFollowUp(c *cobra.Command) error {
+	if !a.fake || a.env(envFakeURL) != "" || !followUps[c.CommandPath()] {
+		return nil
+	}
+	return usageErrorf("%s --fake: without a running fake (%s is not set), --fake starts a new, empty one for this run, which knows no batch or task. "+
+		"Start 'dynamo fake' in another terminal, export the lines it prints, and run this again",
+		strings.TrimPrefix(c.CommandPath(), "dynamo "), envFakeURL)
+}
+
+// inProcessFake reports whether the run uses a fake of its own, which
+// forgets everything when the run ends.
+func (a *app) inProcessFake() bool { return a.fake && a.env(envFakeURL) == "" }
 
 // runE adapts a command's function: an error that carries no exit code is a
 // failed call (exit code 1).

@@ -80,11 +80,28 @@ func TestStatusUnknownBatch(t *testing.T) {
 	wantCode(t, r, exitFailed)
 }
 
-func TestStatusFakeKnowsNoBatch(t *testing.T) {
+// A follow-up with --fake and no running fake says plainly that it needs
+// one, instead of failing with "not found" from a new, empty fake.
+func TestFakeFollowUpsNeedARunningFake(t *testing.T) {
 	t.Parallel()
-	r := runWith(t, nil, "--fake", "status", "b1")
-	wantCode(t, r, exitFailed)
-	wantContains(t, "stderr", r.stderr, "404")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"status", []string{"status", "b1"}}, {"status", []string{"status", "b1", "t1"}}, {"wait", []string{"wait", "b1"}},
+		{"results", []string{"results", "b1", "--out", t.TempDir()}},
+		{"task status", []string{"task", "status", "t-1"}}, {"task wait", []string{"task", "wait", "t-1"}},
+		{"task results", []string{"task", "results", "t-1", "--out", t.TempDir()}},
+	} {
+		args := tc.args
+		r := runWith(t, nil, append([]string{"--fake"}, args...)...)
+		wantCode(t, r, exitUsage)
+		wantContains(t, "stderr", r.stderr, "dynamo: "+tc.name+" --fake: without a running fake (DYNAMO_FAKE_URL is not set)",
+			"Start 'dynamo fake' in another terminal")
+		if strings.Contains(r.stderr, "404") || strings.Contains(r.stderr, "in-process fake server at") {
+			t.Errorf("%v: a fake was started or asked:\n%s", args, r.stderr)
+		}
+	}
 }
 
 func TestWait(t *testing.T) {
