@@ -55,11 +55,12 @@ func (c *Client) PostBulk(ctx context.Context, b *Batch, opts ...BulkOption) (*B
 //
 // It reads src twice. The first read validates every task, as PostBulk
 // does (an invalid job fails naming every problem, with the tasks numbered
-// across the job, and nothing is posted), and keeps a hash of each chunk's
-// tasks. The second read posts them, holding no more than the chunks in
-// flight; a chunk whose tasks differ from the first read's is not posted,
-// nor any after it, and the error matches ErrSourceChanged. An error from
-// src stops the job in the same way.
+// across the job, and nothing is posted), and keeps a fingerprint of each
+// chunk's tasks (8 bytes a chunk). The second read posts them, holding no
+// more than the chunks in flight and the next; a chunk whose tasks differ
+// from the first read's is not posted, nor any after it, and the error
+// matches ErrSourceChanged. An error from src stops the job in the same
+// way. A job that its journal says is complete is read once only.
 func (c *Client) PostBulkFrom(ctx context.Context, b *Batch, src BulkSource, opts ...BulkOption) (*BulkReport, error) {
 	var p problems
 	if b == nil {
@@ -84,7 +85,7 @@ func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulk
 			continue
 		}
 		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("dynamo: %s: %w", call, err)
+			return nil, inCall(call, err)
 		}
 	}
 	if err := c.orgProblems(b.Integration).err(); err != nil {

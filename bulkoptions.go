@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"errors"
-	"fmt"
 )
 
 // defaultBulkConcurrency is how many chunks PostBulk posts at once unless
@@ -34,7 +33,7 @@ type bulkConfig struct {
 func WithChunkSize(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 || n > MaxTasksPerBatch {
-			return fmt.Errorf("WithChunkSize: %d is not between 1 and %d", n, MaxTasksPerBatch)
+			return configErrorf("WithChunkSize", "%d is not between 1 and %d", n, MaxTasksPerBatch)
 		}
 		c.chunkSize = n
 		return nil
@@ -46,7 +45,7 @@ func WithChunkSize(n int) BulkOption {
 func WithBulkConcurrency(n int) BulkOption {
 	return func(c *bulkConfig) error {
 		if n < 1 {
-			return fmt.Errorf("WithBulkConcurrency: %d is less than 1", n)
+			return configErrorf("WithBulkConcurrency", "%d is less than 1", n)
 		}
 		c.concurrency = n
 		return nil
@@ -74,7 +73,7 @@ func WithBulkTemplate(t Template) BulkOption {
 func WithJournal(path string) BulkOption {
 	return func(c *bulkConfig) error {
 		if path == "" {
-			return errors.New("WithJournal: empty path")
+			return configErrorf("WithJournal", "empty path")
 		}
 		c.journal = FileJournal(path)
 		return nil
@@ -87,7 +86,7 @@ func WithJournal(path string) BulkOption {
 func WithJournalStore(s JournalStore) BulkOption {
 	return func(c *bulkConfig) error {
 		if s == nil {
-			return errors.New("WithJournalStore: nil store")
+			return configErrorf("WithJournalStore", "nil store")
 		}
 		c.journal = s
 		return nil
@@ -114,7 +113,7 @@ func WithRepostUnknown() BulkOption {
 func WithChunkDone(fn func(ChunkResult)) BulkOption {
 	return func(c *bulkConfig) error {
 		if fn == nil {
-			return errors.New("WithChunkDone: nil function")
+			return configErrorf("WithChunkDone", "nil function")
 		}
 		c.chunkDone = fn
 		return nil
@@ -135,7 +134,7 @@ func WithChunkDone(fn func(ChunkResult)) BulkOption {
 func WithStop(stop <-chan struct{}) BulkOption {
 	return func(c *bulkConfig) error {
 		if stop == nil {
-			return errors.New("WithStop: nil channel")
+			return configErrorf("WithStop", "nil channel")
 		}
 		c.stop = stop
 		return nil

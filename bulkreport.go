@@ -150,8 +150,8 @@ func (e *notStartedError) Error() string {
 func (e *notStartedError) Unwrap() error { return e.cause }
 
 // BulkError is the error of PostBulk and PostBulkFrom when not every chunk
-// was accepted (but for a journal that could not be written: see
-// JournalWriteError). It lists the chunks that were not, and says why the
+// was accepted (a *JournalWriteError wraps it when the journal could not be
+// written). It lists the chunks that were not, and says why the
 // job stopped early if it did. errors.Is finds ErrOutcomeUnknown in it when
 // any chunk's outcome is unknown, and the cause of the stop (ErrBulkStopped,
 // ctx's error, ErrSourceChanged).

@@ -27,10 +27,16 @@
 //     ErrUnexpectedResponse for a success whose body could not be used; a
 //     call that got no answer is a *TransportError;
 //   - a post that the server may have taken without the SDK learning its ID
-//     (the connection was lost after the body was sent, a 500, 502, 504 or
-//     another 5xx but 501, 503 and 505, a success without an ID) matches
-//     ErrOutcomeUnknown: the batch or task may
-//     exist, and the SDK never posts it again on its own.
+//     matches ErrOutcomeUnknown: the batch or task may exist, and the SDK
+//     never posts it again on its own. These are every such case: the
+//     connection was lost, or the call's context ended, after the whole
+//     body was sent (a *TransportError); a 500, 502, 504 or another 5xx but
+//     501, 503 and 505; a redirect (3xx), which the SDK never follows for a
+//     post; a success whose body does not give the ID: cut short, not JSON,
+//     or without it (each an *APIError, with its status and request ID).
+//   - every other failure of a post provably created nothing: the error
+//     says whether any of the request was sent, and the post can be made
+//     again.
 //
 // Which of these an attempt comes to is decided in one place, for every call
 // alike; any 2xx answer that gives the batch or task ID is a success.

@@ -27,7 +27,8 @@ var (
 	// ErrOutcomeUnknown matches the error of a post that the server may have
 	// taken although the SDK did not learn the batch or task ID: the
 	// connection broke after the whole body was sent, a 5xx other than 501,
-	// 503 and 505, a 303, or a success whose body does not give the ID. The batch (or task) may
+	// 503 and 505, a redirect, or a success whose body does not give the ID
+	// (the package documentation lists every case). The batch (or task) may
 	// exist: posting it again may run it twice. The API cannot list batches:
 	// look for it in the vendor's console before posting again.
 	ErrOutcomeUnknown = errors.New("dynamo: outcome unknown, the batch or task may have been created")
@@ -77,8 +78,8 @@ type APIError struct {
 	// Attempts is how many times the request was sent.
 	Attempts int
 	// OutcomeUnknown is set for a post that the server may have taken (a
-	// 5xx other than 501, 503 and 505, or a success without the ID); the
-	// error then matches ErrOutcomeUnknown.
+	// 5xx other than 501, 503 and 505, a redirect, or a success without the
+	// ID); the error then matches ErrOutcomeUnknown.
 	OutcomeUnknown bool
 	// Err is what cut a success's body short (the context's error when the
 	// context ended), or nil.
@@ -126,10 +127,10 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// TransportError is a request that got no usable answer: the connection
-// could not be made or broke, a timeout, the context ended, a refused
-// redirect or certificate, or a template that could not be read. Its Error
-// method never includes a secret.
+// TransportError is a request that got no answer: the connection could not
+// be made or broke, a timeout, the context ended, a refused certificate, or
+// a template that could not be read. (A redirect the SDK does not follow is
+// an answer: an *APIError.) Its Error method never includes a secret.
 type TransportError struct {
 	Method   string // request method
 	Path     string // as in APIError.Path
@@ -142,10 +143,12 @@ type TransportError struct {
 	// errors.Is(err, context.Canceled) holds), else the transport's.
 	Err error
 
-	msg string // the cause's text, secrets removed
+	msg      string // the cause's text, secrets removed
+	notTaken string // for a failed post, what was sent and why it was not taken
 }
 
-// Error describes the failure.
+// Error describes the failure: the request, the cause, and for a post
+// whether it was sent and what follows for the batch or task.
 func (e *TransportError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dynamo: %s %s", e.Method, e.Path)
@@ -157,9 +160,12 @@ func (e *TransportError) Error() string {
 		msg = e.Err.Error()
 	}
 	fmt.Fprintf(&b, ": %s", msg)
-	if e.OutcomeUnknown {
-		b.WriteString("; the request was sent but no answer came back")
+	switch {
+	case e.OutcomeUnknown:
+		b.WriteString("; the whole request was sent but no answer came back")
 		b.WriteString(mayExist(e.Path))
+	case e.notTaken != "":
+		b.WriteString("; " + e.notTaken + ", so the " + postedThing(e.Path) + " was not created: it can be posted again")
 	}
 	return b.String()
 }
@@ -174,11 +180,15 @@ func (e *TransportError) Is(target error) bool {
 
 // mayExist is the warning of an unknown outcome.
 func mayExist(path string) string {
-	what := "batch"
+	return "; the " + postedThing(path) + " may have been created: look for it in the Dynamo console before posting again"
+}
+
+// postedThing is what a post to path creates: "batch" or "task".
+func postedThing(path string) string {
 	if strings.HasPrefix(path, "/v1/task") {
-		what = "task"
+		return "task"
 	}
-	return "; the " + what + " may have been created: look for it in the Dynamo console before posting again"
+	return "batch"
 }
 
 // Problem is one reason why a request is invalid.
@@ -234,7 +244,16 @@ type BatchTaskCountError struct {
 
 // Error describes the mismatch.
 func (e *BatchTaskCountError) Error() string {
-	return fmt.Sprintf("dynamo: batch %s accepted with %d task IDs for %d tasks posted", e.Response.ID, len(e.Response.TaskIDs), e.Posted)
+	return fmt.Sprintf("dynamo: batch %s accepted with %s for %s posted; the batch exists: do not post it again",
+		e.Response.ID, count(len(e.Response.TaskIDs), "task ID"), count(e.Posted, "task"))
+}
+
+// count is "1 task" or "2 tasks": n and the noun, in the plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Is matches ErrUnexpectedResponse.

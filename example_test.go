@@ -36,7 +36,10 @@ func ExampleNewClientFromEnv() {
 	os.Unsetenv(dynamo.EnvTenantID)
 	_, err := dynamo.NewClientFromEnv()
 	fmt.Println(err)
-	// Output: dynamo: DYNAMO_TENANT_ID and DYNAMO_API_KEY must both be set
+	fmt.Println(errors.Is(err, dynamo.ErrInvalidConfig))
+	// Output:
+	// dynamo: NewClientFromEnv: DYNAMO_TENANT_ID: not set; set it to the tenant ID (with Salesforce, the organization ID)
+	// true
 }
 
 func ExampleClient_PostBatch() {

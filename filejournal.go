@@ -18,8 +18,9 @@ import (
 // errLocked is lockFile's error when another open file holds the lock.
 var errLocked = errors.New("locked")
 
-// FileJournal returns the store of a journal kept in the file at path, one
-// line per line (see "The bulk journal" in the package documentation).
+// FileJournal returns the store of a journal kept in the file at path, a
+// journal line to a line of the file (see "The bulk journal" in the package
+// documentation).
 //
 // The file is created if need be. A run holds an exclusive lock on it (flock
 // on Unix, LockFileEx on Windows) until it closes the journal; the system

@@ -1,11 +1,12 @@
 module github.com/dynamokit/dynamo
 
-go 1.23
+go 1.23.0
 
 require (
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/oauth2 v0.30.0
 )
 
 require (

@@ -526,3 +526,17 @@ func locksJournals(t *testing.T) {
 	forks.Lock()
 	t.Cleanup(forks.Unlock)
 }
+
+// signedQuery is the query of a signed result URL: a credential to the file.
+const signedQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFAKE%2F20260131&X-Amz-Expires=3600&X-Amz-Signature=" + testSignature
+
+// assertNoSignature fails the test when text holds any piece of a signed
+// query.
+func assertNoSignature(t *testing.T, what, text string) {
+	t.Helper()
+	for _, piece := range []string{"X-Amz-Signature", testSignature[:12], "AKIAFAKE", "X-Amz-Credential"} {
+		if strings.Contains(text, piece) {
+			t.Errorf("%s shows the result URL's signed query (%q)", what, piece)
+		}
+	}
+}

@@ -2,8 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +19,7 @@ type Option func(*config) error
 // config is what the options set; NewClient turns it into a Client.
 type config struct {
 	baseURL      string
+	baseURLFrom  string // the option or variable that set baseURL, for its errors
 	httpClient   *http.Client
 	logger       *slog.Logger
 	userAgent    string
@@ -44,6 +43,7 @@ const (
 func defaultConfig() config {
 	return config{
 		baseURL:      DefaultBaseURL,
+		baseURLFrom:  "WithBaseURL",
 		maxRetries:   defaultMaxRetries,
 		retryWaitMin: defaultRetryWaitMin,
 		retryWaitMax: defaultRetryWaitMax,
@@ -53,12 +53,17 @@ func defaultConfig() config {
 }
 
 // WithBaseURL sends requests to u instead of DefaultBaseURL. u must be an
-// absolute https URL without query or user info; plain http is accepted only
-// for a loopback host (127.0.0.0/8, ::1, localhost) unless
-// WithInsecurePlainHTTP is also given.
-func WithBaseURL(u string) Option {
+// absolute https URL without query or user info, and names the host (and any
+// path prefix of a proxy) only: the SDK adds the API version, so a path that
+// ends in one (/v1, /v2/) is refused. Plain http is accepted only for a
+// loopback host (127.0.0.0/8, ::1, localhost) unless WithInsecurePlainHTTP is
+// also given. NewClient checks u, once every option is applied.
+func WithBaseURL(u string) Option { return baseURLFrom("WithBaseURL", u) }
+
+// baseURLFrom sets the base URL, given by the option or variable named from.
+func baseURLFrom(from, u string) Option {
 	return func(c *config) error {
-		c.baseURL = u
+		c.baseURL, c.baseURLFrom = u, from
 		return nil
 	}
 }
@@ -70,7 +75,7 @@ func WithBaseURL(u string) Option {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
-			return errors.New("WithHTTPClient: nil *http.Client")
+			return configErrorf("WithHTTPClient", "nil *http.Client")
 		}
 		cp := *hc
 		c.httpClient = &cp
@@ -94,7 +99,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("WithMaxRetries: negative count %d", n)
+			return configErrorf("WithMaxRetries", "negative count %d", n)
 		}
 		c.maxRetries = n
 		return nil
@@ -109,7 +114,7 @@ func WithMaxRetries(n int) Option {
 func WithRetryWait(min, max time.Duration) Option {
 	return func(c *config) error {
 		if min < 0 || max < min {
-			return fmt.Errorf("WithRetryWait: need 0 <= min <= max, got %v and %v", min, max)
+			return configErrorf("WithRetryWait", "need 0 <= min <= max, got %v and %v", min, max)
 		}
 		c.retryWaitMin, c.retryWaitMax = min, max
 		return nil
@@ -121,7 +126,7 @@ func WithRetryWait(min, max time.Duration) Option {
 func WithUserAgent(product string) Option {
 	return func(c *config) error {
 		if hasControl(product) {
-			return errors.New("WithUserAgent: control character in user agent")
+			return configErrorf("WithUserAgent", "control character in %q", product)
 		}
 		c.userAgent = product
 		return nil

@@ -63,6 +63,14 @@ type attempt struct {
 	decoded bool
 	// ctxDone reports that the call's context ended.
 	ctxDone bool
+	// noRetryLeft reports that the call may send no further attempt.
+	noRetryLeft bool
+	// bodyUsedUp reports a single-use body (TemplateFromReader) of which
+	// some was read: it cannot be sent again.
+	bodyUsedUp bool
+	// stopped reports that the call ended while waiting to retry, so that
+	// this attempt was never sent: the previous one was not taken.
+	stopped bool
 }
 
 // decision is classify's answer.
@@ -75,16 +83,9 @@ type decision struct {
 	// (hasRetryAfter); otherwise a retry waits the jittered backoff.
 	retryAfter    time.Duration
 	hasRetryAfter bool
-}
-
-// final is the decision on the last attempt of a call: one that would have
-// been retried, with no retry left, failed (for a post, provably nothing
-// was created).
-func (d decision) final() decision {
-	if d.verdict == verdictRetry {
-		d.verdict = verdictFailed
-	}
-	return d
+	// notReplayable is set when the attempt would have been retried but its
+	// body cannot be sent again (ErrNotReplayable).
+	notReplayable bool
 }
 
 // retryPolicy holds what classify needs besides the attempt.
@@ -99,23 +100,46 @@ type retryPolicy struct {
 //	                        GET                       POST (batch, task)
 //	2xx, result decoded     success                   success
 //	2xx, body not usable    failed                    unknown
+//	3xx (never followed     failed                    unknown
+//	  for a post, nor to
+//	  another host)
 //	429, 503                retry                     retry
 //	500, 502, 504 and       retry                     unknown
 //	  other 5xx but 501,505
 //	501, 505                failed                    failed
-//	other status            failed                    failed (303: unknown)
+//	other status            failed                    failed
 //	connection not made     retry                     retry
 //	other network error     retry                     unknown once the whole
 //	                                                  body was sent, else failed
 //	wrong certificate,      failed                    failed
-//	  refused redirect,
 //	  body source error
 //	context done            failed                    as a network error,
 //	                                                  never retried
+//	stopped while waiting   failed                    failed
+//	  to retry
 //
-// A Retry-After longer than the policy's maxWait turns a retry into failed:
-// the caller decides whether to wait that long.
+// A retry becomes failed when no retry is left, when the body cannot be
+// sent again (notReplayable), or when a Retry-After is longer than the
+// policy's maxWait: the caller decides whether to wait that long.
 func classify(a attempt, p retryPolicy) decision {
+	if a.stopped {
+		return decision{verdict: verdictFailed, reason: "stopped while waiting to retry; the last attempt was not taken"}
+	}
+	d := judge(a, p)
+	if d.verdict == verdictRetry {
+		switch {
+		case a.bodyUsedUp:
+			d.verdict, d.notReplayable = verdictFailed, true
+		case a.noRetryLeft:
+			d.verdict = verdictFailed
+		}
+	}
+	return d
+}
+
+// judge is classify for an attempt that was sent, before the limits on
+// retrying.
+func judge(a attempt, p retryPolicy) decision {
 	post := a.method == http.MethodPost
 	if a.status == 0 {
 		return classifyNoAnswer(a, post)
@@ -147,20 +171,16 @@ func classify(a attempt, p retryPolicy) decision {
 			return decision{verdict: verdictFailed, reason: reason}
 		}
 		return decision{verdict: verdictRetry, reason: reason}
-	case post && code == http.StatusSeeOther:
-		// "See other" after a post tells that the post was processed.
-		return decision{verdict: verdictUnknown, reason: "status 303"}
+	case post && code >= 300 && code < 400:
+		// "See other" tells that the post was processed; any other
+		// redirect may come after the server acted on it too.
+		return decision{verdict: verdictUnknown, reason: fmt.Sprintf("status %d, a redirect of a post", code)}
 	}
 	return decision{verdict: verdictFailed, reason: fmt.Sprintf("status %d", code)}
 }
 
 // classifyNoAnswer decides an attempt that got no answer.
 func classifyNoAnswer(a attempt, post bool) decision {
-	var redirect *redirectError
-	if errors.As(a.err, &redirect) {
-		// The server answered with a redirect the SDK refused to follow.
-		return classify(attempt{method: a.method, status: redirect.status, ctxDone: a.ctxDone}, retryPolicy{})
-	}
 	var srcErr *formdata.SourceError
 	switch {
 	case errors.As(a.err, &srcErr):

@@ -29,9 +29,6 @@ func TestClassify(t *testing.T) {
 	timeout := &url.Error{Op: "Post", URL: "https://api", Err: context.DeadlineExceeded}
 	cert := &url.Error{Op: "Get", URL: "https://api", Err: x509.UnknownAuthorityError{}}
 	source := &url.Error{Op: "Post", URL: "https://api", Err: &formdata.SourceError{Part: "template", Err: errors.New("disk gone")}}
-	redirect := func(status int) error {
-		return &url.Error{Op: "Post", URL: "https://api", Err: &redirectError{status: status}}
-	}
 
 	for _, tc := range []struct {
 		name    string
@@ -93,11 +90,21 @@ func TestClassify(t *testing.T) {
 		{"get dns", attempt{method: get, err: dns}, verdictRetry, 0, false},
 		{"get cancelled", attempt{method: get, err: timeout, ctxDone: true}, verdictFailed, 0, false},
 		{"get unknown authority", attempt{method: get, err: cert}, verdictFailed, 0, false},
-		// Redirects the SDK refused: the status they came with decides.
-		{"post 307 refused", attempt{method: post, bodySent: true, err: redirect(307)}, verdictFailed, 0, false},
-		{"post 308 refused", attempt{method: post, bodySent: true, err: redirect(308)}, verdictFailed, 0, false},
-		{"post 303 refused", attempt{method: post, bodySent: true, err: redirect(303)}, verdictUnknown, 0, false},
-		{"get 302 to another host refused", attempt{method: get, err: redirect(302)}, verdictFailed, 0, false},
+		// Redirects, which the SDK never follows for a post, nor to another host.
+		{"post 303", attempt{method: post, bodySent: true, status: 303}, verdictUnknown, 0, false},
+		{"post 301", attempt{method: post, bodySent: true, status: 301}, verdictUnknown, 0, false},
+		{"post 302", attempt{method: post, bodySent: true, status: 302}, verdictUnknown, 0, false},
+		{"post 307", attempt{method: post, bodySent: true, status: 307}, verdictUnknown, 0, false},
+		{"post 308", attempt{method: post, bodySent: true, status: 308}, verdictUnknown, 0, false},
+		{"get 302 to another host", attempt{method: get, status: 302}, verdictFailed, 0, false},
+		// The limits on retrying.
+		{"post 503, no retry left", attempt{method: post, status: 503, noRetryLeft: true}, verdictFailed, 0, false},
+		{"get reset, no retry left", attempt{method: get, err: reset, noRetryLeft: true}, verdictFailed, 0, false},
+		{"post 503, body read once", attempt{method: post, status: 503, bodyUsedUp: true}, verdictFailed, 0, false},
+		{"post dial refused, body read once", attempt{method: post, err: dial, bodyUsedUp: true}, verdictFailed, 0, false},
+		{"post 500, body read once", attempt{method: post, bodySent: true, status: 500, bodyUsedUp: true}, verdictUnknown, 0, false},
+		{"post stopped while waiting to retry", attempt{method: post, bodySent: true, err: timeout, ctxDone: true, stopped: true}, verdictFailed, 0, false},
+		{"get stopped while waiting to retry", attempt{method: get, err: timeout, ctxDone: true, stopped: true}, verdictFailed, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classify(tc.a, policy)

@@ -29,7 +29,7 @@ type statusesConfig struct {
 func WithStatusConcurrency(n int) BatchTaskStatusesOption {
 	return func(c *statusesConfig) error {
 		if n < 1 {
-			return fmt.Errorf("WithStatusConcurrency: %d is less than 1", n)
+			return configErrorf("WithStatusConcurrency", "%d is less than 1", n)
 		}
 		c.concurrency = n
 		return nil
@@ -48,7 +48,7 @@ func (c *Client) BatchTaskStatuses(ctx context.Context, batchID string, opts ...
 	for _, opt := range opts {
 		if opt != nil && optErr == nil {
 			if err := opt(&cfg); err != nil {
-				optErr = fmt.Errorf("dynamo: BatchTaskStatuses: %w", err)
+				optErr = inCall("BatchTaskStatuses", err)
 			}
 		}
 	}

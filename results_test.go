@@ -3,9 +3,11 @@ package dynamo_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,59 +25,6 @@ import (
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
 )
-
-func TestWaitBatch(t *testing.T) {
-	t.Parallel()
-	clock := newFakeClock()
-	srv, client, _ := newFake(t, clock.option())
-	resp := postTasks(t, srv, 2)
-
-	var seen []string
-	polls := 0
-	st, err := client.WaitBatch(context.Background(), resp.ID,
-		dynamo.WithMaxPollInterval(3*time.Second),
-		dynamo.WithBatchProgress(func(s *dynamo.BatchStatus) {
-			seen = append(seen, s.StatusMessage)
-			polls++
-			switch polls { // the test drives the fake one step per poll
-			case 2:
-				srv.StartBatchTask(resp.ID, resp.TaskIDs[0])
-			case 3:
-				srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0])
-				srv.FailBatchTask(resp.ID, resp.TaskIDs[1], "template error")
-			}
-		}))
-	require.NoError(t, err, "a batch completed with task errors is not an error of WaitBatch")
-	assert.True(t, st.Completed)
-	assert.True(t, st.Errors)
-	assert.Equal(t, []string{"Waiting", "Waiting", "Started", "Completed"}, seen)
-	assert.Len(t, srv.Requests(), 1+len(seen), "one status call per progress report")
-	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, clock.Waits(),
-		"waits double from the default poll interval, up to the maximum")
-}
-
-func TestWaitBatchUnknownBatch(t *testing.T) {
-	t.Parallel()
-	srv := dynamotest.NewServer()
-	t.Cleanup(srv.Close)
-	_, err := srv.Client().WaitBatch(context.Background(), "0123456789abcdef0123456789abcdef")
-	assert.ErrorIs(t, err, dynamo.ErrNotFound)
-}
-
-func TestWaitBatchExpiresAfter24Hours(t *testing.T) {
-	t.Parallel()
-	var now atomic.Int64
-	now.Store(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixNano())
-	srv := dynamotest.NewServer(dynamotest.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
-	t.Cleanup(srv.Close)
-	resp := postTasks(t, srv, 1)
-	client := srv.Client()
-	_, err := client.GetBatchStatus(context.Background(), resp.ID)
-	require.NoError(t, err)
-	now.Add(int64(24*time.Hour + time.Second))
-	_, err = client.GetBatchStatus(context.Background(), resp.ID)
-	assert.ErrorIs(t, err, dynamo.ErrNotFound)
-}
 
 func TestBatchTaskStatuses(t *testing.T) {
 	t.Parallel()
@@ -254,4 +203,61 @@ func newProxiedClient(t *testing.T, srv *dynamotest.Server, handler http.Handler
 	require.NoError(t, err)
 	t.Cleanup(client.CloseIdleConnections)
 	return client
+}
+
+func TestResultURLQueryNeverShown(t *testing.T) {
+	t.Parallel()
+	t.Run("storage host refuses the connection", func(t *testing.T) {
+		client, _, logs := setup(t, dynamo.WithMaxRetries(1))
+		r := dynamo.Result{ID: "Quote", URL: "http://" + closedAddr(t) + "/files/quote.pdf?" + signedQuery}
+		_, err := client.DownloadResult(context.Background(), r, io.Discard)
+		require.Error(t, err)
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+			assertNoSignature(t, "error printed with "+verb, fmt.Sprintf(verb, err))
+		}
+		for i, e := range errorChain(err) {
+			assertNoSignature(t, fmt.Sprintf("wrapped error %d (%T)", i, e), e.Error())
+		}
+		assert.Contains(t, err.Error(), "/files/quote.pdf", "the host and path are shown")
+		assertNoSignature(t, "log", logs.Text())
+		assert.NotEmpty(t, logs.Records(logFailed), "the failure is logged, without the query")
+	})
+	t.Run("storage host answers 403", func(t *testing.T) {
+		storage := http.NewServeMux()
+		storage.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message><RequestURL>`+r.URL.String()+`</RequestURL></Error>`)
+		})
+		srv := newHTTPServer(t, storage)
+		client, _, logs := setup(t)
+		_, err := client.DownloadResult(context.Background(), dynamo.Result{ID: "Quote", URL: srv.URL + "/files/quote.pdf?" + signedQuery}, io.Discard)
+		var apiErr *dynamo.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+		assert.Equal(t, strings.TrimPrefix(srv.URL, "http://")+"/files/quote.pdf", apiErr.Path, "host and path, as documented")
+		assert.ErrorIs(t, err, dynamo.ErrUnauthorized)
+		assertNoSignature(t, "error", fmt.Sprintf("%+v", err))
+		assertNoSignature(t, "APIError.Body, where the storage host echoed the URL", string(apiErr.Body))
+		assertNoSignature(t, "APIError.Message", apiErr.Message)
+		assertNoSignature(t, "log", logs.Text())
+	})
+	t.Run("a Result printed or logged", func(t *testing.T) {
+		r := dynamo.Result{ID: "Quote", URL: "https://bucket.example.com/files/quote.pdf?" + signedQuery}
+		st := dynamo.TaskStatus{TaskID: "t-1", ResultList: []dynamo.Result{r}}
+		for _, v := range []any{r, &r, st, &st, []dynamo.Result{r}} {
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+				text := fmt.Sprintf(verb, v)
+				assertNoSignature(t, fmt.Sprintf("%T printed with %s", v, verb), text)
+				assert.Contains(t, text, "bucket.example.com/files/quote.pdf")
+			}
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("result", "r", r)
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("result", "r", r)
+		assertNoSignature(t, "a Result logged", buf.String())
+		data, err := json.Marshal(r)
+		require.NoError(t, err)
+		assert.Contains(t, string(data), "X-Amz-Signature", "JSON keeps the URL whole: it is how the URL is handed on")
+	})
 }

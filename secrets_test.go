@@ -468,7 +468,10 @@ func TestSecretsRedirectToOtherHostRefused(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := origin.Load()
 					_, err := client.GetBatchStatus(context.Background(), name)
-					assert.ErrorContains(t, failed(t, err), "redirect")
+					var apiErr *dynamo.APIError
+					require.ErrorAs(t, failed(t, err), &apiErr)
+					assert.Equal(t, code, apiErr.StatusCode)
+					assert.ErrorContains(t, err, "a redirect, not followed: it would send the API key to another host")
 					assert.Equal(t, before+1, origin.Load(), "a refused redirect is not retried")
 				})
 			}
@@ -505,6 +508,7 @@ func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
 			mux.HandleFunc("POST /v1/batch", func(w http.ResponseWriter, r *http.Request) {
 				posts.Add(1)
 				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("X-Request-Id", "req-303")
 				http.Redirect(w, r, baseURLPath+"/v1/batch/moved", code)
 			})
 			mux.HandleFunc("/v1/batch/moved", func(w http.ResponseWriter, r *http.Request) {
@@ -512,7 +516,12 @@ func TestSecretsPostNeverFollowsRedirect(t *testing.T) {
 				w.WriteHeader(http.StatusAccepted)
 			})
 			_, err := client.PostBatch(context.Background(), salesforceBatch(1))
-			failed(t, err)
+			var apiErr *dynamo.APIError
+			require.ErrorAs(t, failed(t, err), &apiErr, "the redirect is the answer")
+			assert.Equal(t, code, apiErr.StatusCode)
+			assert.Equal(t, "req-303", apiErr.RequestID)
+			assert.ErrorIs(t, err, dynamo.ErrOutcomeUnknown, "the server may have acted on the post before redirecting")
+			assert.ErrorContains(t, err, "redirect, not followed")
 			assert.EqualValues(t, 1, posts.Load())
 			assert.Zero(t, moved.Load(), "the redirect was not followed")
 

@@ -3,11 +3,13 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // TaskRequest is one task for the Task API: one run of a template, for one
@@ -267,12 +269,19 @@ func (c *Client) postTask(ctx context.Context, r *TaskRequest, encode func(*Inte
 	return &resp, nil
 }
 
-// GetTask returns the state of the Task API task taskID.
+// GetTask returns the state of the Task API task taskID (an ID that starts
+// with "t-", as PostTask returns). A task of a batch is read with
+// GetBatchTaskStatus; GetTask's ErrNotFound for an ID without the "t-"
+// prefix says so.
 func (c *Client) GetTask(ctx context.Context, taskID string) (*TaskStatus, error) {
 	if err := requireIDs("taskID", taskID); err != nil {
 		return nil, err
 	}
-	return c.getTaskStatus(ctx, "/v1/task/"+url.PathEscape(taskID), taskID)
+	st, err := c.getTaskStatus(ctx, "/v1/task/"+url.PathEscape(taskID), taskID)
+	if err != nil && !strings.HasPrefix(taskID, "t-") && errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w; a Task API task ID starts with \"t-\": a batch's task is read with GetBatchTaskStatus", err)
+	}
+	return st, err
 }
 
 // WaitTask polls the status of the Task API task taskID, with WaitBatch's

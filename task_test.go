@@ -505,6 +505,23 @@ func TestTaskAPIAgainstTheFake(t *testing.T) {
 
 	_, err = client.GetTask(context.Background(), "t-00000000000000000000000000000000")
 	assert.ErrorIs(t, err, dynamo.ErrNotFound)
+	assert.NotContains(t, err.Error(), "GetBatchTaskStatus", "a Task API ID that is not found gets no hint")
+}
+
+func TestGetTaskOfABatchTaskSaysWhichCallReadsIt(t *testing.T) {
+	t.Parallel()
+	srv, client, _ := newFake(t)
+	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
+	require.NoError(t, err)
+	_, err = client.GetTask(context.Background(), resp.TaskIDs[0])
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	assert.ErrorIs(t, err, dynamo.ErrNotFound)
+	assert.ErrorContains(t, err, `a Task API task ID starts with "t-": a batch's task is read with GetBatchTaskStatus`)
+	_, err = client.GetBatchTaskStatus(context.Background(), resp.ID, resp.TaskIDs[0])
+	assert.NoError(t, err, "the call the error names reads it")
+	assert.Len(t, srv.Requests(), 3)
 }
 
 func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
@@ -544,4 +561,13 @@ func TestTaskPostFaultsAgainstTheFake(t *testing.T) {
 		_, ok := srv.Task(resp.TaskID)
 		assert.True(t, ok)
 	})
+}
+
+func TestTaskPartMayNotReplaceTheRecordID(t *testing.T) {
+	t.Parallel()
+	r := &dynamo.TaskRequest{Parts: []dynamo.Part{{Name: "id", Value: "other"}}}
+	var ve *dynamo.ValidationError
+	require.ErrorAs(t, r.Validate(), &ve)
+	require.Len(t, ve.Problems, 1)
+	assert.Equal(t, "parts[0].name", ve.Problems[0].Field)
 }

@@ -13,6 +13,7 @@ type sfSession struct {
 	clientID string
 	grant    string
 	issuedAt time.Time
+	seq      int         // the order of issue, which one instant of the clock does not tell
 	uses     []time.Time // issuance and every use, in order of time
 }
 
@@ -70,11 +71,15 @@ func (sf *Salesforce) Sessions() []SalesforceSession {
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	now := sf.cfg.now()
-	out := make([]SalesforceSession, 0, len(sf.sessions))
+	issued := make([]*sfSession, 0, len(sf.sessions))
 	for _, s := range sf.sessions {
-		out = append(out, sf.describe(s, now))
+		issued = append(issued, s)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].IssuedAt.Before(out[j].IssuedAt) })
+	sort.Slice(issued, func(i, j int) bool { return issued[i].seq < issued[j].seq })
+	out := make([]SalesforceSession, len(issued))
+	for i, s := range issued {
+		out[i] = sf.describe(s, now)
+	}
 	return out
 }
 

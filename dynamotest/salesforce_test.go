@@ -272,3 +272,23 @@ func TestSalesforceHoldNextKeepsATokenRequestInFlight(t *testing.T) {
 	sf.Close()
 	require.Error(t, receive(t, errs))
 }
+
+// Sessions lists sessions in the order of issue, also those issued at one
+// instant of a clock that does not move.
+func TestSalesforceSessionsInOrderOfIssue(t *testing.T) {
+	t.Parallel()
+	sf := newSalesforce(t, newClock())
+	var want []string
+	for i := range 8 {
+		app := fmt.Sprintf("3MVG9order%d", i)
+		sf.AddClientCredentialsApp(app, "s", user)
+		a := postToken(t, sf, url.Values{"grant_type": {"client_credentials"}, "client_id": {app}, "client_secret": {"s"}}, nil)
+		require.Equal(t, http.StatusOK, a.status, "body %s", a.raw)
+		want = append(want, app)
+	}
+	var got []string
+	for _, s := range sf.Sessions() {
+		got = append(got, s.ClientID)
+	}
+	require.Equal(t, want, got)
+}

@@ -305,6 +305,7 @@ func (sf *Salesforce) issue(res grantResult, grant string) tokenAnswer {
 		clientID: res.app.ClientID,
 		grant:    grant,
 		issuedAt: now,
+		seq:      len(sf.sessions),
 		uses:     []time.Time{now},
 	}
 	identity := sf.URL + "/id/" + sf.OrgID + "/" + res.user.id

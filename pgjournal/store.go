@@ -203,7 +203,7 @@ func parseHolderName(name string) (pid int, host string, ok bool) {
 // InUseError is Open's error when another run holds the job. It matches
 // dynamo.ErrJournalInUse.
 type InUseError struct {
-	Job string
+	Job string // the job's name
 	// Host and PID are the host name and process ID of the run that holds
 	// the job (empty when the server would not say), and Since when it
 	// opened it (zero when not known).
@@ -212,6 +212,8 @@ type InUseError struct {
 	Since time.Time
 }
 
+// Error names the job and, when known, the process and host that hold it
+// and since when.
 func (e *InUseError) Error() string {
 	switch {
 	case e.Host == "" && e.PID == 0:

@@ -68,6 +68,10 @@ Batches that the journal records from an earlier run are followed too. With
 --fake and no running 'dynamo fake' each run starts a new fake server that
 does not know them, so they are reported as not followed instead.
 
+A Salesforce session is taken from the source the environment or --sf-org
+names (see 'dynamo auth --help'), and each chunk asks it for one as it is
+posted, so that a long job posts with fresh sessions.
+
 Exit code 1 when a chunk could not be posted, the job was interrupted or a
 batch could not be followed, 3 when every batch completed but some tasks had
 errors.`
@@ -98,7 +102,7 @@ func (a *app) bulkCommand() *cobra.Command {
 }
 
 func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
-	plan, err := a.planBulk(f)
+	plan, err := a.planBulk(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -175,15 +179,11 @@ func (f *bulkFlags) check() error {
 // planBulk turns the flags into a plan, checking everything that can be
 // checked before the records are read: the records themselves are read,
 // and checked, by the job's first pass over the file.
-func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
+func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
 	x, err := parseExtras(&f.templateFlags, f.params, f.parts, false)
-	if err != nil {
-		return nil, err
-	}
-	in, err := a.integration()
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 			src.dups.reserve = limitHeap
 		}
 	}
-	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: f.template, Integration: in}, src: src}
+	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: f.template}, src: src}
 	plan.opts = []dynamo.BulkOption{
 		dynamo.WithChunkSize(f.chunkSize),
 		dynamo.WithBulkConcurrency(f.concurrency),
@@ -232,6 +232,10 @@ func (a *app) planBulk(f *bulkFlags) (*bulkPlan, error) {
 	}
 	if f.repostUnknown {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())
+	}
+	// The session last: everything else is checked before the network.
+	if plan.batch.Integration, err = a.integration(ctx); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }

@@ -13,13 +13,6 @@ import (
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
-// Environment variables of the Salesforce session; the credentials' names
-// are the SDK's (dynamo.EnvTenantID, dynamo.EnvAPIKey, dynamo.EnvBaseURL).
-const (
-	envSFSessionID = "DYNAMO_SF_SESSION_ID"
-	envSFServerURL = "DYNAMO_SF_SERVER_URL"
-)
-
 // client returns a client for the API, with credentials from the environment;
 // with --fake, for the running "dynamo fake" that DYNAMO_FAKE_URL names, or
 // else for a new in-process fake server.
@@ -70,19 +63,6 @@ func (a *app) clientFromEnv(opts []dynamo.Option) (*dynamo.Client, error) {
 		return nil, usageErrorf("%v (check %s, %s and %s)", err, dynamo.EnvTenantID, dynamo.EnvAPIKey, dynamo.EnvBaseURL)
 	}
 	return c, nil
-}
-
-// integration returns the Salesforce session from the environment, nil when
-// none is set.
-func (a *app) integration() (*dynamo.Integration, error) {
-	session, server := a.env(envSFSessionID), a.env(envSFServerURL)
-	switch {
-	case session == "" && server == "":
-		return nil, nil
-	case session == "" || server == "":
-		return nil, usageErrorf("a Salesforce session needs both %s and %s", envSFSessionID, envSFServerURL)
-	}
-	return dynamo.Salesforce(session, server), nil
 }
 
 // The SDK's polling defaults: a first wait of 1 s, growing to 15 s.

@@ -104,7 +104,7 @@ func validationErr(what string, err error) error {
 	for _, p := range ve.Problems {
 		fmt.Fprintf(&b, "\n  %s", p)
 		if p.Field == "params.id" {
-			fmt.Fprintf(&b, " (give --param id=RECORD: with a Salesforce session from %s the task is for a record)", envSFSessionID)
+			b.WriteString(" (give --param id=RECORD: with a Salesforce session the task is for a record; 'dynamo auth' shows where the session comes from)")
 		}
 	}
 	return usageErr(errors.New(b.String()))

@@ -15,16 +15,17 @@ import (
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
+	"github.com/dynamokit/dynamo/salesforce"
 )
 
 // The variables "dynamo fake" prints beside the SDK's credentials: where the fake
 // is (which --fake looks for), and the fake Salesforce login host's client
-// credentials app.
+// credentials app, as the tool's source chain reads them (salesforce.FromLookup).
 const (
 	envFakeURL        = "DYNAMO_FAKE_URL"
-	envSFTokenURL     = "DYNAMO_SF_TOKEN_URL"
-	envSFClientID     = "DYNAMO_SF_CLIENT_ID"
-	envSFClientSecret = "DYNAMO_SF_CLIENT_SECRET"
+	envSFLoginURL     = salesforce.EnvLoginURL
+	envSFClientID     = salesforce.EnvClientID
+	envSFClientSecret = salesforce.EnvClientSecret
 )
 
 // fakeTenantID is the tenant the fake accepts unless --tenant-id says otherwise:
@@ -54,7 +55,7 @@ client at it:
   export DYNAMO_TENANT_ID=00D000000000001AAA
   export DYNAMO_API_KEY=...
   export DYNAMO_FAKE_URL=http://127.0.0.1:PORT
-  export DYNAMO_SF_TOKEN_URL=http://127.0.0.1:PORT2/services/oauth2/token
+  export DYNAMO_SF_LOGIN_URL=http://127.0.0.1:PORT2
   export DYNAMO_SF_CLIENT_ID=...
   export DYNAMO_SF_CLIENT_SECRET=...
 
@@ -73,9 +74,12 @@ dynamotest package doc), or until --auto-complete has passed.
 
 The DYNAMO_SF_ variables are those of a fake Salesforce login host: a
 connected app for the client credentials flow, whose sessions are of the
-tenant's org. With --check-sessions the fake judges the session of every post
-as Dynamo does: a task whose session that host did not issue, or whose
-session expired, fails with INVALID_SESSION_ID.
+tenant's org. DYNAMO_SF_LOGIN_URL, DYNAMO_SF_CLIENT_ID and
+DYNAMO_SF_CLIENT_SECRET are the tool's client credentials set (see 'dynamo
+auth --help'): once exported, the posts of later commands carry sessions the
+fake login host issued, fresh for each post. With --check-sessions the fake
+judges the session of every post as Dynamo does: a task whose session that
+host did not issue, or whose session expired, fails with INVALID_SESSION_ID.
 
 The fake serves plain HTTP and its control API takes no credentials: keep it
 on a loopback address. The SDK sends credentials over plain HTTP only to a
@@ -183,7 +187,7 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags) error {
 		{dynamo.EnvTenantID, s.TenantID},
 		{dynamo.EnvAPIKey, s.APIKey},
 		{envFakeURL, s.URL},
-		{envSFTokenURL, sf.TokenURL()},
+		{envSFLoginURL, sf.URL},
 		{envSFClientID, clientID},
 		{envSFClientSecret, clientSecret},
 	}

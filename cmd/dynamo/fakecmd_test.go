@@ -23,7 +23,7 @@ func TestFakeJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &vars); err != nil {
 		t.Fatalf("stdout: %v\n%s", err, r)
 	}
-	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFTokenURL, envSFClientID, envSFClientSecret} {
+	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFLoginURL, envSFClientID, envSFClientSecret} {
 		if vars[k] == "" {
 			t.Errorf("%s missing from %v", k, vars)
 		}

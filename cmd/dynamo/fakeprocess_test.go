@@ -65,7 +65,7 @@ func startFakeProcess(t *testing.T, args ...string) *fakeProcess {
 		}
 		f.env[k] = v
 	}
-	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFTokenURL, envSFClientID, envSFClientSecret} {
+	for _, k := range []string{"DYNAMO_BASE_URL", "DYNAMO_TENANT_ID", "DYNAMO_API_KEY", envFakeURL, envSFLoginURL, envSFClientID, envSFClientSecret} {
 		if f.env[k] == "" {
 			t.Fatalf("%s was not printed:\n%s", k, f.stdout.String())
 		}
@@ -159,7 +159,8 @@ func TestFakeProcessServesTheTool(t *testing.T) {
 	fake := startFakeProcess(t)
 	env := fake.env
 
-	// post: one POST /v1/batch, the batch as posted.
+	// post: one POST /v1/batch, the batch as posted, with a session of the
+	// fake login host (the printed client credentials set).
 	r := startTool(t, env, "--json", "post", "--template", "T", "--id", "001", "--id", "002", "--param", "locale=fi-FI").wait(t)
 	wantCode(t, r, exitOK)
 	var out postJSON
@@ -169,7 +170,10 @@ func TestFakeProcessServesTheTool(t *testing.T) {
 	reqs := fake.requests(t, false)
 	wantRequests(t, reqs, 0, "POST /v1/batch 202")
 	posted, _ := json.Marshal(reqs[0].JSON)
-	if want := `{"tasks":[{"params":{"id":"001","locale":"fi-FI"}},{"params":{"id":"002","locale":"fi-FI"}}],"template":"T"}`; string(posted) != want {
+	// The variables printed include the fake login host's client
+	// credentials app: the post carries a session minted there.
+	if want := `{"integration":{"serverURL":"` + env[envSFLoginURL] + `","sessionID":"[redacted]","type":"Salesforce"},` +
+		`"tasks":[{"params":{"id":"001","locale":"fi-FI"}},{"params":{"id":"002","locale":"fi-FI"}}],"template":"T"}`; string(posted) != want {
 		t.Errorf("the fake received %s, want %s", posted, want)
 	}
 
@@ -294,11 +298,13 @@ func TestFakeProcessRefusesBadFlags(t *testing.T) {
 }
 
 // With --check-sessions, a task whose session the fake login host issued
-// completes, and one with a session it never issued fails as Dynamo fails it.
+// completes (given as a fixed session, or minted by the tool from the printed
+// client credentials set), and one with a session it never issued fails as
+// Dynamo fails it.
 func TestFakeProcessChecksSessions(t *testing.T) {
 	fake := startFakeProcess(t, "--check-sessions")
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {fake.env[envSFClientID]}, "client_secret": {fake.env[envSFClientSecret]}}
-	resp, err := http.PostForm(fake.env[envSFTokenURL], form)
+	resp, err := http.PostForm(fake.env[envSFLoginURL]+"/services/oauth2/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,9 +319,14 @@ func TestFakeProcessChecksSessions(t *testing.T) {
 	}
 
 	stage := make(map[string]any)
-	for name, session := range map[string]string{"issued": token.AccessToken, "made up": "00D000000000001!made-up"} {
+	for name, session := range map[string]string{"issued": token.AccessToken, "made up": "00D000000000001!made-up", "minted": ""} {
 		env := maps.Clone(fake.env)
-		env["DYNAMO_SF_SESSION_ID"], env["DYNAMO_SF_SERVER_URL"] = session, token.InstanceURL
+		if session != "" { // a fixed session, instead of the client credentials set
+			delete(env, envSFClientID)
+			delete(env, envSFClientSecret)
+			delete(env, envSFLoginURL)
+			env["DYNAMO_SF_SESSION_ID"], env["DYNAMO_SF_SERVER_URL"] = session, token.InstanceURL
+		}
 		r := startTool(t, env, "--json", "post", "--template", "T", "--id", "001").wait(t)
 		wantCode(t, r, exitOK)
 		var out postJSON
@@ -328,8 +339,8 @@ func TestFakeProcessChecksSessions(t *testing.T) {
 			t.Errorf("the task with a made-up session: %v", task)
 		}
 	}
-	if stage["issued"] != "done" || stage["made up"] != "failed" {
-		t.Errorf("stages %v: want the issued session's task done, the made-up one's failed", stage)
+	if stage["issued"] != "done" || stage["minted"] != "done" || stage["made up"] != "failed" {
+		t.Errorf("stages %v: want the issued and minted sessions' tasks done, the made-up one's failed", stage)
 	}
 	if strings.Contains(fake.stdout.String()+fake.stderr.String(), token.AccessToken) {
 		t.Error("the fake printed a session")

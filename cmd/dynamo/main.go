@@ -6,8 +6,21 @@
 //	DYNAMO_TENANT_ID      the tenant (with Salesforce, the organization ID)
 //	DYNAMO_API_KEY        the API key
 //	DYNAMO_BASE_URL       another API base URL (optional)
-//	DYNAMO_SF_SESSION_ID  a Salesforce session, with
-//	DYNAMO_SF_SERVER_URL  its server (both optional; post, bulk and task post only)
+//
+// A Salesforce session (post, bulk and task post; optional) comes from one
+// complete set of these, in this order, or from the flag --sf-org:
+//
+//	DYNAMO_SF_SESSION_ID, DYNAMO_SF_SERVER_URL     a fixed session and its server
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME,
+//	DYNAMO_SF_JWT_KEY_FILE [, DYNAMO_SF_LOGIN_URL,
+//	DYNAMO_SF_AUDIENCE]                            the JWT bearer flow
+//	DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET,
+//	DYNAMO_SF_LOGIN_URL                            the client credentials flow
+//	DYNAMO_SF_ORG (or --sf-org)                    the Salesforce CLI's org
+//	DYNAMO_SF_SESSION_MAX_AGE                      a new session after this age (10m)
+//
+// "dynamo auth" shows where the session comes from, its org, user and
+// instance, and whether the org is the tenant's.
 //
 // Commands:
 //
@@ -20,6 +33,7 @@
 //	dynamo task status  TASK
 //	dynamo task wait    TASK
 //	dynamo task results TASK --out DIR
+//	dynamo auth    shows where the Salesforce session comes from, and whose it is
 //	dynamo fake    [--addr HOST:PORT] [--auto-complete D] [--result-files ID,...] [--tenant-id T] [--api-key K] [--check-sessions]
 //
 // "dynamo fake" runs the fake server (package dynamotest) as a process of its

@@ -39,7 +39,7 @@ posted, with a warning on stderr.
 
 The template is referenced with --template, or embedded from a DAP file with
 --dap (streamed, never loaded whole). A Salesforce session is taken from
-DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL when they are set.`,
+the source the environment or --sf-org names (see 'dynamo auth --help').`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(func(ctx context.Context, _ []string) error { return a.post(ctx, &f) }),
 	}
@@ -61,7 +61,7 @@ type postOutput struct {
 }
 
 func (a *app) post(ctx context.Context, f *postFlags) error {
-	b, tmpl, err := a.postBatch(f)
+	b, tmpl, err := a.postBatch(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 	}
 	out := postOutput{BatchResponse: resp}
 	if !a.jsonOut {
-		fmt.Fprintf(a.stdout, "batch %s accepted: %d tasks, licence usage %d\n", resp.ID, len(resp.TaskIDs), resp.LicenseUsage)
+		fmt.Fprintf(a.stdout, "batch %s accepted: %s, licence usage %d\n", resp.ID, plural(len(resp.TaskIDs), "task", "tasks"), resp.LicenseUsage)
 		for i, id := range resp.TaskIDs {
 			fmt.Fprintf(a.stdout, "task %s  record %v\n", id, b.Tasks[i].Params["id"])
 		}
@@ -115,7 +115,7 @@ func (a *app) post(ctx context.Context, f *postFlags) error {
 
 // postBatch builds the batch that the flags describe, checking them all
 // before anything is sent.
-func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
+func (a *app) postBatch(ctx context.Context, f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	var tmpl dynamo.Template
 	if err := f.check(); err != nil {
 		return nil, tmpl, err
@@ -130,11 +130,7 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration()
-	if err != nil {
-		return nil, tmpl, err
-	}
-	b := &dynamo.Batch{Template: f.template, Integration: in}
+	b := &dynamo.Batch{Template: f.template}
 	if f.csv != "" {
 		b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, dynamo.MaxTasksPerBatch, duplicatePolicy{allow: f.dups, warn: a.stderr})
 		if err != nil {
@@ -150,6 +146,10 @@ func (a *app) postBatch(f *postFlags) (*dynamo.Batch, dynamo.Template, error) {
 		if b.Parts, err = streamParts(x.parts); err != nil {
 			return nil, tmpl, err
 		}
+	}
+	// The session last: everything else is checked before the network.
+	if b.Integration, err = a.integration(ctx); err != nil {
+		return nil, tmpl, err
 	}
 	return b, tmpl, nil
 }

@@ -157,7 +157,7 @@ func TestPostFakeWait(t *testing.T) {
 	t.Parallel()
 	r := runWith(t, nil, "--fake", "--fake-delay=1ns", "post", "--template", "T", "--id", "1", "--wait")
 	wantCode(t, r, exitOK)
-	wantContains(t, "stdout", r.stdout, "accepted: 1 tasks", "Completed (1/1 tasks completed)")
+	wantContains(t, "stdout", r.stdout, "accepted: 1 task,", "Completed (1/1 tasks completed)")
 	wantContains(t, "stderr", r.stderr, "--fake: using an in-process fake server")
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type app struct {
 	jsonOut      bool
 	verbose      bool
 	progressMode string
+	sfOrg        string        // --sf-org: a Salesforce CLI org, as DYNAMO_SF_ORG
 	pollInterval time.Duration // hidden: how often wait polls at first
 	fakeDelay    time.Duration // hidden: how long the fake takes to complete a task
 
@@ -111,7 +113,21 @@ and follows them.
 
 Credentials come only from the environment: DYNAMO_TENANT_ID and DYNAMO_API_KEY
 (and DYNAMO_BASE_URL for another API host). A Salesforce session, when the
-template needs one, comes from DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL.
+template needs one, comes from one of these sources, in this order, each a
+complete set of variables (two at once is an error):
+
+  1. a fixed session: DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL;
+  2. the JWT bearer flow: DYNAMO_SF_CLIENT_ID, DYNAMO_SF_USERNAME,
+     DYNAMO_SF_JWT_KEY_FILE, DYNAMO_SF_LOGIN_URL (https://login.salesforce.com
+     when not set), DYNAMO_SF_AUDIENCE (optional);
+  3. the client credentials flow: DYNAMO_SF_CLIENT_ID, DYNAMO_SF_CLIENT_SECRET,
+     DYNAMO_SF_LOGIN_URL (the org's My Domain URL);
+  4. the Salesforce CLI: DYNAMO_SF_ORG, or --sf-org.
+
+A session from a flow or the CLI is renewed when older than
+DYNAMO_SF_SESSION_MAX_AGE (10m unless set), so that every post, and every
+chunk of a long bulk job, carries a fresh one. 'dynamo auth' shows where the
+session comes from and whose it is; 'dynamo auth --help' says more.
 
 With --fake a command runs against a fake server instead of the API. When
 DYNAMO_FAKE_URL is set (one of the lines that 'dynamo fake' prints), that
@@ -124,6 +140,10 @@ and it keeps nothing afterwards. Then "post --fake --wait", "task post --fake
 --wait" and "bulk --fake" are the useful ones; status, wait, results and the
 task status, wait and results commands refuse to run, since a new fake knows
 no batch or task: start 'dynamo fake' for them.
+
+With --fake and an in-process fake, no Salesforce credentials are read:
+nothing leaves the machine. A running 'dynamo fake' prints a client
+credentials set of its own fake Salesforce login host, which posts then use.
 
 An interrupt (Ctrl-C, or SIGTERM) cancels a command; "dynamo bulk" stops
 gracefully instead (see 'dynamo bulk --help').
@@ -138,7 +158,10 @@ func (a *app) rootCommand() *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// The tool is released with the SDK, under the same version.
+		Version: dynamo.Version,
 	}
+	root.SetVersionTemplate("dynamo {{.Version}} (" + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%s: %v (see '%s --help')", c.Name(), err, c.CommandPath())
@@ -148,6 +171,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.jsonOut, "json", false, "print the result as JSON on stdout")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log every request (never a credential) on stderr")
 	pf.StringVar(&a.progressMode, "progress", "auto", "progress display on stderr: auto, bar, plain or none")
+	pf.StringVar(&a.sfOrg, "sf-org", "", "Salesforce CLI `org` (alias or username) whose session posts carry, as DYNAMO_SF_ORG")
 	pf.DurationVar(&a.pollInterval, "poll-interval", defaultPollInterval, "first wait between two status calls")
 	pf.DurationVar(&a.fakeDelay, "fake-delay", 1500*time.Millisecond, "with --fake, how long a task takes to complete")
 	_ = pf.MarkHidden("poll-interval")
@@ -163,7 +187,7 @@ func (a *app) rootCommand() *cobra.Command {
 		}
 		return a.checkFakeFollowUp(c)
 	}
-	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand(), a.fakeCommand())
+	root.AddCommand(a.postCommand(), a.statusCommand(), a.waitCommand(), a.resultsCommand(), a.bulkCommand(), a.taskCommand(), a.fakeCommand(), a.authCommand())
 	return root
 }
 

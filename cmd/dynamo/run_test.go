@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
 )
 
@@ -277,10 +279,21 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	r := runWith(t, nil, "--help")
 	wantCode(t, r, exitOK)
-	wantContains(t, "stdout", r.stdout, "post", "status", "wait", "results", "bulk", "task", "Exit codes")
+	wantContains(t, "stdout", r.stdout, "post", "status", "wait", "results", "bulk", "task", "auth", "Exit codes")
 	if strings.Contains(r.stdout, "poll-interval") {
 		t.Error("help shows the hidden --poll-interval flag")
 	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runWith(t, nil, "--version")
+	wantCode(t, r, exitOK)
+	want := "dynamo " + dynamo.Version + " (" + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	if r.stdout != want {
+		t.Errorf("--version printed %q, want %q", r.stdout, want)
+	}
+	wantContains(t, "help", runWith(t, nil, "--help").stdout, "--version")
 }
 
 func TestNeverPrintsSecrets(t *testing.T) {

@@ -19,10 +19,10 @@ standalone, at once and without a batch.
   dynamo task wait TASK
   dynamo task results TASK --out DIR
 
-With DYNAMO_SF_SESSION_ID and DYNAMO_SF_SERVER_URL set, the task runs in that
-Salesforce session and --param id=RECORD is required; without them it runs
-standalone and needs no id. Each accepted task reports the organisation's
-licence usage.
+With a Salesforce session (from the environment or --sf-org, see 'dynamo auth
+--help'), the task runs in that session and --param id=RECORD is required;
+without one it runs standalone and needs no id. Each accepted task reports the
+organisation's licence usage.
 
 Exit codes: 0 done without errors, 1 a call failed, 2 bad usage or input,
 3 the task completed with errors.`
@@ -59,8 +59,8 @@ The template is referenced with --template (with Salesforce, the Content
 Document ID of the DAP file), or embedded from a DAP file with --dap (streamed,
 never loaded whole). --param key=value sets a param; --part name=file.json
 (with --dap only) attaches a JSON file, streamed, that the task receives as the
-param "name". With a Salesforce session from DYNAMO_SF_SESSION_ID and
-DYNAMO_SF_SERVER_URL, --param id=RECORD names the record the task is for.
+param "name". With a Salesforce session (see 'dynamo auth --help'), --param
+id=RECORD names the record the task is for.
 
 A post whose answer is lost may have created the task: it is never posted
 again on its own; the Dynamo console shows the tasks of the last days.`,
@@ -143,7 +143,7 @@ type taskPostOutput struct {
 }
 
 func (a *app) taskPost(ctx context.Context, f *taskPostFlags) error {
-	req, tmpl, err := a.taskRequest(f)
+	req, tmpl, err := a.taskRequest(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (a *app) taskPost(ctx context.Context, f *taskPostFlags) error {
 
 // taskRequest builds the task that the flags describe, checking them all
 // before anything is sent. Whether an id is needed is the SDK's to say.
-func (a *app) taskRequest(f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Template, error) {
+func (a *app) taskRequest(ctx context.Context, f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Template, error) {
 	var tmpl dynamo.Template
 	if err := f.check(); err != nil {
 		return nil, tmpl, err
@@ -198,11 +198,7 @@ func (a *app) taskRequest(f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Templat
 	if err != nil {
 		return nil, tmpl, err
 	}
-	in, err := a.integration()
-	if err != nil {
-		return nil, tmpl, err
-	}
-	req := &dynamo.TaskRequest{Template: f.template, Integration: in}
+	req := &dynamo.TaskRequest{Template: f.template}
 	if len(x.params) > 0 {
 		req.Params = make(dynamo.Params, len(x.params))
 		for k, v := range x.params {
@@ -216,6 +212,10 @@ func (a *app) taskRequest(f *taskPostFlags) (*dynamo.TaskRequest, dynamo.Templat
 		if req.Parts, err = streamParts(x.parts); err != nil {
 			return nil, tmpl, err
 		}
+	}
+	// The session last: everything else is checked before the network.
+	if req.Integration, err = a.integration(ctx); err != nil {
+		return nil, tmpl, err
 	}
 	return req, tmpl, nil
 }

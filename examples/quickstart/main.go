@@ -7,9 +7,12 @@
 //
 //	DYNAMO_TEMPLATE        the template's ID (required)
 //	DYNAMO_RECORD_IDS      comma-separated Salesforce record IDs (required)
-//	DYNAMO_SF_SESSION_ID   the Salesforce session, with
-//	DYNAMO_SF_SERVER_URL   the Salesforce server (both optional)
 //	DYNAMO_BASE_URL        another API base URL (optional)
+//
+// and, optionally, a source of Salesforce sessions as the dynamo tool reads
+// it (package salesforce's FromEnv): DYNAMO_SF_SESSION_ID and
+// DYNAMO_SF_SERVER_URL, or a connected app's JWT bearer or client
+// credentials flow, or DYNAMO_SF_ORG for the Salesforce CLI.
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
+	"github.com/dynamokit/dynamo/salesforce"
 )
 
 func main() {
@@ -56,7 +60,11 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("posting the batch: %w", err)
 	}
-	fmt.Printf("batch %s accepted: %d tasks, licence usage %d\n", resp.ID, len(resp.TaskIDs), resp.LicenseUsage)
+	tasks := fmt.Sprintf("%d tasks", len(resp.TaskIDs))
+	if len(resp.TaskIDs) == 1 {
+		tasks = "1 task"
+	}
+	fmt.Printf("batch %s accepted: %s, licence usage %d\n", resp.ID, tasks, resp.LicenseUsage)
 
 	status, err := client.WaitBatch(ctx, resp.ID, dynamo.WithBatchProgress(func(s *dynamo.BatchStatus) {
 		fmt.Printf("  status: %s\n", s.StatusMessage)
@@ -100,8 +108,13 @@ func setup() (client *dynamo.Client, template string, ids []string, in *dynamo.I
 	if template == "" || len(ids) == 0 {
 		return nil, "", nil, nil, nil, errors.New("set DYNAMO_TEMPLATE and DYNAMO_RECORD_IDS (comma-separated) to post to the real API")
 	}
-	if session := os.Getenv("DYNAMO_SF_SESSION_ID"); session != "" {
-		in = dynamo.Salesforce(session, os.Getenv("DYNAMO_SF_SERVER_URL"))
+	src, err := salesforce.FromEnv()
+	switch {
+	case errors.Is(err, salesforce.ErrNoCredentials): // no Salesforce
+	case err != nil:
+		return nil, "", nil, nil, nil, err
+	default:
+		in = dynamo.SalesforceFrom(src) // a session for each post
 	}
 	return client, template, ids, in, func() {}, nil
 }

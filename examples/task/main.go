@@ -8,8 +8,9 @@
 //
 //	DYNAMO_TEMPLATE        the template's reference (required)
 //	DYNAMO_RECORD_ID       the Salesforce record (required with a session)
-//	DYNAMO_SF_SESSION_ID   the Salesforce session, with
-//	DYNAMO_SF_SERVER_URL   the Salesforce server (both optional: standalone without)
+//	DYNAMO_SF_…            a source of Salesforce sessions, as the dynamo tool
+//	                       reads it (package salesforce's FromEnv; optional:
+//	                       standalone without)
 //	DYNAMO_BASE_URL        another API base URL (optional)
 package main
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/dynamotest"
+	"github.com/dynamokit/dynamo/salesforce"
 )
 
 func main() {
@@ -112,8 +114,13 @@ func setup() (*dynamo.Client, *dynamo.TaskRequest, func(), error) {
 	if id := os.Getenv("DYNAMO_RECORD_ID"); id != "" {
 		req.Params["id"] = id
 	}
-	if session := os.Getenv("DYNAMO_SF_SESSION_ID"); session != "" {
-		req.Integration = dynamo.Salesforce(session, os.Getenv("DYNAMO_SF_SERVER_URL"))
+	src, err := salesforce.FromEnv()
+	switch {
+	case errors.Is(err, salesforce.ErrNoCredentials): // standalone
+	case err != nil:
+		return nil, nil, nil, err
+	default:
+		req.Integration = dynamo.SalesforceFrom(src) // a session minted for the post
 	}
 	if err := req.Validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w (set DYNAMO_TEMPLATE, and DYNAMO_RECORD_ID with a Salesforce session)", err)

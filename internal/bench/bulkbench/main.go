@@ -17,6 +17,7 @@
 // alternate the cases, and the figures are medians.
 //
 //	go run ./internal/bench/bulkbench -records 1000000 -rounds 3
+//	go run ./internal/bench/bulkbench -records 10000000 -rounds 1 -cases loop,from
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +53,7 @@ const (
 	template = "0691x000002AbCdQAK"
 )
 
-var cases = []string{"loop", "slice", "from", "resume"}
+var allCases = []string{"loop", "slice", "from", "resume"}
 
 // result is what a trial child prints.
 type result struct {
@@ -63,6 +65,7 @@ type result struct {
 func main() {
 	records := flag.Int("records", 1_000_000, "records in the job")
 	rounds := flag.Int("rounds", 3, "trials of each case")
+	only := flag.String("cases", strings.Join(allCases, ","), "the cases to run, comma-separated; loop is the baseline of the ratios")
 	serve := flag.Bool("serve", false, "run as the API stand-in (internal)")
 	trial := flag.String("trial", "", "run one trial of this case against -url (internal)")
 	url := flag.String("url", "", "the API stand-in's URL (internal)")
@@ -74,7 +77,7 @@ func main() {
 	case *trial != "":
 		err = runTrial(*trial, *url, *records)
 	default:
-		err = compare(*records, *rounds)
+		err = compare(*records, *rounds, strings.Split(*only, ","))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bulkbench:", err)
@@ -83,7 +86,12 @@ func main() {
 }
 
 // compare runs the rounds and prints the medians and ratios.
-func compare(records, rounds int) error {
+func compare(records, rounds int, cases []string) error {
+	for _, c := range cases {
+		if !slices.Contains(allCases, c) {
+			return fmt.Errorf("unknown case %q", c)
+		}
+	}
 	srv := exec.Command(os.Args[0], "-serve")
 	out, err := srv.StdoutPipe()
 	if err != nil {
@@ -123,11 +131,17 @@ func compare(records, rounds int) error {
 	}
 	loopWall, loopCPU, _ := med("loop")
 	sliceWall, _, _ := med("slice")
+	ratio := func(a, b time.Duration) string {
+		if b == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", a.Seconds()/b.Seconds())
+	}
 	for _, c := range cases {
 		wall, cpu, mem := med(c)
-		fmt.Printf("%-7s %9.2f %9.2f %12.1f %12.1f %10.2f %10.2f %10.2f\n", c, wall.Seconds(), cpu.Seconds(),
+		fmt.Printf("%-7s %9.2f %9.2f %12.1f %12.1f %10s %10s %10s\n", c, wall.Seconds(), cpu.Seconds(),
 			float64(mem)/(1<<20), float64(mem)/float64(records),
-			wall.Seconds()/loopWall.Seconds(), cpu.Seconds()/loopCPU.Seconds(), wall.Seconds()/sliceWall.Seconds())
+			ratio(wall, loopWall), ratio(cpu, loopCPU), ratio(wall, sliceWall))
 	}
 	fmt.Println("\nmem: peak resident set above the process's own before the job (for slice, after its records were built).")
 	return nil

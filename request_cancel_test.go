@@ -207,31 +207,6 @@ func TestCancelStopsBackoffSleep(t *testing.T) {
 	}
 }
 
-func TestCancelStopsWaitBatch(t *testing.T) {
-	t.Parallel()
-	srv, client, _ := newFake(t, dynamo.WithRealClock())
-	posted := mustPost(t, client) // never completes: nothing drives its tasks
-
-	polled := make(chan struct{})
-	var once sync.Once
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ch := runCall(func() error {
-		_, err := client.WaitBatch(ctx, posted.ID,
-			dynamo.WithPollInterval(stall),
-			dynamo.WithBatchProgress(func(st *dynamo.BatchStatus) {
-				assert.False(t, st.Completed)
-				once.Do(func() { close(polled) })
-			}))
-		return err
-	})
-	if !within(t, polled, waitLong, "the first poll") {
-		return
-	}
-	cancelAndWait(t, cancel, ch)
-	assert.Equal(t, 1, requestsTo(srv, http.MethodGet))
-}
-
 func TestCancelStopsStatusRequestInFlight(t *testing.T) {
 	t.Parallel()
 	srv, client, logs := newFake(t)

@@ -1,0 +1,134 @@
+package salesforce_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynamokit/dynamo/salesforce"
+)
+
+// The CLI's answers, as sf prints them with --json.
+const (
+	cliToken   = testOrg + "!" + accessTokenMark + "-from-the-cli"
+	displayFmt = `{"status":0,"result":{"id":"%s","apiVersion":"62.0","accessToken":"%s","instanceUrl":"%s","username":"dev@example.com","clientId":"PlatformCLI","connectedStatus":"Connected","alias":"my-org"},"warnings":[]}`
+	showToken  = `{"status":0,"result":{"accessToken":"%s","instanceUrl":"%s","username":"dev@example.com"},"warnings":[]}`
+	noAuth     = `{"status":1,"name":"NoAuthInfoFound","message":"No authorization information found for %s.","exitCode":1,"commandName":"OrgDisplayCommand","warnings":[]}`
+)
+
+// stubCLI puts an executable sf first on PATH that answers org display
+// with display and org auth show-access-token with show ("" for a CLI
+// without that command), and logs its arguments.
+func stubCLI(t *testing.T, display, show string) (log func() []string) {
+	t.Helper()
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "calls.log")
+	// answer prints body from a file, exiting 1 for an error's JSON; a
+	// body "exit N" prints nothing and exits N.
+	answer := func(name, body string) string {
+		if strings.HasPrefix(body, "exit ") {
+			return body
+		}
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(body+"\n"), 0o600))
+		if strings.Contains(body, `"status":1`) {
+			return fmt.Sprintf("cat %q; exit 1", path)
+		}
+		return fmt.Sprintf("cat %q", path)
+	}
+	showCase := `echo "Warning: org auth show-access-token is not a sf command." >&2; exit 127`
+	if show != "" {
+		showCase = answer("show.json", show)
+	}
+	script := fmt.Sprintf(`#!/bin/sh
+echo "$*" >> %q
+case "$1 $2 $3" in
+"org display --target-org") %s ;;
+"org auth show-access-token") %s ;;
+*) echo "unexpected: $*" >&2; exit 2 ;;
+esac
+`, logFile, answer("display.json", display), showCase)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sf"), []byte(script), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return func() []string {
+		data, _ := os.ReadFile(logFile)
+		return strings.Split(strings.TrimSpace(string(data)), "\n")
+	}
+}
+
+func TestCLICurrentFormRedactsDisplay(t *testing.T) {
+	for _, redactedToken := range []string{"[REDACTED]", "", "********", "00D5g000004QpXy![REDACTED]"} {
+		t.Run(redactedToken, func(t *testing.T) {
+			calls := stubCLI(t, fmt.Sprintf(displayFmt, testOrg18, redactedToken, testInstanceURL), fmt.Sprintf(showToken, cliToken, testInstanceURL))
+			src, err := salesforce.CLI("my-org")
+			require.NoError(t, err)
+			s, err := src.Session(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, cliToken, s.ID, "the session is show-access-token's")
+			assert.Equal(t, testInstanceURL, s.ServerURL)
+			id, err := src.Identity(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, salesforce.Identity{Origin: "Salesforce CLI", OrgID: testOrg18, Username: "dev@example.com", InstanceURL: testInstanceURL}, id)
+			assert.Equal(t, []string{
+				"org display --target-org my-org --json",
+				"org auth show-access-token --target-org my-org --json",
+			}, calls())
+		})
+	}
+}
+
+func TestCLIOlderWithoutShowAccessToken(t *testing.T) {
+	stubCLI(t, fmt.Sprintf(displayFmt, testOrg18, cliToken, testInstanceURL), "")
+	src, err := salesforce.CLI("my-org")
+	require.NoError(t, err)
+	s, err := src.Session(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, cliToken, s.ID, "an older CLI's display gives the token unredacted")
+}
+
+func TestCLIRedactedTokenRefused(t *testing.T) {
+	for name, tc := range map[string]struct{ display, show, want string }{
+		"display redacted, no show-access-token": {
+			fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), "", "redacts the access token",
+		},
+		"show-access-token redacted too": {
+			fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, "[REDACTED]", testInstanceURL), "no usable access token",
+		},
+		"unknown org": {
+			fmt.Sprintf(noAuth, "nope"), fmt.Sprintf(showToken, cliToken, testInstanceURL), "NoAuthInfoFound: No authorization information found for nope.",
+		},
+		"error output echoing a token": {
+			`{"status":1,"name":"Boom","message":"failed with ` + cliToken + `"}`, "", "Boom: failed with [REDACTED]",
+		},
+		"not JSON": {"exit 3", "", "sf org display failed: exit status 3"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stubCLI(t, tc.display, tc.show)
+			src, err := salesforce.CLI("nope")
+			require.NoError(t, err)
+			_, err = src.Session(context.Background())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), "Salesforce CLI")
+			assertNoSecret(t, "error", err, cliToken)
+		})
+	}
+}
+
+func TestCLINotInstalled(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	src, err := salesforce.CLI("my-org")
+	require.NoError(t, err)
+	_, err = src.Session(context.Background())
+	assert.ErrorContains(t, err, "not on PATH")
+	_, err = salesforce.CLI("")
+	assert.Error(t, err)
+	_, err = salesforce.CLI("--target-org=x")
+	assert.Error(t, err, "an org that would read as a flag")
+}
