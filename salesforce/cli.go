@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/dynamokit/dynamo"
 )
@@ -95,10 +96,23 @@ func cliSession(ctx context.Context, org string) (minted, error) {
 }
 
 // isSession reports whether token is a Salesforce session rather than a
-// redacted placeholder: an org ID, "!", and more.
+// redacted placeholder: an org ID, "!", and more of the characters a
+// session is made of, so that neither "[REDACTED]" nor "****" passes, with
+// or without the org ID before it.
 func isSession(token string) bool {
-	return sessionOrg(token) != "" && !strings.ContainsAny(token, " \t\r\n")
+	if sessionOrg(token) == "" {
+		return false
+	}
+	for _, c := range token[16:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
+
+// cliWaitDelay is how long the output of a killed or ended sf is waited for.
+const cliWaitDelay = 2 * time.Second
 
 // maxCLIOutput bounds what is read of the CLI's output.
 const maxCLIOutput = 1 << 20
@@ -112,10 +126,17 @@ func runCLI(ctx context.Context, args ...string) (*cliResult, error) {
 		return nil, fmt.Errorf("the Salesforce CLI (sf) is not on PATH: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
+	// sf is a script that starts node: once sf is killed, or has ended, a
+	// child of it that still holds its output does not keep the mint (and
+	// every later one) waiting.
+	cmd.WaitDelay = cliWaitDelay
 	var stdout, stderr limitedBuffer
 	stdout.limit, stderr.limit = maxCLIOutput, 4<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
+	if errors.Is(runErr, exec.ErrWaitDelay) {
+		runErr = nil // sf succeeded; a child of it kept the output open
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
