@@ -188,7 +188,14 @@ func (j *journal) load(ctx context.Context) error {
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}
-		rec, perr := parseJournalLine(data)
+		// Of each line, only its task IDs' number is kept, but when it is
+		// wrong: the IDs then go in the chunk's *BatchTaskCountError.
+		rec, taskIDs, perr := parseJournalHead(data)
+		if perr == nil && rec.State == journalAccepted && taskIDs != rec.End-rec.First {
+			if rec, perr = parseJournalLine(data); rec.TaskIDs == nil {
+				rec.TaskIDs = []string{}
+			}
+		}
 		if perr != nil {
 			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.name, line, perr)
 		}
@@ -198,6 +205,58 @@ func (j *journal) load(ctx context.Context) error {
 		}
 		j.add(rec, line)
 	}
+	return nil
+}
+
+// journalHead is a journal line as a run resumes from it: its task IDs
+// counted, not kept.
+type journalHead struct {
+	journalRecord
+	TaskIDs taskIDCount `json:"taskIDs,omitempty"` // shadows journalRecord's
+}
+
+// parseJournalHead is parseJournalLine without the task IDs: it returns
+// how many the line gives.
+func parseJournalHead(data []byte) (journalRecord, int, error) {
+	var h journalHead
+	if err := json.Unmarshal(data, &h); err != nil {
+		return h.journalRecord, 0, fmt.Errorf("not a journal line: %w", err)
+	}
+	if err := h.journalRecord.check(); err != nil {
+		return h.journalRecord, 0, fmt.Errorf("not a journal line: %w", err)
+	}
+	return h.journalRecord, int(h.TaskIDs), nil
+}
+
+// taskIDCount is the number of strings in a JSON array of strings.
+type taskIDCount int
+
+// UnmarshalJSON counts the strings of data, a JSON value that the decoder
+// has found well formed; any other element is refused.
+func (n *taskIDCount) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*n = 0
+		return nil
+	}
+	if len(data) < 2 || data[0] != '[' {
+		return errors.New(`"taskIDs" is not an array`)
+	}
+	count, inString, escaped := 0, false, false
+	for _, c := range data[1 : len(data)-1] {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped = c == '\\'
+			inString = c != '"'
+		case c == '"':
+			inString = true
+			count++
+		case c != ',' && c != ' ' && c != '\t' && c != '\n' && c != '\r':
+			return errors.New(`"taskIDs" holds a value that is not a string`)
+		}
+	}
+	*n = taskIDCount(count)
 	return nil
 }
 
@@ -217,12 +276,6 @@ func parseJournalLine(data []byte) (journalRecord, error) {
 // them back.
 func (j *journal) add(rec journalRecord, line int) {
 	e := journalEntry{rec: rec, line: line, postedAt: rec.Time}
-	switch {
-	case rec.State != journalAccepted || len(rec.TaskIDs) == rec.End-rec.First:
-		e.rec.TaskIDs = nil
-	case rec.TaskIDs == nil:
-		e.rec.TaskIDs = []string{} // kept only when their number is wrong, for the *BatchTaskCountError
-	}
 	if prev, ok := j.latest[rec.Chunk]; ok && prev.rec.State == journalPosting && rec.State != journalPosting {
 		e.postedAt = prev.postedAt // the outcome of that post
 	}

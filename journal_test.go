@@ -470,3 +470,32 @@ func TestJournalRefusesAWholeLastLineItCannotUse(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, append(later, '\n'), after, "the line is not cut off, only given its newline back")
 }
+
+func TestJournalReportsAnAcceptedChunkWithTheWrongNumberOfTaskIDs(t *testing.T) {
+	t.Parallel()
+	locksJournals(t)
+	srv, client, path, b := journaledJob(t, 200)
+
+	// The accepted line of chunk 1 lists one task ID too few.
+	var edited bytes.Buffer
+	for _, line := range journalLines(t, path) {
+		if line["chunk"] == 1.0 && line["state"] == "accepted" {
+			line["taskIDs"] = line["taskIDs"].([]any)[1:]
+		}
+		data, err := json.Marshal(line)
+		require.NoError(t, err)
+		edited.Write(append(data, '\n'))
+	}
+	require.NoError(t, os.WriteFile(path, edited.Bytes(), 0o600))
+
+	posts := requestsTo(srv, http.MethodPost)
+	rep, err := journalJob(client, b, path)
+	var countErr *dynamo.BatchTaskCountError
+	require.ErrorAs(t, err, &countErr)
+	assert.Equal(t, 100, countErr.Posted)
+	assert.Len(t, countErr.Response.TaskIDs, 99)
+	assert.Equal(t, rep.Chunks[1].BatchID, countErr.Response.ID)
+	assert.Equal(t, dynamo.ChunkSkipped, rep.Chunks[1].State, "the batch exists: it is not posted again")
+	assert.NoError(t, rep.Chunks[0].Err)
+	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
+}
