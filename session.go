@@ -30,7 +30,11 @@ type SessionSource interface {
 // org's instance URL) it belongs to. Formatting a Session with any fmt verb,
 // or logging it through log/slog, shows "[REDACTED]" in place of its ID.
 type Session struct {
-	ID        string
+	// ID is the session ID (an access token), a secret: its org's
+	// 15-character ID, "!", and the rest.
+	ID string
+	// ServerURL is the org's instance URL, such as
+	// https://acme.my.salesforce.com.
 	ServerURL string
 }
 
