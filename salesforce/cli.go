@@ -30,7 +30,8 @@ import (
 // that org display gives is used, but never a redacted one: a token that is
 // not a Salesforce session (an org ID, "!", and the rest) is refused. The
 // executable "sf" is looked for in the directories of PATH when a session is
-// first needed.
+// first needed. A run of sf that takes longer than 2 minutes fails the
+// mint.
 func CLI(org string, opts ...Option) (*Source, error) {
 	o, err := applyOptions(opts)
 	if err != nil {
@@ -43,7 +44,7 @@ func CLI(org string, opts ...Option) (*Source, error) {
 		return nil, fmt.Errorf("salesforce: CLI: org %q begins with '-'", org)
 	}
 	return newSource("Salesforce CLI", org, o, func(ctx context.Context, _ *http.Client) (minted, error) {
-		return cliSession(ctx, org)
+		return cliSession(ctx, org, o.cliTimeout)
 	}), nil
 }
 
@@ -62,8 +63,8 @@ type cliResult struct {
 	} `json:"result"`
 }
 
-func cliSession(ctx context.Context, org string) (minted, error) {
-	display, err := runCLI(ctx, "org", "display", "--target-org", org, "--json")
+func cliSession(ctx context.Context, org string, timeout time.Duration) (minted, error) {
+	display, err := runCLI(ctx, timeout, "org", "display", "--target-org", org, "--json")
 	if err != nil {
 		return minted{}, err
 	}
@@ -72,7 +73,7 @@ func cliSession(ctx context.Context, org string) (minted, error) {
 		return minted{}, fmt.Errorf("sf org display gave no instance URL for %q", org)
 	}
 	id := Identity{Origin: "Salesforce CLI", OrgID: d.ID, Username: d.Username, InstanceURL: d.InstanceURL}
-	token, tokenErr := runCLI(ctx, "org", "auth", "show-access-token", "--target-org", org, "--json")
+	token, tokenErr := runCLI(ctx, timeout, "org", "auth", "show-access-token", "--target-org", org, "--json")
 	var session string
 	switch {
 	case tokenErr == nil && isSession(token.Result.AccessToken):
@@ -117,15 +118,18 @@ const cliWaitDelay = 2 * time.Second
 // maxCLIOutput bounds what is read of the CLI's output.
 const maxCLIOutput = 1 << 20
 
-// runCLI runs sf with args and reads its JSON answer. Its error never holds
-// a session: only the CLI's error name and message, cleaned.
-func runCLI(ctx context.Context, args ...string) (*cliResult, error) {
+// runCLI runs sf with args and reads its JSON answer, failing when sf takes
+// longer than timeout. Its error never holds a session: only the CLI's
+// error name and message, cleaned.
+func runCLI(ctx context.Context, timeout time.Duration, args ...string) (*cliResult, error) {
 	what := "sf " + strings.Join(args[:len(args)-3], " ")
 	path, err := exec.LookPath("sf")
 	if err != nil {
 		return nil, fmt.Errorf("the Salesforce CLI (sf) is not on PATH: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, path, args...)
 	// sf is a script that starts node: once sf is killed, or has ended, a
 	// child of it that still holds its output does not keep the mint (and
 	// every later one) waiting.
@@ -139,6 +143,9 @@ func runCLI(ctx context.Context, args ...string) (*cliResult, error) {
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if rctx.Err() != nil {
+		return nil, fmt.Errorf("%s did not answer within %v", what, timeout)
 	}
 	var res cliResult
 	decodeErr := json.Unmarshal(stdout.Bytes(), &res)

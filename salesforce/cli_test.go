@@ -174,3 +174,32 @@ func TestCLIHangingLeftWithItsCaller(t *testing.T) {
 	assert.Equal(t, cliToken, s.ID)
 	assert.Contains(t, calls(), "org auth show-access-token --target-org my-org --json")
 }
+
+// A hung sf fails the mint once a run of it has taken too long, even for a
+// caller whose context never ends: a CLI source is bounded as the token
+// requests of the flows are.
+func TestCLIHangingBounded(t *testing.T) {
+	stubCLI(t, fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, cliToken, testInstanceURL))
+	sfPath := filepath.Join(strings.SplitN(os.Getenv("PATH"), string(os.PathListSeparator), 2)[0], "sf")
+	script, err := os.ReadFile(sfPath)
+	require.NoError(t, err)
+	hanging := strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\nsleep 40\n", 1)
+	require.NoError(t, os.WriteFile(sfPath, []byte(hanging), 0o755))
+
+	src, err := salesforce.CLI("my-org", salesforce.WithCLITimeout(300*time.Millisecond))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Session(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context did not end")
+		assert.Contains(t, err.Error(), "sf org display")
+		assert.Contains(t, err.Error(), "did not answer within 300ms")
+	case <-time.After(20 * time.Second):
+		t.Fatal("a hung sf holds the caller")
+	}
+}
