@@ -434,6 +434,10 @@ func TestProcessConnectionTerminated(t *testing.T) {
 		t.Fatalf("the first run: exit code %d, lost %v: %s", code, rep.Lost, rep.Err)
 	}
 	equal(t, "the first run's chunks", rep.States, []string{"accepted", "accepted", "not-started", "not-started", "not-started"})
+	if want := "pgjournal: appending: the job is no longer held by this run: the connection that held it was lost: "; !strings.Contains(rep.Err, want) ||
+		strings.Count(rep.Err, "dynamo: ") != 1 {
+		t.Errorf("the first run's error does not say %q, with \"dynamo: \" once: %s", want, rep.Err)
+	}
 	f.requireAcceptedOnce(t, 5000)
 	if n := f.posts(); n != 5 {
 		t.Errorf("%d posts, want 5", n)

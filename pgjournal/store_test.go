@@ -96,6 +96,9 @@ func TestFencedByTheEpoch(t *testing.T) {
 	if !errors.Is(err, dynamo.ErrJournalLost) {
 		t.Fatalf("Append after another run's epoch: %v, want ErrJournalLost", err)
 	}
+	if want := "pgjournal: appending: the job is no longer held by this run: another run opened the job since this run did (its epoch 1 is past)"; err.Error() != want {
+		t.Errorf("Append after another run's epoch: %q, want %q", err, want)
+	}
 	if err := j.Append(ctxFor(t), []byte(`{"n":3}`)); !errors.Is(err, dynamo.ErrJournalLost) {
 		t.Fatalf("the Append after: %v, want ErrJournalLost again", err)
 	}
