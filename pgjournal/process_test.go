@@ -138,6 +138,10 @@ func recordID(i int) string { return fmt.Sprintf("a0B%09d", i) }
 const waitLimit = 60 * time.Second
 
 // fake is a fake API for the children, counting accepted posts.
+//
+// It and its methods are a copy of the root package's bulkFake: this
+// module's tests cannot import another module's test files, and a few
+// lines of test helpers do not warrant a public API of dynamotest.
 type fake struct {
 	*dynamotest.Server
 	accepted chan struct{}

@@ -193,3 +193,55 @@ func TestTablesFromTheSchemaFile(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestAppendsCommitSynchronously opens a job with a pool whose
+// connections start with synchronous_commit off, as a role's or a
+// database's default may set it: the connection that appends has it on.
+func TestAppendsCommitSynchronously(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var def string
+	if err := pool.QueryRow(ctxFor(t), "SHOW synchronous_commit").Scan(&def); err != nil || def != "off" {
+		t.Fatalf("the pool's connections: synchronous_commit %q (%v), want off", def, err)
+	}
+	j := open(t, pool, "durable", newSchema(t, pool))
+	if v, err := pgjournal.Setting(j, "synchronous_commit"); err != nil || v != "on" {
+		t.Errorf("the journal's connection: synchronous_commit %q (%v), want on", v, err)
+	}
+}
+
+// TestLockNotOnAPooledConnection opens a job and takes every connection
+// the pool can give: none is the one that holds the job's lock, which
+// would otherwise serve other queries and keep the lock after Close.
+func TestLockNotOnAPooledConnection(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 3
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	j := open(t, pool, "unpooled", newSchema(t, pool))
+	holder := pgjournal.BackendPID(j)
+	for range cfg.MaxConns {
+		c, err := pool.Acquire(ctxFor(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+		if c.Conn().PgConn().PID() == holder {
+			t.Fatalf("the pool gave the connection that holds the job (backend %d)", holder)
+		}
+	}
+}
