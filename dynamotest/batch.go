@@ -72,29 +72,47 @@ type batchState struct {
 	parts       map[string]json.RawMessage
 	postedAt    time.Time
 	tasks       []*taskState
-	byID        map[string]*taskState
 }
 
-// taskState is one task of a batchState.
+// taskState is one task of a batchState. A bulk run posts millions of them to one
+// fake, so a task keeps its params as the JSON it was posted with, decoded only by a
+// snapshot, and a batch finds a task by scanning its at most 1000.
 type taskState struct {
 	id         string
-	params     map[string]any
+	params     json.RawMessage // a JSON object; see batchState.params
 	partParams []PartParam
 	progress
 }
 
 func (b *batchState) task(id string) (*taskState, bool) {
-	t, ok := b.byID[id]
-	return t, ok
+	for _, t := range b.tasks {
+		if t.id == id {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// params returns t's params decoded, merged with its partParams: each entry, in
+// order, puts the decoded JSON of its part under its paramName.
+func (b *batchState) params(t *taskState) map[string]any {
+	var params map[string]any
+	if err := json.Unmarshal(t.params, &params); err != nil || params == nil {
+		return nil // not stored: the post's checks or the seed's refuse such params
+	}
+	for _, pp := range t.partParams {
+		var v any
+		_ = json.Unmarshal(b.parts[pp.PartName], &v)
+		params[pp.ParamName] = v
+	}
+	return params
 }
 
 // index gives the batch an ID and its tasks theirs; called before the batch is stored.
 func (b *batchState) index() {
 	b.id = randomHex(16)
-	b.byID = make(map[string]*taskState, len(b.tasks))
 	for _, t := range b.tasks {
 		t.id = newUUID()
-		b.byID[t.id] = t
 	}
 }
 
@@ -182,7 +200,7 @@ func (b *batchState) snapshot() Batch {
 		}
 		out.Tasks[i] = BatchTask{
 			ID:         t.id,
-			Params:     deepCopyMap(t.params),
+			Params:     b.params(t),
 			PartParams: append([]PartParam(nil), t.partParams...),
 			Stage:      t.stage,
 			Failure:    t.failure,

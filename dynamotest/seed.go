@@ -79,7 +79,11 @@ func (s *Server) SeedBatch(seed BatchSeed) (batchID string, taskIDs []string) {
 		where := fmt.Sprintf("Tasks[%d]", i)
 		params := seedParams(method, where, ts.Params, i+1, true)
 		mustSeedProgress(method, where, ts)
-		b.tasks = append(b.tasks, &taskState{params: params})
+		raw, err := json.Marshal(params)
+		if err != nil {
+			panic(fmt.Sprintf("dynamotest: %s: %s.Params: %v", method, where, err)) // seedParams made them JSON
+		}
+		b.tasks = append(b.tasks, &taskState{params: raw})
 	}
 	b.index()
 	s.mu.Lock()

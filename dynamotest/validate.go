@@ -38,7 +38,7 @@ func checkIntegration(top map[string]json.RawMessage, p *problems) map[string]an
 	return m
 }
 
-// checkTasks checks the tasks array and returns the tasks with their merged params.
+// checkTasks checks the tasks array and returns the tasks, their params as posted.
 // parts holds the attached param parts of a multipart post, nil for a JSON post.
 func checkTasks(top map[string]json.RawMessage, parts map[string]json.RawMessage, multipart bool, p *problems) []*taskState {
 	raw, ok := top["tasks"]
@@ -92,7 +92,7 @@ func checkTasks(top map[string]json.RawMessage, parts map[string]json.RawMessage
 				case str == "":
 					p.add("%s.params.id is required (it is empty)", field)
 				}
-				t.params = params
+				t.params = rawParams
 			}
 		}
 		if rawPP, ok := obj["partParams"]; ok {
@@ -100,13 +100,6 @@ func checkTasks(top map[string]json.RawMessage, parts map[string]json.RawMessage
 				t.partParams = checkPartParams(field, rawPP, parts, p)
 			} else {
 				p.add("%s.partParams is not allowed in a JSON post: part params need an embedded template (multipart)", field)
-			}
-		}
-		if t.params != nil {
-			for _, pp := range t.partParams {
-				var v any
-				_ = json.Unmarshal(parts[pp.PartName], &v)
-				t.params[pp.ParamName] = v
 			}
 		}
 		tasks = append(tasks, t)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,7 +39,10 @@ consecutive batches ("chunks") of up to --chunk-size records, then wait for
 every batch and print a summary. The whole file is checked before anything is
 posted: a record identical to an earlier one (the same id and params) refuses
 it unless --allow-duplicates is given; an id repeated with other params is
-posted, with a warning on stderr.
+posted, with a warning on stderr. The file is read as a stream, twice (once
+to check it, once to post it), so its size does not matter; the check for
+repeats holds 16 bytes a record, and --allow-duplicates, which skips it
+(repeated ids are then not reported either), none.
 
 With --journal FILE each chunk is recorded before it is posted and again once
 its outcome is known, and a run with the same journal, template, chunk size
@@ -83,7 +88,7 @@ func (a *app) bulkCommand() *cobra.Command {
 	fs := c.Flags()
 	f.register(fs)
 	fs.StringVar(&f.csv, "csv", "", "the CSV `file` of records: an id column, other columns become params")
-	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file")
+	fs.BoolVar(&f.dups, "allow-duplicates", false, "post a record identical to an earlier one (same id and params) instead of refusing the file; no record is checked for repeats")
 	fs.StringArrayVar(&f.parts, "part", nil, "an extra JSON part `name=file.json`, given to every task as the param name (repeatable; needs --dap)")
 	fs.StringArrayVar(&f.params, "param", nil, "a param `key=value` for every task (repeatable)")
 	fs.StringVar(&f.journal, "journal", "", "record each chunk in this `file` (or PostgreSQL database, postgres://user@host/db) before and after posting it, and skip the chunks it records as accepted")
@@ -114,16 +119,41 @@ func (a *app) bulk(ctx context.Context, f *bulkFlags) error {
 	return r.conclude(rep, postErr)
 }
 
-// bulkPlan is a bulk job ready to post: its records as one batch, and
-// PostBulk's options but those of the run (the stop channel and the
-// callback).
+// bulkPlan is a bulk job ready to post: the batch that gives every chunk
+// its template, integration and parts, the CSV file as the source of its
+// tasks, and PostBulkFrom's options but those of the run (the stop channel
+// and the callback).
 type bulkPlan struct {
-	flags  *bulkFlags
-	batch  *dynamo.Batch
-	opts   []dynamo.BulkOption
-	chunks int
+	flags *bulkFlags
+	batch *dynamo.Batch
+	src   *csvSource
+	opts  []dynamo.BulkOption
 	// closeJournal closes a PostgreSQL journal's connections; nil otherwise.
 	closeJournal func()
+}
+
+// chunks is how many chunks the job has, once the source's first read has
+// counted its records; 0 before.
+func (p *bulkPlan) chunks() int {
+	return (p.src.count() + p.flags.chunkSize - 1) / p.flags.chunkSize
+}
+
+// bulkHeap is the heap a bulk job needs besides its check for repeats:
+// the chunks in flight and the one being read, the reader's, the
+// encoder's and the transport's buffers, the report.
+const bulkHeap = 40 << 20
+
+// limitHeap bounds the Go heap to bulkHeap and extra bytes, unless
+// GOMEMLIMIT bounds it already. By default the collector lets the heap grow
+// to twice its live data before collecting: with the hashes of 10 million
+// records live (160 MB), 160 MB of garbage more. Within the bound it
+// collects sooner instead; the hashes hold no pointers, so that a
+// collection costs little more for them. A job whose live data outgrows the
+// bound is slowed by collections, not stopped.
+func limitHeap(extra int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(bulkHeap + extra)
+	}
 }
 
 // check refuses flags that do not go together, before any file is read.
@@ -146,8 +176,9 @@ func (f *bulkFlags) check() error {
 	return f.checkJournal()
 }
 
-// planBulk reads the records and turns the flags into a plan, checking
-// everything that can be checked before the network.
+// planBulk turns the flags into a plan, checking everything that can be
+// checked before the records are read: the records themselves are read,
+// and checked, by the job's first pass over the file.
 func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err := f.check(); err != nil {
 		return nil, err
@@ -156,11 +187,28 @@ func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &dynamo.Batch{Template: f.template}
-	if b.Tasks, err = readAllCSV(f.csv, x.params, x.parts, -1, duplicatePolicy{allow: f.dups, warn: a.stderr}); err != nil {
+	// The header is read now, so that a missing file or a column that a
+	// flag would overwrite is found before anything else happens.
+	c, err := openCSV(f.csv)
+	if err != nil {
 		return nil, usageErr(err)
 	}
-	plan := &bulkPlan{flags: f, batch: b, chunks: (len(b.Tasks) + f.chunkSize - 1) / f.chunkSize}
+	err = checkColumns(c, x.params, x.parts)
+	c.Close()
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	src := &csvSource{path: f.csv, base: x.params, parts: x.parts, chunkSize: f.chunkSize}
+	if !f.dups {
+		src.dups = newDuplicateCheck(a.stderr)
+	}
+	if a.ownsRuntime {
+		limitHeap(0)
+		if src.dups != nil {
+			src.dups.reserve = limitHeap
+		}
+	}
+	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: f.template}, src: src}
 	plan.opts = []dynamo.BulkOption{
 		dynamo.WithChunkSize(f.chunkSize),
 		dynamo.WithBulkConcurrency(f.concurrency),
@@ -170,7 +218,7 @@ func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b.Parts, err = streamParts(x.parts); err != nil {
+		if plan.batch.Parts, err = streamParts(x.parts); err != nil {
 			return nil, err
 		}
 		plan.opts = append(plan.opts, dynamo.WithBulkTemplate(tmpl))
@@ -186,18 +234,8 @@ func (a *app) planBulk(ctx context.Context, f *bulkFlags) (*bulkPlan, error) {
 		plan.opts = append(plan.opts, dynamo.WithRepostUnknown())
 	}
 	// The session last: everything else is checked before the network.
-	if b.Integration, err = a.integration(ctx); err != nil {
+	if plan.batch.Integration, err = a.integration(ctx); err != nil {
 		return nil, err
 	}
 	return plan, nil
-}
-
-// recordIDs are the first and last record IDs of the chunk of records
-// [first, end).
-func (p *bulkPlan) recordIDs(first, end int) (string, string) {
-	id := func(i int) string {
-		s, _ := p.batch.Tasks[i].Params["id"].(string)
-		return s
-	}
-	return id(first), id(end - 1)
 }

@@ -58,9 +58,17 @@ type batchCounts struct {
 	TasksWithErrors int    `json:"tasksWithErrors"`
 }
 
-func newFollower(ctx context.Context, a *app, client *dynamo.Client, p progress, records int) *follower {
+func newFollower(ctx context.Context, a *app, client *dynamo.Client, p progress) *follower {
 	return &follower{ctx: ctx, a: a, client: client, p: p, sem: make(chan struct{}, bulkWaiters),
-		expected: records, counts: make(map[int]counts), chunks: make(map[int]*followed)}
+		counts: make(map[int]counts), chunks: make(map[int]*followed)}
+}
+
+// add adds the job's records to the progress total, once they are counted.
+func (w *follower) add(records int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.expected += records
+	w.p.setTotal(w.expected)
 }
 
 // wait returns once every batch being followed has completed or could not

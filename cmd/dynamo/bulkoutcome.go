@@ -40,6 +40,9 @@ func (r *bulkRun) conclude(res *dynamo.BulkReport, postErr error) error {
 
 // setupErr words a job that stopped before posting anything.
 func (r *bulkRun) setupErr(err error) error {
+	if inErr := r.plan.src.inputErr(); inErr != nil {
+		return usageErr(inErr)
+	}
 	switch {
 	case errors.Is(err, dynamo.ErrJournalInUse):
 		return fmt.Errorf("the journal %s is in use by another run of dynamo bulk (%s): nothing was posted; wait for that run to end, or give a different job a journal of its own", r.plan.flags.journal, journalHolder(err))
@@ -68,6 +71,9 @@ func (r *bulkRun) stopMessage(res *dynamo.BulkReport, postErr error) string {
 		head = fmt.Sprintf("the posts in flight were aborted (%s)", r.stop.abortedBy())
 	case r.stop.interrupted():
 		head = "stopped by an interrupt: the posts in flight finished"
+	case errors.Is(postErr, dynamo.ErrSourceChanged):
+		head = fmt.Sprintf("%s changed since it was checked, so no chunk from the first that differs was posted (%s)",
+			r.plan.flags.csv, strings.TrimPrefix(postErr.Error(), "dynamo: "))
 	case postErr != nil && !errors.Is(postErr, dynamo.ErrBulkStopped):
 		head = callErr("bulk post", postErr).Error()
 	}
@@ -211,7 +217,7 @@ func (r *bulkRun) journalWriteMessage(e *dynamo.JournalWriteError, notStarted in
 // chunkName names a chunk by its records: "chunk 3 (records [3000, 4000),
 // IDs a0B…3000 to a0B…3999)".
 func (r *bulkRun) chunkName(ch dynamo.ChunkResult) string {
-	first, last := r.plan.recordIDs(ch.First, ch.End)
+	first, last := r.plan.src.recordIDs(ch.Index)
 	return fmt.Sprintf("chunk %d (records [%d, %d), IDs %s to %s)", ch.Index, ch.First, ch.End, first, last)
 }
 

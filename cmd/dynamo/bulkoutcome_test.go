@@ -15,12 +15,14 @@ import (
 func newTestRun(t *testing.T, n, size int, journal string) *bulkRun {
 	t.Helper()
 	a := &app{stdout: &strings.Builder{}, stderr: &strings.Builder{}}
-	tasks := make([]dynamo.Task, n)
-	for i := range tasks {
-		tasks[i] = dynamo.NewTask(recordID(i)).Task()
-	}
 	f := &bulkFlags{journal: journal, chunkSize: size, concurrency: 2, noWait: true}
-	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: "T", Tasks: tasks}, chunks: (n + size - 1) / size}
+	src := &csvSource{path: writeFile(t, "accounts.csv", records(n)), chunkSize: size}
+	for _, err := range src.Tasks(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := &bulkPlan{flags: f, batch: &dynamo.Batch{Template: "T"}, src: src}
 	r := &bulkRun{a: a, plan: plan, stop: &bulkStop{stop: make(chan struct{})}}
 	return r
 }

@@ -33,8 +33,9 @@ func (a *app) newBulkRun(ctx context.Context, client *dynamo.Client, plan *bulkP
 	waitCtx, unwait := context.WithCancel(ctx)
 	r := &bulkRun{a: a, client: client, plan: plan, p: a.newProgress("bulk"), postCtx: postCtx}
 	if !plan.flags.noWait {
-		r.follow = newFollower(waitCtx, a, client, r.p, len(plan.batch.Tasks))
+		r.follow = newFollower(waitCtx, a, client, r.p)
 	}
+	plan.src.counted = r.counted
 	r.stop = &bulkStop{
 		grace: plan.flags.grace, journaled: plan.flags.journal != "",
 		stop: make(chan struct{}), abort: abort, unwait: unwait,
@@ -52,11 +53,9 @@ func (r *bulkRun) close() {
 // post posts every chunk and waits for the batches being followed; the
 // interrupts that arrive meanwhile stop it as bulkStop says.
 func (r *bulkRun) post() (*dynamo.BulkReport, error) {
-	f := r.plan.flags
-	r.p.log(fmt.Sprintf("bulk: %d records from %s in %d chunks of up to %d", len(r.plan.batch.Tasks), f.csv, r.plan.chunks, f.chunkSize))
 	defer r.a.interrupts.handle(r.stop.interrupt)()
 	opts := append(slices.Clip(r.plan.opts), dynamo.WithStop(r.stop.stop), dynamo.WithChunkDone(r.chunkDone))
-	rep, err := r.client.PostBulk(r.postCtx, r.plan.batch, opts...)
+	rep, err := r.client.PostBulkFrom(r.postCtx, r.plan.batch, r.plan.src, opts...)
 	if be, ok := err.(*dynamo.BulkError); ok {
 		err = be.Stop // the tool words the chunks' outcomes from the report
 	}
@@ -69,6 +68,16 @@ func (r *bulkRun) post() (*dynamo.BulkReport, error) {
 	}
 	r.p.finish()
 	return rep, err
+}
+
+// counted reports the job's size once the validation pass has read every
+// record, before the first chunk is posted.
+func (r *bulkRun) counted(records int) {
+	f := r.plan.flags
+	r.p.log(fmt.Sprintf("bulk: %d records from %s in %d chunks of up to %d", records, f.csv, r.plan.chunks(), f.chunkSize))
+	if r.follow != nil {
+		r.follow.add(records)
+	}
 }
 
 // chunkDone reports a chunk as PostBulk settles it and, once its batch is
@@ -105,7 +114,7 @@ func (r *bulkRun) chunkDone(ch dynamo.ChunkResult) {
 func (r *bulkRun) inflight() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return min(r.plan.flags.concurrency, r.plan.chunks-r.reported)
+	return max(0, min(r.plan.flags.concurrency, r.plan.chunks()-r.reported))
 }
 
 // bulkStop stops a bulk job on interrupts: gracefully on the first (no new

@@ -55,7 +55,7 @@ var chunkStates = []dynamo.ChunkState{dynamo.ChunkAccepted, dynamo.ChunkSkipped,
 // learnt of their batches.
 func (r *bulkRun) report(res *dynamo.BulkReport) *bulkReport {
 	f := r.plan.flags
-	rep := &bulkReport{Records: len(r.plan.batch.Tasks), ChunkSize: f.chunkSize, Journal: f.journal,
+	rep := &bulkReport{Records: r.plan.src.count(), ChunkSize: f.chunkSize, Journal: f.journal,
 		Counts: make(map[dynamo.ChunkState]int), Interrupted: r.stop.interrupted(), Aborted: r.stop.abortedBy(),
 		Waited: r.follow != nil, Chunks: make([]chunkReport, len(res.Chunks))}
 	for _, s := range chunkStates {
@@ -67,7 +67,7 @@ func (r *bulkRun) report(res *dynamo.BulkReport) *bulkReport {
 	for i, ch := range res.Chunks {
 		cr := chunkReport{Index: ch.Index, First: ch.First, End: ch.End, State: ch.State,
 			BatchID: ch.BatchID, PostedAt: ch.PostedAt, Error: r.chunkProblem(ch)}
-		cr.FirstID, cr.LastID = r.plan.recordIDs(ch.First, ch.End)
+		cr.FirstID, cr.LastID = r.plan.src.recordIDs(ch.Index)
 		if r.follow != nil {
 			if fw := r.follow.chunks[ch.Index]; fw != nil {
 				cr.Followed, cr.Wait, cr.WaitError = fw.wait != nil, fw.wait, fw.err

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -54,6 +55,9 @@ func openCSV(path string) (*csvRecords, error) {
 	}
 	c := &csvRecords{name: path, f: f, r: csv.NewReader(skipBOM(f))}
 	c.r.FieldsPerRecord = -1 // ragged rows are reported here, with both counts
+	// A record's fields are used before the next is read, and strings
+	// taken from them outlive the slice: it can be reused.
+	c.r.ReuseRecord = true
 	if err := c.readHeader(); err != nil {
 		f.Close()
 		return nil, err
@@ -74,7 +78,7 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 func skipBOM(r io.Reader) io.Reader {
 	// csv.NewReader reuses a *bufio.Reader as it is, so peeking here adds no
 	// second buffer.
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM)) // cannot fail: the bytes are buffered
 	}
@@ -137,7 +141,7 @@ func (c *csvRecords) readHeader() error {
 		line, _ := c.r.FieldPos(0)
 		return c.errorf(line, "no id column in the header (columns: %s)", strings.Join(header, ", "))
 	}
-	c.header = header
+	c.header = slices.Clone(header) // the reader reuses the slice
 	return nil
 }
 
@@ -172,12 +176,13 @@ func (c *csvRecords) next(base map[string]string) (dynamo.Params, error) {
 		params[k] = v
 	}
 	for i, v := range rec {
-		line, _ := c.r.FieldPos(i)
 		if !utf8.ValidString(v) {
+			line, _ := c.r.FieldPos(i)
 			return nil, c.errorf(line, "invalid UTF-8 in column %q", c.header[i])
 		}
 		if i == c.idCol {
 			if strings.TrimSpace(v) == "" {
+				line, _ := c.r.FieldPos(i)
 				return nil, c.errorf(line, "empty id")
 			}
 			params["id"] = v

@@ -73,6 +73,8 @@ func main() {
 		stderr:  os.Stderr,
 		env:     os.Getenv,
 		signals: signals,
+
+		ownsRuntime: true,
 	})
 	signal.Stop(signals)
 	os.Exit(code)

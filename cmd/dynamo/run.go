@@ -24,6 +24,9 @@ type process struct {
 	stdout, stderr io.Writer
 	env            func(string) string // looks up environment variables; nil means os.Getenv
 	signals        <-chan os.Signal    // SIGINT and SIGTERM as they arrive; nil for none
+	// ownsRuntime lets a command tune the Go runtime (bulk bounds the heap):
+	// set by main, not by tests, which run many commands in one process.
+	ownsRuntime bool
 }
 
 // app is one run of the command: its streams, environment and global flags.
@@ -32,6 +35,7 @@ type app struct {
 	stdout, stderr io.Writer
 	env            func(string) string
 	interrupts     interrupts
+	ownsRuntime    bool
 
 	// Global flags.
 	fake         bool
@@ -55,7 +59,7 @@ func run(ctx context.Context, p process) int {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a := &app{stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, env: p.env}
+	a := &app{stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, env: p.env, ownsRuntime: p.ownsRuntime}
 	a.interrupts.handle(func(os.Signal) { cancel() })
 	defer a.interrupts.listen(p.signals)()
 	defer a.close()
