@@ -137,6 +137,42 @@ func TestPasswordNeverInAnError(t *testing.T) {
 	t.Log(err)
 }
 
+// TestPasswordNeverInAnErrorThatQuotesIt connects with the right password
+// through a hook whose error quotes it, as an error of a hook or of the
+// server may: the store's error does not.
+func TestPasswordNeverInAnErrorThatQuotesIt(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := cfg.ConnConfig.Password
+	if len(password) < 8 {
+		t.Fatal("the test server's password (PGPASSWORD) is too short to be told apart in an error")
+	}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		return errors.New("refused by the hook for password " + c.Config().Password)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := pgjournal.New(pool, "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Open(ctxFor(t))
+	if err == nil || !strings.Contains(err.Error(), "refused by the hook") {
+		t.Fatalf("Open through a hook that refuses: %v", err)
+	}
+	if strings.Contains(err.Error(), password) {
+		t.Fatalf("the error holds the password: %v", err)
+	}
+	if want := "for password xxxxx"; !strings.Contains(err.Error(), want) {
+		t.Errorf("%q does not say %q", err, want)
+	}
+}
+
 // TestTablesFromTheSchemaFile applies schema.sql as its comment says, and
 // runs a job as a role that may use the tables with the grants it lists,
 // but create nothing.
