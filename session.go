@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 )
 
@@ -29,7 +30,11 @@ type SessionSource interface {
 // org's instance URL) it belongs to. Formatting a Session with any fmt verb,
 // or logging it through log/slog, shows "[REDACTED]" in place of its ID.
 type Session struct {
-	ID        string
+	// ID is the session ID (an access token), a secret: its org's
+	// 15-character ID, "!", and the rest.
+	ID string
+	// ServerURL is the org's instance URL, such as
+	// https://acme.my.salesforce.com.
 	ServerURL string
 }
 
@@ -69,12 +74,14 @@ var ErrNoSession = errors.New("dynamo: no Salesforce session")
 // and wraps the source's error, so that errors.Is and errors.As reach what
 // the source reported (a context's error, or a token endpoint's refusal).
 // Nothing was posted: the post may be made again once a session can be had.
+// Its message holds the source's error's text without the API key or
+// anything that looks like a session; Err is the source's error as it was.
 type SessionError struct {
 	Method string // request method
 	Path   string // as in APIError.Path
 	Err    error  // the source's error
 
-	msg string // the source's error's text, the client's secrets removed
+	msg string // the source's error's text, the client's secrets and anything like a session removed
 }
 
 // Error says that the post was not sent, and why.
@@ -92,6 +99,11 @@ func (e *SessionError) Unwrap() error { return e.Err }
 // Is matches ErrNoSession.
 func (e *SessionError) Is(target error) bool { return target == ErrNoSession }
 
+// sessionLike matches what looks like a Salesforce session in a source's
+// error: an org ID, "!", and the rest. A source may show the session it was
+// refused, or its own; the SDK knows neither.
+var sessionLike = regexp.MustCompile(`00D[0-9A-Za-z]{12}![^\s"',;\\]+`)
+
 // errEmptySession is a source's session without an ID.
 var errEmptySession = errors.New("the source gave a session without an ID")
 
@@ -107,7 +119,7 @@ func (c *Client) withSession(ctx context.Context, r *request) (*request, error) 
 			err = errEmptySession
 		}
 		if err != nil {
-			msg := redactor{c.apiKey, s.ID}.apply(err.Error())
+			msg := sessionLike.ReplaceAllString(redactor{c.apiKey, s.ID}.apply(err.Error()), redacted)
 			return nil, &SessionError{Method: r.method, Path: r.path, Err: err, msg: msg}
 		}
 		in = &Integration{Type: in.Type, SessionID: s.ID, ServerURL: s.ServerURL}

@@ -336,3 +336,21 @@ func TestSessionSourceNotEchoedBack(t *testing.T) {
 		}
 	}
 }
+
+// A source whose error shows a session (its own, or one it was refused)
+// does not make the post's error show it: what looks like a session, an
+// org ID, "!" and the rest, is removed from the source's text.
+func TestSessionSourceErrorShowsNoSession(t *testing.T) {
+	t.Parallel()
+	const shown = "00D5g000004QpXy!AQ8AQ.leaked_session-ID"
+	srv, client, _ := newFake(t)
+	refusal := fmt.Errorf("session %s expired; renew %q", shown, shown)
+	_, err := client.PostBatch(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: records(1), Integration: dynamo.SalesforceFrom(&testSource{err: refusal})})
+	require.ErrorIs(t, err, refusal)
+	for _, verb := range []string{"%v", "%+v", "%s", "%q"} {
+		text := fmt.Sprintf(verb, err)
+		assert.NotContains(t, text, "AQ8AQ.leaked", verb)
+		assert.Contains(t, text, "expired; renew", verb)
+	}
+	assert.Empty(t, srv.Requests())
+}

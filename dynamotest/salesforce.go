@@ -155,6 +155,25 @@ func NewSalesforce(opts ...SalesforceOption) *Salesforce {
 	return sf
 }
 
+// String says where the login host is and whose sessions it issues, without the
+// sessions, refresh tokens and consumer secrets it holds.
+func (sf *Salesforce) String() string {
+	if sf == nil {
+		return "dynamotest.Salesforce(nil)"
+	}
+	return fmt.Sprintf("dynamotest.Salesforce{URL:%s OrgID:%s}", sf.URL, sf.OrgID)
+}
+
+// Format implements fmt.Formatter: every verb prints String, so that no verb
+// reaches the secrets it holds, or reads them while the host serves.
+func (sf *Salesforce) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", sf.String())
+		return
+	}
+	fmt.Fprint(f, sf.String())
+}
+
 // Close shuts the login host down. Close may be called more than once. Sessions the
 // fake issued stay known to a Server that uses them.
 func (sf *Salesforce) Close() {

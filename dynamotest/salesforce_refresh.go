@@ -45,13 +45,9 @@ func (sf *Salesforce) refreshGrant(r *http.Request, form url.Values, rec *TokenR
 	}
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	rec.ClientID, rec.BasicAuth = auth.id, auth.basic
-	app, ok := sf.apps[auth.id]
-	if !ok || auth.id == "" {
-		return refuse(errInvalidClientID, descClientIDInvalid)
-	}
-	if app.ClientSecret != "" && !secretMatches(app, auth) {
-		return refuse(errInvalidClient, descBadClientSecret)
+	app, refused := sf.clientApp(auth, rec, false)
+	if refused != nil {
+		return *refused
 	}
 	tok := form.Get("refresh_token")
 	rt, ok := sf.refreshTokens[tok]

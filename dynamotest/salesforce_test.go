@@ -292,3 +292,20 @@ func TestSalesforceSessionsInOrderOfIssue(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 }
+
+// A fake login host printed with any fmt verb, as a test's failure message
+// may print it, shows where it is, not the sessions, refresh tokens and
+// consumer secrets it holds (nor reads them unlocked while it serves).
+func TestSalesforcePrintsNoSecret(t *testing.T) {
+	t.Parallel()
+	sf := newSalesforce(t, newClock())
+	a := postToken(t, sf, url.Values{"grant_type": {"client_credentials"}, "client_id": {ccApp}, "client_secret": {ccSecret}}, nil)
+	require.Equal(t, http.StatusOK, a.status, "body %s", a.raw)
+	session := a.str("access_token")
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		text := fmt.Sprintf(verb, sf)
+		require.NotContains(t, text, session[16:], verb)
+		require.NotContains(t, text, ccSecret, verb)
+		require.Contains(t, text, sf.URL, verb)
+	}
+}

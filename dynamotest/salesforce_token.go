@@ -267,6 +267,23 @@ func secretMatches(app *sfApp, auth clientAuth) bool {
 	return auth.hasSecret && subtle.ConstantTimeCompare([]byte(auth.secret), []byte(app.ClientSecret)) == 1
 }
 
+// clientApp finds the app a request authenticated as, and notes it in rec; sf.mu is
+// held. A wrong consumer secret is refused, and so is a missing one when the app has
+// a secret or secretRequired says the grant needs one.
+func (sf *Salesforce) clientApp(auth clientAuth, rec *TokenRequest, secretRequired bool) (*sfApp, *grantResult) {
+	rec.ClientID, rec.BasicAuth = auth.id, auth.basic
+	app, ok := sf.apps[auth.id]
+	if !ok || auth.id == "" {
+		res := refuse(errInvalidClientID, descClientIDInvalid)
+		return nil, &res
+	}
+	if (secretRequired || app.ClientSecret != "") && (app.ClientSecret == "" || !secretMatches(app, auth)) {
+		res := refuse(errInvalidClient, descBadClientSecret)
+		return nil, &res
+	}
+	return app, nil
+}
+
 // clientCredentials handles grant_type=client_credentials.
 func (sf *Salesforce) clientCredentials(r *http.Request, form url.Values, rec *TokenRequest) grantResult {
 	auth, refusal := readClientAuth(r, form)
@@ -275,13 +292,9 @@ func (sf *Salesforce) clientCredentials(r *http.Request, form url.Values, rec *T
 	}
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	rec.ClientID, rec.BasicAuth = auth.id, auth.basic
-	app, ok := sf.apps[auth.id]
-	if !ok || auth.id == "" {
-		return refuse(errInvalidClientID, descClientIDInvalid)
-	}
-	if app.ClientSecret == "" || !secretMatches(app, auth) {
-		return refuse(errInvalidClient, descBadClientSecret)
+	app, refused := sf.clientApp(auth, rec, true)
+	if refused != nil {
+		return *refused
 	}
 	if app.RunAs == "" {
 		return refuse(errInvalidGrant, descNoRunAsUser)

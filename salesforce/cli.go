@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/dynamokit/dynamo"
 )
@@ -29,7 +30,8 @@ import (
 // that org display gives is used, but never a redacted one: a token that is
 // not a Salesforce session (an org ID, "!", and the rest) is refused. The
 // executable "sf" is looked for in the directories of PATH when a session is
-// first needed.
+// first needed. A run of sf that takes longer than 2 minutes fails the
+// mint.
 func CLI(org string, opts ...Option) (*Source, error) {
 	o, err := applyOptions(opts)
 	if err != nil {
@@ -42,7 +44,7 @@ func CLI(org string, opts ...Option) (*Source, error) {
 		return nil, fmt.Errorf("salesforce: CLI: org %q begins with '-'", org)
 	}
 	return newSource("Salesforce CLI", org, o, func(ctx context.Context, _ *http.Client) (minted, error) {
-		return cliSession(ctx, org)
+		return cliSession(ctx, org, o.cliTimeout)
 	}), nil
 }
 
@@ -61,8 +63,8 @@ type cliResult struct {
 	} `json:"result"`
 }
 
-func cliSession(ctx context.Context, org string) (minted, error) {
-	display, err := runCLI(ctx, "org", "display", "--target-org", org, "--json")
+func cliSession(ctx context.Context, org string, timeout time.Duration) (minted, error) {
+	display, err := runCLI(ctx, timeout, "org", "display", "--target-org", org, "--json")
 	if err != nil {
 		return minted{}, err
 	}
@@ -71,7 +73,7 @@ func cliSession(ctx context.Context, org string) (minted, error) {
 		return minted{}, fmt.Errorf("sf org display gave no instance URL for %q", org)
 	}
 	id := Identity{Origin: "Salesforce CLI", OrgID: d.ID, Username: d.Username, InstanceURL: d.InstanceURL}
-	token, tokenErr := runCLI(ctx, "org", "auth", "show-access-token", "--target-org", org, "--json")
+	token, tokenErr := runCLI(ctx, timeout, "org", "auth", "show-access-token", "--target-org", org, "--json")
 	var session string
 	switch {
 	case tokenErr == nil && isSession(token.Result.AccessToken):
@@ -95,29 +97,55 @@ func cliSession(ctx context.Context, org string) (minted, error) {
 }
 
 // isSession reports whether token is a Salesforce session rather than a
-// redacted placeholder: an org ID, "!", and more.
+// redacted placeholder: an org ID, "!", and more of the characters a
+// session is made of, so that neither "[REDACTED]" nor "****" passes, with
+// or without the org ID before it.
 func isSession(token string) bool {
-	return sessionOrg(token) != "" && !strings.ContainsAny(token, " \t\r\n")
+	if sessionOrg(token) == "" {
+		return false
+	}
+	for _, c := range token[16:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
+
+// cliWaitDelay is how long the output of a killed or ended sf is waited for.
+const cliWaitDelay = 2 * time.Second
 
 // maxCLIOutput bounds what is read of the CLI's output.
 const maxCLIOutput = 1 << 20
 
-// runCLI runs sf with args and reads its JSON answer. Its error never holds
-// a session: only the CLI's error name and message, cleaned.
-func runCLI(ctx context.Context, args ...string) (*cliResult, error) {
+// runCLI runs sf with args and reads its JSON answer, failing when sf takes
+// longer than timeout. Its error never holds a session: only the CLI's
+// error name and message, cleaned.
+func runCLI(ctx context.Context, timeout time.Duration, args ...string) (*cliResult, error) {
 	what := "sf " + strings.Join(args[:len(args)-3], " ")
 	path, err := exec.LookPath("sf")
 	if err != nil {
 		return nil, fmt.Errorf("the Salesforce CLI (sf) is not on PATH: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, path, args...)
+	// sf is a script that starts node: once sf is killed, or has ended, a
+	// child of it that still holds its output does not keep the mint (and
+	// every later one) waiting.
+	cmd.WaitDelay = cliWaitDelay
 	var stdout, stderr limitedBuffer
 	stdout.limit, stderr.limit = maxCLIOutput, 4<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
+	if errors.Is(runErr, exec.ErrWaitDelay) {
+		runErr = nil // sf succeeded; a child of it kept the output open
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if rctx.Err() != nil {
+		return nil, fmt.Errorf("%s did not answer within %v", what, timeout)
 	}
 	var res cliResult
 	decodeErr := json.Unmarshal(stdout.Bytes(), &res)

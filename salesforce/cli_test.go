@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,6 +98,15 @@ func TestCLIRedactedTokenRefused(t *testing.T) {
 		"display redacted, no show-access-token": {
 			fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), "", "redacts the access token",
 		},
+		"display redacted after the org ID, no show-access-token": {
+			fmt.Sprintf(displayFmt, testOrg18, testOrg+"![REDACTED]", testInstanceURL), "", "redacts the access token",
+		},
+		"display masked after the org ID, no show-access-token": {
+			fmt.Sprintf(displayFmt, testOrg18, testOrg+"!********", testInstanceURL), "", "redacts the access token",
+		},
+		"show-access-token redacted after the org ID": {
+			fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, testOrg+"![REDACTED]", testInstanceURL), "no usable access token",
+		},
 		"show-access-token redacted too": {
 			fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, "[REDACTED]", testInstanceURL), "no usable access token",
 		},
@@ -131,4 +141,65 @@ func TestCLINotInstalled(t *testing.T) {
 	assert.Error(t, err)
 	_, err = salesforce.CLI("--target-org=x")
 	assert.Error(t, err, "an org that would read as a flag")
+}
+
+// A CLI that hangs costs a post no more than the post's context, even when
+// a child of it keeps its output open after it is killed (sf is a script
+// that starts node): the mint ends soon after its callers leave, and the
+// next caller's session is minted afresh rather than waiting for that
+// child.
+func TestCLIHangingLeftWithItsCaller(t *testing.T) {
+	calls := stubCLI(t, fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, cliToken, testInstanceURL))
+	sfPath := filepath.Join(strings.SplitN(os.Getenv("PATH"), string(os.PathListSeparator), 2)[0], "sf")
+	gate := filepath.Join(t.TempDir(), "hang")
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	script, err := os.ReadFile(sfPath)
+	require.NoError(t, err)
+	// While the gate exists, sf waits on a child that holds its output.
+	hanging := strings.Replace(string(script), "#!/bin/sh\n", fmt.Sprintf("#!/bin/sh\nif [ -e %q ]; then sleep 40; fi\n", gate), 1)
+	require.NoError(t, os.WriteFile(sfPath, []byte(hanging), 0o755))
+
+	src, err := salesforce.CLI("my-org")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, err = src.Session(ctx)
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	require.NoError(t, os.Remove(gate))
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := src.Session(ctx)
+	require.NoError(t, err, "the next caller does not wait for the hung CLI's child")
+	assert.Equal(t, cliToken, s.ID)
+	assert.Contains(t, calls(), "org auth show-access-token --target-org my-org --json")
+}
+
+// A hung sf fails the mint once a run of it has taken too long, even for a
+// caller whose context never ends: a CLI source is bounded as the token
+// requests of the flows are.
+func TestCLIHangingBounded(t *testing.T) {
+	stubCLI(t, fmt.Sprintf(displayFmt, testOrg18, "[REDACTED]", testInstanceURL), fmt.Sprintf(showToken, cliToken, testInstanceURL))
+	sfPath := filepath.Join(strings.SplitN(os.Getenv("PATH"), string(os.PathListSeparator), 2)[0], "sf")
+	script, err := os.ReadFile(sfPath)
+	require.NoError(t, err)
+	hanging := strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\nsleep 40\n", 1)
+	require.NoError(t, os.WriteFile(sfPath, []byte(hanging), 0o755))
+
+	src, err := salesforce.CLI("my-org", salesforce.WithCLITimeout(300*time.Millisecond))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Session(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context did not end")
+		assert.Contains(t, err.Error(), "sf org display")
+		assert.Contains(t, err.Error(), "did not answer within 300ms")
+	case <-time.After(20 * time.Second):
+		t.Fatal("a hung sf holds the caller")
+	}
 }

@@ -29,3 +29,11 @@ func (s *Source) Waiters() int {
 	}
 	return s.flight.waiters
 }
+
+// WithCLITimeout replaces how long one run of sf may take.
+func WithCLITimeout(d time.Duration) Option {
+	return func(o *options) error {
+		o.cliTimeout = d
+		return nil
+	}
+}

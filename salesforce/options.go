@@ -20,6 +20,7 @@ type options struct {
 	maxAttempts int
 	retryWait   time.Duration // the first wait between two attempts, doubled after each
 	retryMax    time.Duration // the longest wait
+	cliTimeout  time.Duration // how long one run of sf may take
 }
 
 func defaultOptions() options {
@@ -30,6 +31,7 @@ func defaultOptions() options {
 		maxAttempts: 4,
 		retryWait:   500 * time.Millisecond,
 		retryMax:    8 * time.Second,
+		cliTimeout:  2 * time.Minute,
 	}
 }
 

@@ -241,9 +241,23 @@ func isAlnum(s string) bool {
 func printExports(w io.Writer, vars [][2]string) {
 	var b strings.Builder
 	for _, v := range vars {
-		fmt.Fprintf(&b, "export %s=%s\n", v[0], v[1])
+		fmt.Fprintf(&b, "export %s=%s\n", v[0], shellQuote(v[1]))
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// shellQuote is s as a POSIX shell word: as it is when every character is
+// one the shell takes literally (the fake's own URLs, IDs and keys), else in
+// single quotes, so that an --api-key or --tenant-id given with "$", ";" or
+// "`" is exported as it was given, never run.
+func shellQuote(s string) string {
+	plain := s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-_./:@%+,=", r))
+	})
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // randomHex returns n random bytes as 2n hex digits.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/dynamokit/dynamo/dynamotest"
@@ -35,5 +37,33 @@ func TestFakeJSON(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	if _, err := hc.Get(vars[envFakeURL] + dynamotest.ControlPrefix + "clock"); err == nil {
 		t.Error("the fake still answers after it stopped")
+	}
+}
+
+// The lines "dynamo fake" prints, read by a shell, set each variable to its
+// value, whatever characters an --api-key or --tenant-id given holds.
+func TestFakeExportsReadByAShell(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	const key = `k$ey;x&y|z"w\v*` + "`id`"
+	const tenant = "acme$HOME"
+	inv := startWith(t, nil, "fake", "--api-key", key, "--tenant-id", tenant)
+	inv.stderr.waitFor(t, "dynamo fake: state is kept until it stops")
+	inv.signals <- os.Interrupt
+	r := inv.wait(t)
+	wantCode(t, r, exitOK)
+	file := filepath.Join(t.TempDir(), "fake.env")
+	if err := os.WriteFile(file, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(sh, "-c", `. "$1" && printf '%s\n%s\n' "$DYNAMO_API_KEY" "$DYNAMO_TENANT_ID"`, "sh", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh: %v\n%s\nstdout:\n%s", err, out, r.stdout)
+	}
+	if want := key + "\n" + tenant + "\n"; string(out) != want {
+		t.Errorf("the shell read %q, want %q; the lines:\n%s", out, want, r.stdout)
 	}
 }
