@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"testing"
@@ -220,4 +221,43 @@ func TestTaskJSONShape(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"params":{"id":"1111"},"partParams":[{"partName":"additionalData","paramName":"extra"}]}`, string(data))
+}
+
+func TestBatchJSONRoundTripsOrFailsLoudly(t *testing.T) {
+	t.Parallel()
+	b, err := dynamo.NewBatch("").
+		AddPart("rates", map[string]any{"EUR": 1.0}).
+		AddTask(dynamo.NewTask("001").Param("n", 2.0).PartParam("rates", "fx")).
+		Build()
+	require.NoError(t, err)
+	data, err := json.Marshal(b)
+	require.NoError(t, err)
+	var back dynamo.Batch
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, b, &back, "a batch without a session is stored and read back unchanged")
+
+	_, err = json.Marshal(salesforceBatch(1))
+	assert.ErrorIs(t, err, dynamo.ErrSessionNotEncoded, "a session is never written to JSON, nor silently dropped")
+	withStream := embeddedSalesforceBatch(1)
+	withStream.Integration = nil
+	withStream.Parts = []dynamo.Part{{Name: "big", Value: dynamo.JSONStreamFromOpener(2, func() (io.ReadCloser, error) { return nil, nil })}}
+	_, err = json.Marshal(withStream)
+	assert.ErrorContains(t, err, "JSONStream", "a streamed part cannot be stored")
+
+	// Decoding reads the API's form of an integration.
+	var in dynamo.Integration
+	require.NoError(t, json.Unmarshal([]byte(`{"type":"Salesforce","sessionID":"s","serverURL":"u"}`), &in))
+	assert.Equal(t, dynamo.Integration{Type: "Salesforce", SessionID: "s", ServerURL: "u"}, in)
+}
+
+func TestPostBatchBadRequestIsAPIError(t *testing.T) {
+	t.Parallel()
+	c, seen := serveOnce(t, 400, `{"message": "tasks[0].params.id is required"}`)
+	_, err := c.PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: records(1)})
+	var apiErr *dynamo.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 400, apiErr.StatusCode)
+	assert.Equal(t, "tasks[0].params.id is required", apiErr.Message)
+	assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown, "a 400 is a definite refusal")
+	assert.Equal(t, []string{"POST /v1/batch"}, *seen)
 }

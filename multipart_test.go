@@ -283,3 +283,28 @@ func TestLargeUploadAsksBeforeSendingTheBody(t *testing.T) {
 		assert.Empty(t, srv.Requests()[0].Header.Get("Expect"))
 	})
 }
+
+func TestTemplateProblemsAreFoundBeforeTheNetwork(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		tmpl  dynamo.Template
+		field string
+	}{
+		{"empty", dynamo.TemplateFromBytes("t.dap", nil), "template"},
+		{"empty from an opener", dynamo.TemplateFromOpener("t.dap", 0, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }), "template"},
+		{"reader at without a size", dynamo.TemplateFromReaderAt("t.dap", strings.NewReader("DAP"), -1), "template"},
+		{"name not UTF-8", dynamo.TemplateFromBytes("caf\xe9.dap", []byte("DAP")), "template.name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, client, _ := newFake(t)
+			_, err := client.PostBatchWithTemplate(context.Background(), tc.tmpl, embeddedSalesforceBatch(1))
+			var ve *dynamo.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Problems, 1)
+			assert.Equal(t, tc.field, ve.Problems[0].Field)
+			assert.Empty(t, srv.Requests(), "nothing is sent")
+		})
+	}
+}

@@ -128,18 +128,6 @@ func TestStatusErrorsMapToSentinels(t *testing.T) {
 	}
 }
 
-func TestPostBatchBadRequestIsAPIError(t *testing.T) {
-	t.Parallel()
-	c, seen := serveOnce(t, 400, `{"message": "tasks[0].params.id is required"}`)
-	_, err := c.PostBatch(context.Background(), &dynamo.Batch{Template: "t", Tasks: records(1)})
-	var apiErr *dynamo.APIError
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, 400, apiErr.StatusCode)
-	assert.Equal(t, "tasks[0].params.id is required", apiErr.Message)
-	assert.NotErrorIs(t, err, dynamo.ErrOutcomeUnknown, "a 400 is a definite refusal")
-	assert.Equal(t, []string{"POST /v1/batch"}, *seen)
-}
-
 func TestStatusCallsRefuseEmptyIDs(t *testing.T) {
 	t.Parallel()
 	c, seen := serveOnce(t, 200, `{}`)

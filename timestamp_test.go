@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,4 +34,40 @@ func TestTimestampAcceptsEveryRFC3339Form(t *testing.T) {
 		assert.True(t, st.PostDateTime.Time.Equal(tc.want), "%s read as %v", tc.text, st.PostDateTime.Time)
 		assert.Equal(t, tc.text, st.PostDateTime.Raw)
 	}
+}
+
+func TestTimestampSaysWhatItHolds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, json string
+		print      string
+	}{
+		{"placeholder", `"datetime"`, "datetime"},
+		{"three digits", `"2022-02-10T11:03:30.100Z"`, "2022-02-10T11:03:30.100Z"},
+		{"six digits", `"2022-02-10T11:03:39.616069Z"`, "2022-02-10T11:03:39.616069Z"},
+		{"nine digits", `"2023-03-07T10:26:35.405631389Z"`, "2023-03-07T10:26:35.405631389Z"},
+		{"offset", `"2022-02-10T13:03:30+02:00"`, "2022-02-10T13:03:30+02:00"},
+		{"absent", `null`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ts dynamo.Timestamp
+			require.NoError(t, json.Unmarshal([]byte(tc.json), &ts))
+			assert.Equal(t, tc.print, fmt.Sprint(ts))
+			assert.Equal(t, tc.print, fmt.Sprintf("%+v", ts))
+			assert.NotContains(t, fmt.Sprintf("%v", ts), "0001-01-01", "a date it does not have")
+			data, err := json.Marshal(ts)
+			require.NoError(t, err)
+			assert.JSONEq(t, tc.json, string(data), "JSON round-trips unchanged")
+			text, err := ts.MarshalText()
+			require.NoError(t, err)
+			assert.Equal(t, tc.print, string(text))
+		})
+	}
+	var st dynamo.BatchStatus
+	require.NoError(t, json.Unmarshal([]byte(`{"postDateTime":"datetime","completedDateTime":"2022-02-10T11:03:39.616069Z"}`), &st))
+	data, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"postDateTime":"datetime"`)
+	assert.Contains(t, string(data), `"completedDateTime":"2022-02-10T11:03:39.616069Z"`)
+	assert.False(t, st.CompletedDateTime.IsZero())
 }
