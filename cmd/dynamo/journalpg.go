@@ -31,9 +31,9 @@ func (f *bulkFlags) journalJob() string {
 }
 
 // checkJournal refuses a PostgreSQL URL that holds a password, after the
-// user name or as its password parameter, which the tool would print in its
-// messages (as it prints --journal), and --job without a PostgreSQL
-// journal.
+// user name or as its password parameter, or the passphrase of a client
+// key (sslpassword), which the tool would print in its messages (as it
+// prints --journal), and --job without a PostgreSQL journal.
 func (f *bulkFlags) checkJournal() error {
 	if !isPostgresJournal(f.journal) {
 		if f.job != "" {
@@ -47,6 +47,9 @@ func (f *bulkFlags) checkJournal() error {
 	}
 	if _, ok := u.User.Password(); ok || u.Query().Has("password") {
 		return usageErrorf("--journal: the URL holds a password, which this tool would print: give it in PGPASSWORD or a password file (~/.pgpass) instead")
+	}
+	if u.Query().Has("sslpassword") {
+		return usageErrorf("--journal: the URL holds the passphrase of a client key (sslpassword), which this tool would print: give it in PGSSLPASSWORD instead")
 	}
 	return nil
 }
