@@ -139,9 +139,10 @@ const waitLimit = 60 * time.Second
 
 // fake is a fake API for the children, counting accepted posts.
 //
-// It and its methods are a copy of the root package's bulkFake: this
-// module's tests cannot import another module's test files, and a few
-// lines of test helpers do not warrant a public API of dynamotest.
+// It, child and their methods are small copies of the root package's
+// bulkFake and child: this module's tests cannot import another module's
+// test files, and a few lines of test helpers do not warrant a public API
+// of dynamotest.
 type fake struct {
 	*dynamotest.Server
 	accepted chan struct{}
@@ -226,6 +227,7 @@ func newJob(t *testing.T) job {
 	return job{pool: pool, name: "month-end", schema: newSchema(t, pool)}
 }
 
+// child is a running child process (see fake for why it is a copy).
 type child struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
