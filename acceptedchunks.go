@@ -44,7 +44,7 @@ func AcceptedChunks(ctx context.Context, s JournalStore) iter.Seq2[AcceptedChunk
 		line, job := 0, ""
 		for data, err := range j.Lines(ctx) {
 			if err != nil {
-				yield(AcceptedChunk{}, fmt.Errorf("dynamo: reading the journal %s: %s", name, strings.TrimPrefix(err.Error(), "dynamo: ")))
+				yield(AcceptedChunk{}, &wrapError{msg: fmt.Sprintf("dynamo: reading the journal %s: %s", name, detail(err)), err: err})
 				return
 			}
 			line++

@@ -183,7 +183,7 @@ func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig, j 
 	close(work)
 	wg.Wait()
 	if readErr != nil {
-		return nil, fmt.Errorf("dynamo: %w: nothing was posted", readErr)
+		return nil, &wrapError{msg: "dynamo: " + detail(readErr) + ": nothing was posted", err: readErr}
 	}
 
 	if plan.chunks == 0 {

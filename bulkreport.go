@@ -144,7 +144,7 @@ func (r *BulkReport) Err() error {
 type notStartedError struct{ cause error }
 
 func (e *notStartedError) Error() string {
-	return "dynamo: not posted, the job stopped first: " + strings.TrimPrefix(e.cause.Error(), "dynamo: ")
+	return "dynamo: not posted, the job stopped first: " + detail(e.cause)
 }
 
 func (e *notStartedError) Unwrap() error { return e.cause }
@@ -207,9 +207,9 @@ func (e *BulkError) Error() string {
 	b.WriteString("dynamo: ")
 	if e.Stop != nil {
 		if errors.Is(e.Stop, ErrBulkStopped) {
-			b.WriteString(strings.TrimPrefix(e.Stop.Error(), "dynamo: "))
+			b.WriteString(detail(e.Stop))
 		} else {
-			b.WriteString("bulk post stopped: " + strings.TrimPrefix(e.Stop.Error(), "dynamo: "))
+			b.WriteString("bulk post stopped: " + detail(e.Stop))
 		}
 		b.WriteString("; ")
 	}

@@ -18,7 +18,7 @@ type bulkRun struct {
 	journal *journal // nil without a journal
 	report  BulkReport
 	// unrecorded lists the chunks posted by this run whose outcome the
-	// journal does not hold.
+	// journal does not hold, in the order they ended.
 	unrecorded []int
 }
 
@@ -294,6 +294,7 @@ func (r *bulkRun) journalWriteError(stop error) error {
 	if r.report.Err() != nil {
 		e.chunks = newBulkError(stop, &r.report)
 	}
+	slices.Sort(r.unrecorded) // finish appends them as the chunks end
 	for _, i := range r.unrecorded {
 		e.Unrecorded = append(e.Unrecorded, r.report.Chunks[i])
 	}

@@ -182,7 +182,7 @@ func (j *journal) load(ctx context.Context) error {
 	line := 0
 	for data, err := range j.j.Lines(ctx) {
 		if err != nil {
-			return fmt.Errorf("dynamo: reading the journal %s: %s", j.name, strings.TrimPrefix(err.Error(), "dynamo: "))
+			return &wrapError{msg: fmt.Sprintf("dynamo: reading the journal %s: %s", j.name, detail(err)), err: err}
 		}
 		line++
 		if len(bytes.TrimSpace(data)) == 0 {
@@ -377,7 +377,7 @@ type journalOpenError struct {
 }
 
 func (e *journalOpenError) Error() string {
-	msg := fmt.Sprintf("dynamo: journal %s: %s", e.name, strings.TrimPrefix(e.err.Error(), "dynamo: "))
+	msg := fmt.Sprintf("dynamo: journal %s: %s", e.name, detail(e.err))
 	if !e.reading {
 		msg += ": nothing was posted"
 	}
@@ -460,7 +460,7 @@ type JournalWriteError struct {
 func (e *JournalWriteError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dynamo: the journal %s could not be written, so no further chunk was started: %s",
-		e.Path, strings.TrimPrefix(e.Err.Error(), "dynamo: "))
+		e.Path, detail(e.Err))
 	if len(e.Unrecorded) == 0 {
 		return b.String()
 	}

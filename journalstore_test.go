@@ -2,6 +2,8 @@ package dynamo_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynamokit/dynamo"
+	"github.com/dynamokit/dynamo/dynamotest"
 )
 
 // memoryStore is a JournalStore in memory, as a store shared by several
@@ -159,4 +162,64 @@ func chunkStates(rep *dynamo.BulkReport) []dynamo.ChunkState {
 		states = append(states, ch.State)
 	}
 	return states
+}
+
+// outcomeFailStore is a memoryStore whose appends of outcome lines fail,
+// and which closes chunk1Failed when chunk 1's outcome was refused.
+type outcomeFailStore struct {
+	memoryStore
+	chunk1Failed chan struct{}
+	once         sync.Once
+}
+
+func (s *outcomeFailStore) Open(ctx context.Context) (dynamo.Journal, error) {
+	j, err := s.memoryStore.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &outcomeFailJournal{Journal: j, s: s}, nil
+}
+
+type outcomeFailJournal struct {
+	dynamo.Journal
+	s *outcomeFailStore
+}
+
+func (j *outcomeFailJournal) Append(ctx context.Context, line []byte) error {
+	var rec struct {
+		Chunk int    `json:"chunk"`
+		State string `json:"state"`
+	}
+	if err := json.Unmarshal(line, &rec); err != nil || rec.State == "posting" {
+		return j.Journal.Append(ctx, line)
+	}
+	if rec.Chunk == 1 {
+		j.s.once.Do(func() { close(j.s.chunk1Failed) })
+	}
+	return errors.New("disk full")
+}
+
+func TestJournalWriteErrorListsUnrecordedChunksInIndexOrder(t *testing.T) {
+	t.Parallel()
+	store := &outcomeFailStore{chunk1Failed: make(chan struct{})}
+	// Chunk 0's answer waits until chunk 1's outcome was refused, so that
+	// the chunks end in the order 1, 0.
+	srv := dynamotest.NewServer(dynamotest.WithCredentials(testTenantID, testAPIKey),
+		dynamotest.WithOnAccept(func(a dynamotest.Accepted) {
+			if a.Batch != nil && a.Batch.Tasks[0].Params["id"] == recordID(0) {
+				<-store.chunk1Failed
+			}
+		}))
+	t.Cleanup(srv.Close)
+	client, _ := newTestClient(t, srv.URL)
+	_, err := client.PostBulk(context.Background(), &dynamo.Batch{Template: "tmpl", Tasks: records(200)},
+		dynamo.WithJournalStore(store), dynamo.WithChunkSize(100), dynamo.WithBulkConcurrency(2))
+	var jwe *dynamo.JournalWriteError
+	require.ErrorAs(t, err, &jwe)
+	var got []int
+	for _, ch := range jwe.Unrecorded {
+		got = append(got, ch.Index)
+	}
+	assert.Equal(t, []int{0, 1}, got, "in index order, not in the order the chunks ended")
+	assert.Contains(t, err.Error(), "chunk 0 (records [0, 100)) accepted as batch "+jwe.Unrecorded[0].BatchID+"; chunk 1 (records [100, 200))")
 }

@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/dynamokit/dynamo v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.13.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
-
-	"github.com/dynamokit/dynamo"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -82,7 +81,7 @@ func (j *journal) Append(ctx context.Context, line []byte) error {
 		return j.failed("appending", err)
 	}
 	if tag.RowsAffected() != 1 {
-		j.lost = j.store.errorf("%w: another run opened the job since this run did (its epoch %d is past)", dynamo.ErrJournalLost, j.epoch)
+		j.lost = j.store.lostErr("appending", nil, fmt.Sprintf("another run opened the job since this run did (its epoch %d is past)", j.epoch))
 		return j.lost
 	}
 	return nil
@@ -104,7 +103,7 @@ func (j *journal) usable() error {
 // and the journal writes nothing more.
 func (j *journal) failed(what string, err error) error {
 	if j.conn.IsClosed() {
-		j.lost = j.store.errorf("%s: %w: the connection that held the job was lost: %w", what, dynamo.ErrJournalLost, err)
+		j.lost = j.store.lostErr(what, err, "the connection that held it was lost")
 		return j.lost
 	}
 	return j.store.errorf("%s: %w", what, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 )
 
 // children are the programs the test binary runs instead of its tests when
@@ -50,7 +51,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, howToStart, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	// Every connection of the store, a journal's included, is closed once
+	// its test ends, and no goroutine of the store outlives it.
+	goleak.VerifyTestMain(m)
 }
 
 func ping(ctx context.Context) error {

@@ -138,6 +138,11 @@ func recordID(i int) string { return fmt.Sprintf("a0B%09d", i) }
 const waitLimit = 60 * time.Second
 
 // fake is a fake API for the children, counting accepted posts.
+//
+// It, child and their methods are small copies of the root package's
+// bulkFake and child: this module's tests cannot import another module's
+// test files, and a few lines of test helpers do not warrant a public API
+// of dynamotest.
 type fake struct {
 	*dynamotest.Server
 	accepted chan struct{}
@@ -222,6 +227,7 @@ func newJob(t *testing.T) job {
 	return job{pool: pool, name: "month-end", schema: newSchema(t, pool)}
 }
 
+// child is a running child process (see fake for why it is a copy).
 type child struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
@@ -434,6 +440,10 @@ func TestProcessConnectionTerminated(t *testing.T) {
 		t.Fatalf("the first run: exit code %d, lost %v: %s", code, rep.Lost, rep.Err)
 	}
 	equal(t, "the first run's chunks", rep.States, []string{"accepted", "accepted", "not-started", "not-started", "not-started"})
+	if want := "pgjournal: appending: the job is no longer held by this run: the connection that held it was lost: "; !strings.Contains(rep.Err, want) ||
+		strings.Count(rep.Err, "dynamo: ") != 1 {
+		t.Errorf("the first run's error does not say %q, with \"dynamo: \" once: %s", want, rep.Err)
+	}
 	f.requireAcceptedOnce(t, 5000)
 	if n := f.posts(); n != 5 {
 		t.Errorf("%d posts, want 5", n)

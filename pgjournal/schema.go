@@ -3,7 +3,6 @@ package pgjournal
 import (
 	"context"
 	_ "embed"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -67,10 +66,4 @@ func (s *Store) createSchema(ctx context.Context) error {
 		return s.errorf("creating the journal's tables in schema %s (or apply schema.sql with a role that may): %w", s.schema, err)
 	}
 	return nil
-}
-
-// errorf is fmt.Errorf with the package's prefix and the password
-// redacted.
-func (s *Store) errorf(format string, args ...any) error {
-	return redact(fmt.Errorf("pgjournal: "+format, args...), s.password())
 }

@@ -96,6 +96,9 @@ func TestFencedByTheEpoch(t *testing.T) {
 	if !errors.Is(err, dynamo.ErrJournalLost) {
 		t.Fatalf("Append after another run's epoch: %v, want ErrJournalLost", err)
 	}
+	if want := "pgjournal: appending: the job is no longer held by this run: another run opened the job since this run did (its epoch 1 is past)"; err.Error() != want {
+		t.Errorf("Append after another run's epoch: %q, want %q", err, want)
+	}
 	if err := j.Append(ctxFor(t), []byte(`{"n":3}`)); !errors.Is(err, dynamo.ErrJournalLost) {
 		t.Fatalf("the Append after: %v, want ErrJournalLost again", err)
 	}
@@ -132,6 +135,42 @@ func TestPasswordNeverInAnError(t *testing.T) {
 		t.Fatalf("the error holds the password: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestPasswordNeverInAnErrorThatQuotesIt connects with the right password
+// through a hook whose error quotes it, as an error of a hook or of the
+// server may: the store's error does not.
+func TestPasswordNeverInAnErrorThatQuotesIt(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := cfg.ConnConfig.Password
+	if len(password) < 8 {
+		t.Fatal("the test server's password (PGPASSWORD) is too short to be told apart in an error")
+	}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		return errors.New("refused by the hook for password " + c.Config().Password)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := pgjournal.New(pool, "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Open(ctxFor(t))
+	if err == nil || !strings.Contains(err.Error(), "refused by the hook") {
+		t.Fatalf("Open through a hook that refuses: %v", err)
+	}
+	if strings.Contains(err.Error(), password) {
+		t.Fatalf("the error holds the password: %v", err)
+	}
+	if want := "for password xxxxx"; !strings.Contains(err.Error(), want) {
+		t.Errorf("%q does not say %q", err, want)
+	}
 }
 
 // TestTablesFromTheSchemaFile applies schema.sql as its comment says, and
@@ -190,3 +229,55 @@ func TestTablesFromTheSchemaFile(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestAppendsCommitSynchronously opens a job with a pool whose
+// connections start with synchronous_commit off, as a role's or a
+// database's default may set it: the connection that appends has it on.
+func TestAppendsCommitSynchronously(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var def string
+	if err := pool.QueryRow(ctxFor(t), "SHOW synchronous_commit").Scan(&def); err != nil || def != "off" {
+		t.Fatalf("the pool's connections: synchronous_commit %q (%v), want off", def, err)
+	}
+	j := open(t, pool, "durable", newSchema(t, pool))
+	if v, err := pgjournal.Setting(j, "synchronous_commit"); err != nil || v != "on" {
+		t.Errorf("the journal's connection: synchronous_commit %q (%v), want on", v, err)
+	}
+}
+
+// TestLockNotOnAPooledConnection opens a job and takes every connection
+// the pool can give: none is the one that holds the job's lock, which
+// would otherwise serve other queries and keep the lock after Close.
+func TestLockNotOnAPooledConnection(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 3
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	j := open(t, pool, "unpooled", newSchema(t, pool))
+	holder := pgjournal.BackendPID(j)
+	for range cfg.MaxConns {
+		c, err := pool.Acquire(ctxFor(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+		if c.Conn().PgConn().PID() == holder {
+			t.Fatalf("the pool gave the connection that holds the job (backend %d)", holder)
+		}
+	}
+}

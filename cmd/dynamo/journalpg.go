@@ -30,9 +30,10 @@ func (f *bulkFlags) journalJob() string {
 	return filepath.Base(f.csv)
 }
 
-// checkJournal refuses a PostgreSQL URL that holds a password, which the
-// tool would print in its messages (as it prints --journal), and --job
-// without a PostgreSQL journal.
+// checkJournal refuses a PostgreSQL URL that holds a password, after the
+// user name or as its password parameter, or the passphrase of a client
+// key (sslpassword), which the tool would print in its messages (as it
+// prints --journal), and --job without a PostgreSQL journal.
 func (f *bulkFlags) checkJournal() error {
 	if !isPostgresJournal(f.journal) {
 		if f.job != "" {
@@ -44,8 +45,11 @@ func (f *bulkFlags) checkJournal() error {
 	if err != nil {
 		return usageErrorf("--journal: not a PostgreSQL URL (postgres://user@host/database?sslmode=…)")
 	}
-	if _, ok := u.User.Password(); ok {
+	if _, ok := u.User.Password(); ok || u.Query().Has("password") {
 		return usageErrorf("--journal: the URL holds a password, which this tool would print: give it in PGPASSWORD or a password file (~/.pgpass) instead")
+	}
+	if u.Query().Has("sslpassword") {
+		return usageErrorf("--journal: the URL holds the passphrase of a client key (sslpassword), which this tool would print: give it in PGSSLPASSWORD instead")
 	}
 	return nil
 }

@@ -15,6 +15,9 @@ func TestBulkPostgresJournalUsage(t *testing.T) {
 		want string
 	}{
 		{"a password in the URL", []string{"--journal", "postgres://dynamo:pw-in-url-5e1c@127.0.0.1/db"}, "PGPASSWORD"},
+		{"a password in the URL's query", []string{"--journal", "postgres://dynamo@127.0.0.1/db?sslmode=disable&password=pw-in-url-5e1c"}, "PGPASSWORD"},
+		{"a password in the URL's query, as PostgreSQL spells its keys", []string{"--journal", "postgresql://127.0.0.1/db?user=dynamo&password=pw-in-url-5e1c&sslmode=bad"}, "PGPASSWORD"},
+		{"a client key's passphrase in the URL", []string{"--journal", "postgres://dynamo@127.0.0.1/db?sslmode=verify-full&sslkey=/k.pem&sslpassword=pw-in-url-5e1c"}, "PGSSLPASSWORD"},
 		{"--job with a file", []string{"--journal", "run.jsonl", "--job", "month-end"}, "--job names a job in a PostgreSQL journal"},
 		{"--job without a journal", []string{"--job", "month-end"}, "--job names a job in a PostgreSQL journal"},
 	} {
