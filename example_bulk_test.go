@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dynamokit/dynamo"
@@ -56,4 +58,46 @@ func ExampleClient_PostBulkFrom() {
 	// records [1000, 2000): accepted
 	// records [2000, 2500): accepted
 	// batches on the server: 3
+}
+
+// ExampleAcceptedChunks reads every record's task ID back from a finished
+// job's journal, since the report keeps none.
+func ExampleAcceptedChunks() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	dir, err := os.MkdirTemp("", "job")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	journal := dynamo.FileJournal(filepath.Join(dir, "job.jsonl"))
+
+	b := &dynamo.Batch{Template: "0691x000002AbCdQAK"}
+	for i := range 5 {
+		b.Tasks = append(b.Tasks, dynamo.Task{Params: dynamo.Params{"id": fmt.Sprintf("a01%07d", i)}})
+	}
+	if _, err := client.PostBulk(ctx, b, dynamo.WithJournalStore(journal), dynamo.WithChunkSize(2)); err != nil {
+		log.Fatal(err)
+	}
+	// The chunks come in the order their outcomes were recorded, which
+	// concurrent posts make any order: place each record by its number.
+	taskIDs := make([]string, len(b.Tasks))
+	for ch, err := range dynamo.AcceptedChunks(ctx, journal) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		copy(taskIDs[ch.First:ch.End], ch.TaskIDs)
+	}
+	for i, id := range taskIDs {
+		fmt.Println(b.Tasks[i].Params["id"], "has a task ID:", id != "")
+	}
+	// Output:
+	// a010000000 has a task ID: true
+	// a010000001 has a task ID: true
+	// a010000002 has a task ID: true
+	// a010000003 has a task ID: true
+	// a010000004 has a task ID: true
 }
