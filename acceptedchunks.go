@@ -59,7 +59,7 @@ func AcceptedChunks(ctx context.Context, s JournalStore) iter.Seq2[AcceptedChunk
 			if job == "" {
 				job = rec.Job
 			} else if rec.Job != job {
-				yield(AcceptedChunk{}, &JournalMismatchError{Journal: name, Line: line, Chunk: rec.Chunk, Field: "job",
+				yield(AcceptedChunk{}, &JournalMismatchError{Path: name, Line: line, Chunk: rec.Chunk, Field: "job",
 					Detail: "its lines are of two different jobs"})
 				return
 			}

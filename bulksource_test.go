@@ -230,7 +230,7 @@ func TestPostBulkFromRefusesAJournalOfOtherRecords(t *testing.T) {
 	var mismatch *dynamo.JournalMismatchError
 	require.ErrorAs(t, err, &mismatch)
 	assert.ErrorIs(t, err, dynamo.ErrJournalMismatch)
-	assert.Equal(t, dynamo.JournalMismatchError{Journal: path, Line: 4, Chunk: 1, Field: "tasksSHA256",
+	assert.Equal(t, dynamo.JournalMismatchError{Path: path, Line: 4, Chunk: 1, Field: "tasksSHA256",
 		Detail: "records [100, 200) differ from those it recorded as accepted"}, *mismatch)
 	assert.Equal(t, posts, requestsTo(srv, http.MethodPost), "nothing is posted")
 

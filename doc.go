@@ -41,9 +41,10 @@
 // Which of these an attempt comes to is decided in one place, for every call
 // alike; any 2xx answer that gives the batch or task ID is a success.
 //
-// Every option type of the package (Option, PollOption, WaitBatchOption,
-// WaitTaskOption, BatchTaskStatusesOption, BulkOption) is a function that returns an error naming itself for a value
-// it cannot use, before anything is sent; a nil option is skipped.
+// Every option of the package (Option, PollOption, WaitBatchOption,
+// WaitTaskOption, BatchTaskStatusesOption, BulkOption) given a value it cannot
+// use makes its call fail with a *ConfigError that names it (matching
+// ErrInvalidConfig), before anything is sent; a nil option is skipped.
 //
 // Every post with Salesforce carries a session: a fixed one (Salesforce), or
 // one that a SessionSource gives as each post is made (SalesforceFrom), so

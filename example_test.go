@@ -243,3 +243,32 @@ func ExampleClient_WaitTask() {
 	// Ready
 	// Receipt %PDF
 }
+
+func ExampleClient_BatchTaskStatuses() {
+	srv := dynamotest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+
+	resp, err := client.PostBatch(ctx, &dynamo.Batch{
+		Template: "3242374783",
+		Tasks:    []dynamo.Task{{Params: dynamo.Params{"id": "1111"}}, {Params: dynamo.Params{"id": "2222"}}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.CompleteBatchTask(resp.ID, resp.TaskIDs[0], dynamotest.ResultFile{ID: "Profile", Content: []byte("%PDF")})
+	srv.FailBatchTask(resp.ID, resp.TaskIDs[1], "template error")
+
+	// Every task of the batch, in its order, read a few at a time.
+	for st, err := range client.BatchTaskStatuses(ctx, resp.ID) {
+		if err != nil { // a *BatchTaskStatusError names its task, and the loop goes on
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(st.StatusMessage, st.Errors, st.Results)
+	}
+	// Output:
+	// Completed false [Profile]
+	// template error true []
+}

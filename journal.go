@@ -200,7 +200,7 @@ func (j *journal) load(ctx context.Context) error {
 			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.name, line, perr)
 		}
 		if rec.Job != j.job {
-			return &JournalMismatchError{Journal: j.name, Line: line, Chunk: rec.Chunk, Field: "job",
+			return &JournalMismatchError{Path: j.name, Line: line, Chunk: rec.Chunk, Field: "job",
 				Detail: "another tenant, template or chunk size"}
 		}
 		j.add(rec, line)
@@ -304,7 +304,7 @@ func (j *journal) verify(i, first, end int, hash func() (string, error)) error {
 	}
 	e := j.latest[i]
 	mismatch := func(field, detail string) error {
-		return &JournalMismatchError{Journal: j.name, Line: e.line, Chunk: i, Field: field, Detail: detail}
+		return &JournalMismatchError{Path: j.name, Line: e.line, Chunk: i, Field: field, Detail: detail}
 	}
 	if e.rec.First != first || e.rec.End != end {
 		return mismatch("end", fmt.Sprintf("it records chunk %d as records [%d, %d), the job's chunk %d is [%d, %d)",
@@ -329,7 +329,7 @@ func (j *journal) verifyCount(n int) error {
 		return nil
 	}
 	i := slices.Min(beyond)
-	return &JournalMismatchError{Journal: j.name, Line: j.latest[i].line, Chunk: i, Field: "chunk",
+	return &JournalMismatchError{Path: j.name, Line: j.latest[i].line, Chunk: i, Field: "chunk",
 		Detail: fmt.Sprintf("it records chunk %d, but the job has %d chunks", i, n)}
 }
 
@@ -389,14 +389,14 @@ func (e *journalOpenError) Error() string {
 
 func (e *journalOpenError) Unwrap() error { return e.err }
 
-// JournalMismatchError is PostBulk's error when its journal was written
+// JournalMismatchError is the error of PostBulk (and of AcceptedChunks) when its journal was written
 // for another job: another tenant, template or chunk size, or other records
 // in a chunk that it records as accepted or possibly posted. It matches
 // ErrJournalMismatch. Nothing is posted then.
 type JournalMismatchError struct {
-	Journal string // the journal: a file's path, or its store's name
-	Line    int    // the line that does not fit, from 1
-	Chunk   int    // the chunk the line is about
+	Path  string // the journal: a file's path, or its store's name
+	Line  int    // the line that does not fit, from 1
+	Chunk int    // the chunk the line is about
 	// Field is the line's field that does not fit the job: "job" (the
 	// tenant, template or chunk size), "chunk" (beyond the job's chunks),
 	// "end" (another record range) or "tasksSHA256" (other records).
@@ -407,7 +407,7 @@ type JournalMismatchError struct {
 // Error names the journal, the line and what differs.
 func (e *JournalMismatchError) Error() string {
 	return fmt.Sprintf("dynamo: journal %s, line %d belongs to a different job (%s): nothing was posted; run the job it was written for, or use a new journal for a new job",
-		e.Journal, e.Line, e.Detail)
+		e.Path, e.Line, e.Detail)
 }
 
 // Is matches ErrJournalMismatch.

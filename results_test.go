@@ -166,6 +166,36 @@ func TestDownloadResultErrors(t *testing.T) {
 	assert.Len(t, srv.StorageRequests(), 1)
 }
 
+// TestDownloadResultCutShortIsAnError: a storage host that declares a length
+// and closes the connection before sending it all is a failure of the call,
+// with the bytes written so far, never a short file with a nil error.
+func TestDownloadResultCutShortIsAnError(t *testing.T) {
+	t.Parallel()
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("%PDF-1.7 the first bytes"))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(storage.Close)
+	srv := dynamotest.NewServer()
+	t.Cleanup(srv.Close)
+
+	var out bytes.Buffer
+	n, err := srv.Client().DownloadResult(context.Background(),
+		dynamo.Result{ID: "Invoice", URL: storage.URL + "/files/invoice.pdf?X-Amz-Signature=secret0123456789"}, &out)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Contains(t, err.Error(), "Invoice")
+	assert.NotContains(t, err.Error(), "secret0123456789")
+	assert.Equal(t, int64(len("%PDF-1.7 the first bytes")), n)
+	assert.Equal(t, "%PDF-1.7 the first bytes", out.String())
+}
+
 func TestDownloadResultAfterTheURLExpired(t *testing.T) {
 	t.Parallel()
 	var now atomic.Int64

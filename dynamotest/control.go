@@ -26,7 +26,8 @@ const maxControlBody = 8 << 20
 //
 // A refusal is a 4xx answer with a JSON body {"message": "..."}: 400 for a body that
 // is not the route's JSON (an unknown field is named) or a value a Go method would
-// panic on, 404 for an unknown path, batch or task, 405 with Allow for another method.
+// panic on, 404 for an unknown path, batch, task or hold, 405 with Allow for another
+// method.
 func (s *Server) ControlHandler() http.Handler {
 	return http.HandlerFunc(s.serveControl)
 }

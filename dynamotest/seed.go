@@ -65,7 +65,7 @@ type TaskSeed struct {
 // SeedBatch stores a batch in the state seed describes, without a post: nothing is
 // recorded in Requests and no accept callback is called. It returns the batch's ID
 // and its tasks' IDs in order. SeedBatch panics if seed is invalid (see BatchSeed and
-// TaskSeed).
+// BatchTaskSeed).
 func (s *Server) SeedBatch(seed BatchSeed) (batchID string, taskIDs []string) {
 	const method = "SeedBatch"
 	if n := len(seed.Tasks); n == 0 || n > maxTasks {

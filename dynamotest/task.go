@@ -11,7 +11,7 @@ import (
 const taskRetention = 3 * 24 * time.Hour
 
 // Task is a snapshot of a task of the Task API (POST /v1/task), posted or
-// seeded. Task, by contrast, is one task of a batch.
+// seeded. BatchTask, by contrast, is one task of a batch.
 type Task struct {
 	// ID is the task ID handed out when the task was posted: "t-" and 32 hex digits.
 	ID string

@@ -29,7 +29,8 @@ type Store struct {
 	schemaReady atomic.Bool
 }
 
-// Option configures a Store.
+// Option configures a Store in New. An option given a value it cannot use
+// makes New fail with an error that names it; a nil Option is skipped.
 type Option func(*Store) error
 
 // WithSchema names the schema of the journal's tables, "dynamo" when not
@@ -52,7 +53,8 @@ func WithSchema(name string) Option {
 // journal file.
 //
 // New does nothing over the network: the tables are created, if need be,
-// by the first Open.
+// by the first Open. It fails when pool is nil, job is not such a name,
+// or an option is invalid.
 func New(pool *pgxpool.Pool, job string, opts ...Option) (*Store, error) {
 	switch {
 	case pool == nil:
