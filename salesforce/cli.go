@@ -38,10 +38,10 @@ func CLI(org string, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	if org == "" {
-		return nil, errors.New("salesforce: CLI: no org (an alias or username the Salesforce CLI knows)")
+		return nil, configErr(errors.New("salesforce: CLI: no org (an alias or username the Salesforce CLI knows)"))
 	}
 	if strings.HasPrefix(org, "-") {
-		return nil, fmt.Errorf("salesforce: CLI: org %q begins with '-'", org)
+		return nil, configErr(fmt.Errorf("salesforce: CLI: org %q begins with '-'", org))
 	}
 	return newSource("Salesforce CLI", org, o, func(ctx context.Context, _ *http.Client) (minted, error) {
 		return cliSession(ctx, org, o.cliTimeout)

@@ -37,11 +37,11 @@ func ClientCredentials(cfg ClientCredentialsConfig, opts ...Option) (*Source, er
 	}
 	switch {
 	case cfg.ClientID == "":
-		return nil, errors.New("salesforce: ClientCredentials: no ClientID (the connected app's consumer key)")
+		return nil, configErr(errors.New("salesforce: ClientCredentials: no ClientID (the connected app's consumer key)"))
 	case cfg.ClientSecret == "":
-		return nil, errors.New("salesforce: ClientCredentials: no ClientSecret")
+		return nil, configErr(errors.New("salesforce: ClientCredentials: no ClientSecret"))
 	case cfg.LoginURL == "":
-		return nil, errors.New("salesforce: ClientCredentials: no LoginURL (the org's My Domain URL)")
+		return nil, configErr(errors.New("salesforce: ClientCredentials: no LoginURL (the org's My Domain URL)"))
 	}
 	login, token, err := tokenURL("LoginURL", cfg.LoginURL)
 	if err != nil {

@@ -26,4 +26,11 @@
 // share one mint. The credentials (private keys, client secrets, refresh
 // tokens, access tokens) never appear in an error of this package, nor in
 // any printed or logged value of its types.
+//
+// A configuration the package cannot use (a config without a required
+// field, a private key that does not parse, a login URL over plain http, an
+// option's value, an incomplete set of environment variables) is an error
+// matching dynamo.ErrInvalidConfig, as the SDK's own configuration errors
+// are, returned before any token request. A token endpoint's refusal is a
+// *TokenError.
 package salesforce

@@ -62,7 +62,7 @@ func FromLookup(lookup func(string) (string, bool), opts ...Option) (*Source, er
 	if raw := get(EnvMaxAge); raw != "" {
 		d, err := time.ParseDuration(raw)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("salesforce: %s=%q is not a positive Go duration, like 10m", EnvMaxAge, raw)
+			return nil, configErr(fmt.Errorf("salesforce: %s=%q is not a positive Go duration, like 10m", EnvMaxAge, raw))
 		}
 		opts = append([]Option{WithMaxAge(d)}, opts...)
 	}
@@ -80,18 +80,18 @@ func FromLookup(lookup func(string) (string, bool), opts ...Option) (*Source, er
 	}
 	switch {
 	case len(given) > 1:
-		return nil, fmt.Errorf("salesforce: both %s (%s) and %s (%s) are set: set one source only",
-			given[0].name, given[0].setNames(get), given[1].name, given[1].setNames(get))
+		return nil, configErr(fmt.Errorf("salesforce: both %s (%s) and %s (%s) are set: set one source only",
+			given[0].name, given[0].setNames(get), given[1].name, given[1].setNames(get)))
 	case len(given) == 0 && (get(EnvClientID) != "" || get(EnvLoginURL) != ""):
 		shared := envSet{marks: []string{EnvClientID, EnvLoginURL}}
-		return nil, fmt.Errorf("salesforce: %s set, but neither %s (the JWT bearer flow) nor %s (the client credentials flow)", shared.setNames(get), EnvJWTKeyFile, EnvClientSecret)
+		return nil, configErr(fmt.Errorf("salesforce: %s set, but neither %s (the JWT bearer flow) nor %s (the client credentials flow)", shared.setNames(get), EnvJWTKeyFile, EnvClientSecret))
 	case len(given) == 0:
 		return nil, fmt.Errorf("%w: set %s and %s, or %s, %s and %s (JWT bearer), or %s, %s and %s (client credentials), or %s (the Salesforce CLI)",
 			ErrNoCredentials, EnvSessionID, EnvServerURL, EnvClientID, EnvUsername, EnvJWTKeyFile, EnvClientID, EnvClientSecret, EnvLoginURL, EnvOrg)
 	}
 	set := given[0]
 	if missing := set.missing(get); len(missing) > 0 {
-		return nil, fmt.Errorf("salesforce: %s needs %s, which is not set", set.name, strings.Join(missing, " and "))
+		return nil, configErr(fmt.Errorf("salesforce: %s needs %s, which is not set", set.name, strings.Join(missing, " and ")))
 	}
 	switch set.name {
 	case sets[0].name:
@@ -100,7 +100,7 @@ func FromLookup(lookup func(string) (string, bool), opts ...Option) (*Source, er
 		path := get(EnvJWTKeyFile)
 		key, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("salesforce: %s: %w", EnvJWTKeyFile, err)
+			return nil, configErr(fmt.Errorf("salesforce: %s: %w", EnvJWTKeyFile, err))
 		}
 		return JWTBearer(JWTConfig{ClientID: get(EnvClientID), Username: get(EnvUsername), PrivateKey: key, LoginURL: get(EnvLoginURL), Audience: get(EnvAudience)}, opts...)
 	case sets[2].name:

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dynamokit/dynamo"
 	"github.com/dynamokit/dynamo/salesforce"
 )
 
@@ -71,8 +72,10 @@ func TestFromLookupChain(t *testing.T) {
 				}
 				if tc.name == "nothing set" || tc.name == "empty values are not set" {
 					assert.ErrorIs(t, err, salesforce.ErrNoCredentials)
+					assert.NotErrorIs(t, err, dynamo.ErrInvalidConfig)
 				} else {
 					assert.NotErrorIs(t, err, salesforce.ErrNoCredentials)
+					assert.ErrorIs(t, err, dynamo.ErrInvalidConfig, "a configuration to fix")
 				}
 				assertNoSecret(t, "error", err, fixedSession)
 				return

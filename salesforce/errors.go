@@ -7,11 +7,28 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/dynamokit/dynamo"
 )
 
 // ErrNoCredentials matches the error of FromEnv and FromLookup when none of
 // the variables that name a session's source is set.
 var ErrNoCredentials = errors.New("salesforce: no Salesforce credentials")
+
+// configError is a configuration this package cannot use: a source's
+// config, an option's value, or what FromEnv and FromLookup read. It matches
+// dynamo.ErrInvalidConfig, as the SDK's own configuration errors do, so that
+// one errors.Is tells a configuration to fix from a failure to get a session.
+type configError struct{ err error }
+
+func configErr(err error) error { return &configError{err} }
+
+func (e *configError) Error() string { return e.err.Error() }
+
+func (e *configError) Unwrap() error { return e.err }
+
+// Is matches dynamo.ErrInvalidConfig.
+func (e *configError) Is(target error) bool { return target == dynamo.ErrInvalidConfig }
 
 // TokenError is a token endpoint's refusal to give a session: Salesforce's
 // answer other than success, with its "error" and "error_description". A

@@ -16,7 +16,7 @@ func Fixed(session dynamo.Session, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	if session.ID == "" || session.ServerURL == "" {
-		return nil, fmt.Errorf("salesforce: Fixed: a session needs both an ID and a server URL")
+		return nil, configErr(fmt.Errorf("salesforce: Fixed: a session needs both an ID and a server URL"))
 	}
 	src := newSource("fixed session", "", o, nil)
 	src.fixed = &minted{session: session, identity: Identity{Origin: "fixed session", OrgID: sessionOrg(session.ID), InstanceURL: session.ServerURL}}

@@ -61,14 +61,14 @@ func JWTBearer(cfg JWTConfig, opts ...Option) (*Source, error) {
 	}
 	switch {
 	case cfg.ClientID == "":
-		return nil, errors.New("salesforce: JWTBearer: no ClientID (the connected app's consumer key)")
+		return nil, configErr(errors.New("salesforce: JWTBearer: no ClientID (the connected app's consumer key)"))
 	case cfg.Username == "":
-		return nil, errors.New("salesforce: JWTBearer: no Username")
+		return nil, configErr(errors.New("salesforce: JWTBearer: no Username"))
 	case len(cfg.PrivateKey) == 0:
-		return nil, errors.New("salesforce: JWTBearer: no PrivateKey")
+		return nil, configErr(errors.New("salesforce: JWTBearer: no PrivateKey"))
 	}
 	if err := checkRSAKey(cfg.PrivateKey); err != nil {
-		return nil, fmt.Errorf("salesforce: JWTBearer: PrivateKey: %w", err)
+		return nil, configErr(fmt.Errorf("salesforce: JWTBearer: PrivateKey: %w", err))
 	}
 	loginURL := cfg.LoginURL
 	if loginURL == "" {

@@ -241,15 +241,15 @@ func tokenURL(what, raw string) (login, token string, err error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return "", "", fmt.Errorf("salesforce: %s %q: %w", what, raw, err)
+		return "", "", configErr(fmt.Errorf("salesforce: %s %q: %w", what, raw, err))
 	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
-		return "", "", fmt.Errorf("salesforce: %s %q: not an https:// URL", what, raw)
+		return "", "", configErr(fmt.Errorf("salesforce: %s %q: not an https:// URL", what, raw))
 	case u.User != nil:
-		return "", "", fmt.Errorf("salesforce: %s must not hold user info", what)
+		return "", "", configErr(fmt.Errorf("salesforce: %s must not hold user info", what))
 	case u.RawQuery != "" || u.Fragment != "":
-		return "", "", fmt.Errorf("salesforce: %s %q: must not have a query or fragment", what, raw)
+		return "", "", configErr(fmt.Errorf("salesforce: %s %q: must not have a query or fragment", what, raw))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return "", "", fmt.Errorf("salesforce: %s %q: plain http would expose the credentials; use https", what, raw)
+		return "", "", configErr(fmt.Errorf("salesforce: %s %q: plain http would expose the credentials; use https", what, raw))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

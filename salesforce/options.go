@@ -57,7 +57,7 @@ func applyOptions(opts []Option) (options, error) {
 func WithMaxAge(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf("WithMaxAge: %v is not a positive duration", d)
+			return configErr(fmt.Errorf("WithMaxAge: %v is not a positive duration", d))
 		}
 		o.maxAge = d
 		return nil
@@ -73,7 +73,7 @@ func WithMaxAge(d time.Duration) Option {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {
-			return errors.New("WithHTTPClient: nil *http.Client")
+			return configErr(errors.New("WithHTTPClient: nil *http.Client"))
 		}
 		c := *hc
 		o.httpClient = &c

@@ -48,9 +48,9 @@ func RefreshToken(cfg RefreshTokenConfig, opts ...Option) (*Source, error) {
 	}
 	switch {
 	case cfg.ClientID == "":
-		return nil, errors.New("salesforce: RefreshToken: no ClientID (the connected app's consumer key)")
+		return nil, configErr(errors.New("salesforce: RefreshToken: no ClientID (the connected app's consumer key)"))
 	case cfg.RefreshToken == "":
-		return nil, errors.New("salesforce: RefreshToken: no RefreshToken")
+		return nil, configErr(errors.New("salesforce: RefreshToken: no RefreshToken"))
 	}
 	loginURL := cfg.LoginURL
 	if loginURL == "" {
