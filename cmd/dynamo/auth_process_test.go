@@ -109,9 +109,13 @@ func with(env map[string]string, more ...map[string]string) map[string]string {
 }
 
 // wantNoSecret fails the test when the tool's output holds a piece of a
-// secret: the sessions posted, the key, the client secret.
+// secret: the sessions posted, the key, the client secret, or anything like
+// a session (one a flow got but never posted is known to no test).
 func wantNoSecret(t *testing.T, r result, sessions ...string) {
 	t.Helper()
+	if m := sessionLike.FindString(r.stdout + r.stderr); m != "" {
+		t.Fatalf("the output shows something like a session: %.20s…\n%s", m, r)
+	}
 	_, pemKey := sfKey()
 	secrets := append([]string{sfClientSecret, string(pemKey[40:120])}, sessions...)
 	for _, secret := range secrets {
