@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -42,8 +43,23 @@ func TestPostBulkFromMemoryDoesNotGrowWithTheRecords(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(client.CloseIdleConnections)
 
+	// The heap is also measured during the run, at every 50th chunk's end: a
+	// run that held the records it has read (all of them, after the
+	// validation read) would show there, and no longer once it returned.
+	var (
+		mu     sync.Mutex
+		chunks int
+		peak   int64
+	)
 	before := heapInUse()
-	rep, err := client.PostBulkFrom(context.Background(), &dynamo.Batch{Template: "tmpl"}, &recordSource{n: records})
+	during := dynamo.WithChunkDone(func(dynamo.ChunkResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		if chunks++; chunks%50 == 0 {
+			peak = max(peak, int64(heapInUse())-int64(before))
+		}
+	})
+	rep, err := client.PostBulkFrom(context.Background(), &dynamo.Batch{Template: "tmpl"}, &recordSource{n: records}, during)
 	after := heapInUse()
 	require.NoError(t, err)
 	assert.Equal(t, int64(records), accepted.Load())
@@ -51,6 +67,9 @@ func TestPostBulkFromMemoryDoesNotGrowWithTheRecords(t *testing.T) {
 	growth := int64(after) - int64(before)
 	t.Logf("heap in use after the run: %+d bytes (%.2f bytes a record)", growth, float64(growth)/records)
 	assert.Less(t, growth, int64(1<<20), "the heap kept after the run is not a record's worth of bytes a record")
+	t.Logf("heap in use during the run, at most: %+d bytes (%.2f bytes a record)", peak, float64(peak)/records)
+	assert.Equal(t, records/dynamo.MaxTasksPerBatch, chunks, "every chunk's end was seen")
+	assert.Less(t, peak, int64(8<<20), "the heap in use during the run is a few chunks' worth, not the records read")
 	runtime.KeepAlive(rep)
 }
 
