@@ -95,13 +95,19 @@ func TestNilOptionsAreSkipped(t *testing.T) {
 	resp, err := client.PostBatch(context.Background(), salesforceBatch(1))
 	require.NoError(t, err)
 	srv.CompleteBatch(resp.ID)
-	_, err = client.WaitBatch(context.Background(), resp.ID, nil, dynamo.PollOption(nil))
+	// Each call is given an option after its nils, and it must apply: a nil
+	// that ended the options would pass unseen as the last.
+	progress := 0
+	_, err = client.WaitBatch(context.Background(), resp.ID, nil, dynamo.PollOption(nil),
+		dynamo.WithBatchProgress(func(*dynamo.BatchStatus) { progress++ }))
 	require.NoError(t, err)
+	assert.Positive(t, progress, "the option after the nils applies")
 	for _, err := range client.BatchTaskStatuses(context.Background(), resp.ID, nil) {
 		require.NoError(t, err)
 	}
-	_, err = client.PostBulk(context.Background(), salesforceBatch(2), nil)
+	rep, err := client.PostBulk(context.Background(), salesforceBatch(2), nil, dynamo.WithChunkSize(1))
 	require.NoError(t, err)
+	assert.Len(t, rep.Chunks, 2, "the option after the nil applies")
 }
 
 func TestInvalidOptionsNameTheOption(t *testing.T) {
