@@ -95,11 +95,6 @@ func isSHA256Hex(s string) bool {
 	return err == nil && len(b) == sha256.Size
 }
 
-func sha256Hex(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
-
 // jobFingerprint identifies a bulk job for its journal: the tenant (so that
 // a journal of a sandbox run does not make a production run skip chunks),
 // how the template is given (its reference, or the embedded file's name and
