@@ -156,8 +156,9 @@ func (c JWTConfig) MarshalJSON() ([]byte, error) { return nil, ErrSecretNotEncod
 // than write the secret where a log or a store would keep it.
 var ErrSecretNotEncoded = errors.New("salesforce: a config holds a secret and is not encoded as JSON")
 
-// formatConfig writes a config for every fmt verb: %#v in Go syntax, the
-// others plain, never a secret.
+// formatConfig writes a config (or a Source) for every fmt verb: %#v in Go
+// syntax, the others plain, so that no verb can reach a field that holds a
+// secret.
 func formatConfig(f fmt.State, verb rune, plain, goSyntax string) {
 	switch {
 	case verb == 'v' && f.Flag('#'):
