@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 )
 
 // AcceptedChunk is a chunk of a bulk job that its journal records as
@@ -41,35 +40,25 @@ func AcceptedChunks(ctx context.Context, s JournalStore) iter.Seq2[AcceptedChunk
 			return
 		}
 		defer j.Close()
-		line, job := 0, ""
-		for data, err := range j.Lines(ctx) {
-			if err != nil {
-				yield(AcceptedChunk{}, &wrapError{msg: fmt.Sprintf("dynamo: reading the journal %s: %s", name, detail(err)), err: err})
-				return
-			}
-			line++
-			if len(strings.TrimSpace(string(data))) == 0 {
-				continue
-			}
+		job := ""
+		err = journalLines(ctx, j, name, func(line int, data []byte) (bool, error) {
 			rec, err := parseJournalLine(data)
 			if err != nil {
-				yield(AcceptedChunk{}, fmt.Errorf("dynamo: journal %s, line %d: %w", name, line, err))
-				return
+				return false, fmt.Errorf("dynamo: journal %s, line %d: %w", name, line, err)
 			}
 			if job == "" {
 				job = rec.Job
 			} else if rec.Job != job {
-				yield(AcceptedChunk{}, &JournalMismatchError{Path: name, Line: line, Chunk: rec.Chunk, Field: "job",
-					Detail: "its lines are of two different jobs"})
-				return
+				return false, &JournalMismatchError{Path: name, Line: line, Chunk: rec.Chunk, Field: "job",
+					Detail: "its lines are of two different jobs"}
 			}
 			if rec.State != journalAccepted {
-				continue
+				return true, nil
 			}
-			ch := AcceptedChunk{Index: rec.Chunk, First: rec.First, End: rec.End, BatchID: rec.BatchID, TaskIDs: rec.TaskIDs}
-			if !yield(ch, nil) {
-				return
-			}
+			return yield(AcceptedChunk{Index: rec.Chunk, First: rec.First, End: rec.End, BatchID: rec.BatchID, TaskIDs: rec.TaskIDs}, nil), nil
+		})
+		if err != nil {
+			yield(AcceptedChunk{}, err)
 		}
 	}
 }

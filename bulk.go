@@ -80,13 +80,8 @@ func (c *Client) PostBulkFrom(ctx context.Context, b *Batch, src BulkSource, opt
 // postBulk is both forms of a bulk post: one plan, one journal, one run.
 func (c *Client) postBulk(ctx context.Context, call string, b *Batch, tasks bulkTasks, opts []BulkOption) (*BulkReport, error) {
 	cfg := bulkConfig{chunkSize: MaxTasksPerBatch, concurrency: defaultBulkConcurrency}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&cfg); err != nil {
-			return nil, inCall(call, err)
-		}
+	if err := applyOptions(call, &cfg, opts); err != nil {
+		return nil, err
 	}
 	if err := c.orgProblems(b.Integration).err(); err != nil {
 		return nil, err

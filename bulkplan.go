@@ -187,7 +187,7 @@ func planJob(ctx context.Context, b *Batch, tasks bulkTasks, cfg *bulkConfig, j 
 	}
 
 	if plan.chunks == 0 {
-		p = append(p, (&Batch{Template: b.Template, Integration: b.Integration, Parts: b.Parts}).validate(f)...)
+		p = append(p, plan.batch.validate(f)...)
 	}
 	for _, i := range slices.Sorted(maps.Keys(found)) {
 		p = append(p, found[i]...)

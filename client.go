@@ -54,13 +54,8 @@ func NewClient(tenantID, apiKey string, opts ...Option) (*Client, error) {
 // newClient is NewClient for the constructor named call.
 func newClient(call, tenantID, apiKey string, opts []Option) (*Client, error) {
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&cfg); err != nil {
-			return nil, inCall(call, err)
-		}
+	if err := applyOptions(call, &cfg, opts); err != nil {
+		return nil, err
 	}
 	if err := checkCredentials(tenantID, apiKey); err != nil {
 		return nil, inCall(call, err)

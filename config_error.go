@@ -40,6 +40,20 @@ func configErrorf(option, format string, args ...any) *ConfigError {
 	return &ConfigError{Option: option, Problem: fmt.Sprintf(format, args...)}
 }
 
+// applyOptions applies opts to cfg in order, skipping nil ones; the first
+// that fails is the error of the call named call.
+func applyOptions[C any, O ~func(*C) error](call string, cfg *C, opts []O) error {
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(cfg); err != nil {
+			return inCall(call, err)
+		}
+	}
+	return nil
+}
+
 // inCall sets the call of err, a *ConfigError from an option, and returns
 // it; any other error is wrapped with the call's name.
 func inCall(call string, err error) error {

@@ -95,11 +95,6 @@ func isSHA256Hex(s string) bool {
 	return err == nil && len(b) == sha256.Size
 }
 
-func sha256Hex(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
-
 // jobFingerprint identifies a bulk job for its journal: the tenant (so that
 // a journal of a sandbox run does not make a production run skip chunks),
 // how the template is given (its reference, or the embedded file's name and
@@ -177,17 +172,30 @@ func openJournal(ctx context.Context, s JournalStore, job string) (*journal, err
 	return jr, nil
 }
 
-// load reads every line of the journal.
-func (j *journal) load(ctx context.Context) error {
+// journalLines reads the lines of j, the journal named name, for a run and
+// for AcceptedChunks alike: it calls fn with each line that is not blank
+// and its number, from 1, until fn returns false or an error. A line that
+// cannot be read is an error naming the journal.
+func journalLines(ctx context.Context, j Journal, name string, fn func(line int, data []byte) (bool, error)) error {
 	line := 0
-	for data, err := range j.j.Lines(ctx) {
+	for data, err := range j.Lines(ctx) {
 		if err != nil {
-			return &wrapError{msg: fmt.Sprintf("dynamo: reading the journal %s: %s", j.name, detail(err)), err: err}
+			return &wrapError{msg: fmt.Sprintf("dynamo: reading the journal %s: %s", name, detail(err)), err: err}
 		}
 		line++
 		if len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}
+		if more, err := fn(line, data); !more || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load reads every line of the journal.
+func (j *journal) load(ctx context.Context) error {
+	return journalLines(ctx, j.j, j.name, func(line int, data []byte) (bool, error) {
 		// Of each line, only its task IDs' number is kept, but when it is
 		// wrong: the IDs then go in the chunk's *BatchTaskCountError.
 		rec, taskIDs, perr := parseJournalHead(data)
@@ -197,15 +205,15 @@ func (j *journal) load(ctx context.Context) error {
 			}
 		}
 		if perr != nil {
-			return fmt.Errorf("dynamo: journal %s, line %d: %w", j.name, line, perr)
+			return false, fmt.Errorf("dynamo: journal %s, line %d: %w", j.name, line, perr)
 		}
 		if rec.Job != j.job {
-			return &JournalMismatchError{Path: j.name, Line: line, Chunk: rec.Chunk, Field: "job",
+			return false, &JournalMismatchError{Path: j.name, Line: line, Chunk: rec.Chunk, Field: "job",
 				Detail: "another tenant, template or chunk size"}
 		}
 		j.add(rec, line)
-	}
-	return nil
+		return true, nil
+	})
 }
 
 // journalHead is a journal line as a run resumes from it: its task IDs

@@ -44,14 +44,7 @@ func WithStatusConcurrency(n int) BatchTaskStatusesOption {
 // Stopping the loop early cancels the fetches in flight.
 func (c *Client) BatchTaskStatuses(ctx context.Context, batchID string, opts ...BatchTaskStatusesOption) iter.Seq2[*TaskStatus, error] {
 	cfg := statusesConfig{concurrency: defaultStatusConcurrency}
-	var optErr error
-	for _, opt := range opts {
-		if opt != nil && optErr == nil {
-			if err := opt(&cfg); err != nil {
-				optErr = inCall("BatchTaskStatuses", err)
-			}
-		}
-	}
+	optErr := applyOptions("BatchTaskStatuses", &cfg, opts)
 	return func(yield func(*TaskStatus, error) bool) {
 		if optErr != nil {
 			yield(nil, optErr)

@@ -50,11 +50,7 @@ func (sf *Salesforce) jwtBearer(form url.Values, rec *TokenRequest) grantResult 
 	case exp.Sub(now) > maxAssertionLife:
 		return refuse(errInvalidGrant, descExpTooFar)
 	}
-	user, ok := sf.users[sub]
-	if !ok || !user.approved(app.ClientID) {
-		return refuse(errInvalidGrant, descNotApproved)
-	}
-	return grantResult{app: app, user: user}
+	return sf.grantTo(app, sub)
 }
 
 // assertion is a JWT split into what its verification needs.

@@ -55,14 +55,13 @@ func (sf *Salesforce) refreshGrant(r *http.Request, form url.Values, rec *TokenR
 		return refuse(errInvalidGrant, descBadRefreshToken)
 	}
 	rec.Username = rt.username
-	user, ok := sf.users[rt.username]
-	if !ok || !user.approved(app.ClientID) {
-		return refuse(errInvalidGrant, descNotApproved)
+	res := sf.grantTo(app, rt.username)
+	if res.refusal != nil {
+		return res
 	}
-	res := grantResult{app: app, user: user}
 	if app.RotateRefreshTokens {
 		delete(sf.refreshTokens, tok)
-		res.refresh = sf.newRefreshToken(app.ClientID, user.username)
+		res.refresh = sf.newRefreshToken(app.ClientID, rt.username)
 	}
 	return res
 }

@@ -300,7 +300,14 @@ func (sf *Salesforce) clientCredentials(r *http.Request, form url.Values, rec *T
 		return refuse(errInvalidGrant, descNoRunAsUser)
 	}
 	rec.Username = app.RunAs
-	user, ok := sf.users[app.RunAs]
+	return sf.grantTo(app, app.RunAs)
+}
+
+// grantTo grants app a session of the user named username, or refuses as
+// Salesforce does when the user is unknown or has not approved the app. The
+// caller holds sf.mu.
+func (sf *Salesforce) grantTo(app *sfApp, username string) grantResult {
+	user, ok := sf.users[username]
 	if !ok || !user.approved(app.ClientID) {
 		return refuse(errInvalidGrant, descNotApproved)
 	}

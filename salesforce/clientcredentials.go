@@ -64,21 +64,14 @@ func ClientCredentials(cfg ClientCredentialsConfig, opts ...Option) (*Source, er
 	return src, nil
 }
 
-func (c ClientCredentialsConfig) secretText() string {
-	if c.ClientSecret == "" {
-		return ""
-	}
-	return redacted
-}
-
 // String shows the config with its client secret redacted.
 func (c ClientCredentialsConfig) String() string {
-	return fmt.Sprintf("{ClientID:%s ClientSecret:%s LoginURL:%s}", c.ClientID, c.secretText(), c.LoginURL)
+	return fmt.Sprintf("{ClientID:%s ClientSecret:%s LoginURL:%s}", c.ClientID, redact(c.ClientSecret), c.LoginURL)
 }
 
 // GoString shows a Go-syntax form with the client secret redacted.
 func (c ClientCredentialsConfig) GoString() string {
-	return fmt.Sprintf("salesforce.ClientCredentialsConfig{ClientID:%q, ClientSecret:%q, LoginURL:%q}", c.ClientID, c.secretText(), c.LoginURL)
+	return fmt.Sprintf("salesforce.ClientCredentialsConfig{ClientID:%q, ClientSecret:%q, LoginURL:%q}", c.ClientID, redact(c.ClientSecret), c.LoginURL)
 }
 
 // Format implements fmt.Formatter so that no verb shows the client secret.
@@ -88,7 +81,7 @@ func (c ClientCredentialsConfig) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer with the client secret redacted.
 func (c ClientCredentialsConfig) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("clientID", c.ClientID), slog.String("clientSecret", c.secretText()), slog.String("loginURL", c.LoginURL))
+	return slog.GroupValue(slog.String("clientID", c.ClientID), slog.String("clientSecret", redact(c.ClientSecret)), slog.String("loginURL", c.LoginURL))
 }
 
 // MarshalJSON fails with ErrSecretNotEncoded: the config holds a secret.

@@ -74,6 +74,15 @@ func (e *TokenError) transient() bool {
 
 const redacted = "[REDACTED]"
 
+// redact is what a config's String, GoString and LogValue show of a
+// secret: nothing when it is empty, redacted otherwise.
+func redact[T string | []byte](secret T) string {
+	if len(secret) == 0 {
+		return ""
+	}
+	return redacted
+}
+
 // sessionPattern matches what looks like a Salesforce session (an access
 // token): an org ID, "!", and the rest. Every text that comes from outside
 // (an endpoint's answer, the CLI's output) loses such strings before it

@@ -105,6 +105,7 @@ func TestFromTokenSource(t *testing.T) {
 
 	_, err = salesforce.FromTokenSource(nil).Session(context.Background())
 	assert.ErrorContains(t, err, "nil")
+	assert.ErrorIs(t, err, dynamo.ErrInvalidConfig)
 	_, err = salesforce.FromTokenSource(ts, salesforce.WithMaxAge(-1)).Session(context.Background())
 	assert.ErrorContains(t, err, "WithMaxAge")
 }

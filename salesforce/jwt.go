@@ -122,21 +122,14 @@ func checkRSAKey(key []byte) error {
 	return nil
 }
 
-func (c JWTConfig) keyText() string {
-	if len(c.PrivateKey) == 0 {
-		return ""
-	}
-	return redacted
-}
-
 // String shows the config with its private key redacted.
 func (c JWTConfig) String() string {
-	return fmt.Sprintf("{ClientID:%s Username:%s PrivateKey:%s LoginURL:%s Audience:%s}", c.ClientID, c.Username, c.keyText(), c.LoginURL, c.Audience)
+	return fmt.Sprintf("{ClientID:%s Username:%s PrivateKey:%s LoginURL:%s Audience:%s}", c.ClientID, c.Username, redact(c.PrivateKey), c.LoginURL, c.Audience)
 }
 
 // GoString shows a Go-syntax form with the private key redacted.
 func (c JWTConfig) GoString() string {
-	return fmt.Sprintf("salesforce.JWTConfig{ClientID:%q, Username:%q, PrivateKey:%q, LoginURL:%q, Audience:%q}", c.ClientID, c.Username, c.keyText(), c.LoginURL, c.Audience)
+	return fmt.Sprintf("salesforce.JWTConfig{ClientID:%q, Username:%q, PrivateKey:%q, LoginURL:%q, Audience:%q}", c.ClientID, c.Username, redact(c.PrivateKey), c.LoginURL, c.Audience)
 }
 
 // Format implements fmt.Formatter so that no verb shows the private key.
@@ -145,7 +138,7 @@ func (c JWTConfig) Format(f fmt.State, verb rune) { formatConfig(f, verb, c.Stri
 // LogValue implements slog.LogValuer with the private key redacted.
 func (c JWTConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("clientID", c.ClientID), slog.String("username", c.Username),
-		slog.String("privateKey", c.keyText()), slog.String("loginURL", c.LoginURL), slog.String("audience", c.Audience))
+		slog.String("privateKey", redact(c.PrivateKey)), slog.String("loginURL", c.LoginURL), slog.String("audience", c.Audience))
 }
 
 // MarshalJSON fails with ErrSecretNotEncoded: a config holds a secret.
@@ -156,8 +149,9 @@ func (c JWTConfig) MarshalJSON() ([]byte, error) { return nil, ErrSecretNotEncod
 // than write the secret where a log or a store would keep it.
 var ErrSecretNotEncoded = errors.New("salesforce: a config holds a secret and is not encoded as JSON")
 
-// formatConfig writes a config for every fmt verb: %#v in Go syntax, the
-// others plain, never a secret.
+// formatConfig writes a config (or a Source) for every fmt verb: %#v in Go
+// syntax, the others plain, so that no verb can reach a field that holds a
+// secret.
 func formatConfig(f fmt.State, verb rune, plain, goSyntax string) {
 	switch {
 	case verb == 'v' && f.Flag('#'):

@@ -103,22 +103,15 @@ func (r *refreshState) set(token string) {
 	r.token = token
 }
 
-func (c RefreshTokenConfig) text(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return redacted
-}
-
 // String shows the config with the client secret and refresh token
 // redacted.
 func (c RefreshTokenConfig) String() string {
-	return fmt.Sprintf("{ClientID:%s ClientSecret:%s RefreshToken:%s LoginURL:%s}", c.ClientID, c.text(c.ClientSecret), c.text(c.RefreshToken), c.LoginURL)
+	return fmt.Sprintf("{ClientID:%s ClientSecret:%s RefreshToken:%s LoginURL:%s}", c.ClientID, redact(c.ClientSecret), redact(c.RefreshToken), c.LoginURL)
 }
 
 // GoString shows a Go-syntax form with the secrets redacted.
 func (c RefreshTokenConfig) GoString() string {
-	return fmt.Sprintf("salesforce.RefreshTokenConfig{ClientID:%q, ClientSecret:%q, RefreshToken:%q, LoginURL:%q}", c.ClientID, c.text(c.ClientSecret), c.text(c.RefreshToken), c.LoginURL)
+	return fmt.Sprintf("salesforce.RefreshTokenConfig{ClientID:%q, ClientSecret:%q, RefreshToken:%q, LoginURL:%q}", c.ClientID, redact(c.ClientSecret), redact(c.RefreshToken), c.LoginURL)
 }
 
 // Format implements fmt.Formatter so that no verb shows a secret.
@@ -128,8 +121,8 @@ func (c RefreshTokenConfig) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer with the secrets redacted.
 func (c RefreshTokenConfig) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("clientID", c.ClientID), slog.String("clientSecret", c.text(c.ClientSecret)),
-		slog.String("refreshToken", c.text(c.RefreshToken)), slog.String("loginURL", c.LoginURL))
+	return slog.GroupValue(slog.String("clientID", c.ClientID), slog.String("clientSecret", redact(c.ClientSecret)),
+		slog.String("refreshToken", redact(c.RefreshToken)), slog.String("loginURL", c.LoginURL))
 }
 
 // MarshalJSON fails with ErrSecretNotEncoded: the config holds secrets.

@@ -183,7 +183,7 @@ func (s *Source) String() string {
 }
 
 // Format implements fmt.Formatter so that no verb shows a secret.
-func (s *Source) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String()) }
+func (s *Source) Format(f fmt.State, verb rune) { formatConfig(f, verb, s.String(), s.String()) }
 
 // LogValue implements slog.LogValuer: the origin and where, no secret.
 func (s *Source) LogValue() slog.Value {
@@ -191,14 +191,4 @@ func (s *Source) LogValue() slog.Value {
 		return slog.StringValue("nil")
 	}
 	return slog.GroupValue(slog.String("origin", s.origin), slog.String("where", s.where))
-}
-
-// formatRedacted writes text for every fmt verb, so that no verb can reach
-// the fields that hold a secret.
-func formatRedacted(f fmt.State, verb rune, text string) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", text)
-		return
-	}
-	fmt.Fprint(f, text)
 }

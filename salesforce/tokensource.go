@@ -29,7 +29,7 @@ func FromTokenSource(ts oauth2.TokenSource, opts ...Option) *Source {
 	})
 	src.optErr = err
 	if ts == nil {
-		src.optErr = errors.New("salesforce: FromTokenSource: nil oauth2.TokenSource")
+		src.optErr = configErr(errors.New("salesforce: FromTokenSource: nil oauth2.TokenSource"))
 	}
 	return src
 }

@@ -219,21 +219,13 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags) error {
 }
 
 // orgOf returns the org ID a tenant ID names, for the fake Salesforce's sessions;
-// the fake's default org when the tenant is not an org ID.
+// the fake's default org when the tenant is not an org ID (as isOrgID, which
+// the session check uses, says).
 func orgOf(tenantID string) string {
-	if len(tenantID) >= 15 && strings.HasPrefix(tenantID, "00D") && isAlnum(tenantID[:15]) {
+	if isOrgID(tenantID) {
 		return tenantID[:15]
 	}
 	return fakeTenantID[:15]
-}
-
-func isAlnum(s string) bool {
-	for _, r := range s {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // printExports writes one shell export line a variable, all in one write, so
