@@ -113,6 +113,14 @@ func echoHandler(t *testing.T, status int, form string) http.HandlerFunc {
 				fmt.Fprintf(&msg, `\u%04x`, r)
 			}
 			fmt.Fprintf(w, `{"message":"%s"}`, msg.String())
+		case "escaped body": // as escaped, the body alone: what it carries comes first
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			var msg strings.Builder
+			for _, r := range string(body) {
+				fmt.Fprintf(&msg, `\u%04x`, r)
+			}
+			fmt.Fprintf(w, `{"message":"%s"}`, msg.String())
 		case "at the limit": // the secrets straddle the end of what is read
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(status)

@@ -319,7 +319,10 @@ func TestSessionSecretsNotPrinted(t *testing.T) {
 func TestSessionSourceNotEchoedBack(t *testing.T) {
 	t.Parallel()
 	for _, call := range postCalls() {
-		for _, form := range []string{"json", "text", "escaped"} {
+		// "escaped body": in "escaped", the headers come first and the
+		// session lies past what an error's message keeps (in a multipart
+		// post's body too, so only the JSON posts test the decoded form).
+		for _, form := range []string{"json", "text", "escaped", "escaped body"} {
 			t.Run(call.name+"/"+form, func(t *testing.T) {
 				t.Parallel()
 				client, mux, _ := setup(t, dynamo.WithMaxRetries(0))
